@@ -1,0 +1,464 @@
+//! Frames: the JSON text messages of the WebSocket protocol.
+//!
+//! Client frames are tagged by `type` in camelCase (`subscribe`,
+//! `respondToPrompt`); server frames announce sessions in kebab-case
+//! (`session-started`, `session-update`, `session-ended`) and answer requests
+//! with `response` or `error`.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{DirectoryId, PromptId, RequestId, SessionId};
+use crate::limits::{MAX_CLIENT_FRAME_BYTES, MAX_PROMPT_BYTES, MAX_REQUEST_ID_LEN};
+use crate::state::{DirectoryInfo, EndReason, SessionKind, SessionSummary};
+use crate::update::{PermissionRequest, SessionUpdate};
+
+/// A frame a viewport sends to the daemon.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "type", rename_all = "camelCase", deny_unknown_fields)]
+pub enum ClientFrame {
+    /// With `sessionId`: every stored update after `afterSeq`, then live ones.
+    /// Without: the session list feed for all sessions.
+    #[serde(rename_all = "camelCase")]
+    Subscribe {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        request_id: Option<RequestId>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        session_id: Option<SessionId>,
+        /// Updates with seq greater than this are sent (default 0: all).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        after_seq: Option<u64>,
+    },
+    /// Stop receiving a session's updates (or, without `sessionId`, the list feed).
+    #[serde(rename_all = "camelCase")]
+    Unsubscribe {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        request_id: Option<RequestId>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        session_id: Option<SessionId>,
+    },
+    /// Start a session in a registered directory; the response carries its id.
+    #[serde(rename_all = "camelCase")]
+    Launch {
+        request_id: RequestId,
+        directory_id: DirectoryId,
+        prompt: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        model: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        config_overrides: Option<ConfigOverrides>,
+    },
+    /// A follow-up user message (steering).
+    #[serde(rename_all = "camelCase")]
+    Prompt {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        request_id: Option<RequestId>,
+        session_id: SessionId,
+        text: String,
+    },
+    /// Stop the current turn; the session stays.
+    #[serde(rename_all = "camelCase")]
+    Cancel {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        request_id: Option<RequestId>,
+        session_id: SessionId,
+    },
+    /// Answer a pending permission prompt with `optionId`, or `cancelled: true`.
+    #[serde(rename_all = "camelCase")]
+    RespondToPrompt {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        request_id: Option<RequestId>,
+        session_id: SessionId,
+        prompt_id: PromptId,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        option_id: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cancelled: Option<bool>,
+    },
+    /// End a session: its agent is stopped and the session is `ended/killed`.
+    #[serde(rename_all = "camelCase")]
+    Kill {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        request_id: Option<RequestId>,
+        session_id: SessionId,
+    },
+    /// The stored sessions, newest first.
+    #[serde(rename_all = "camelCase")]
+    ListSessions { request_id: RequestId },
+    /// Register a directory (idempotent); the response carries its `dir_` id.
+    #[serde(rename_all = "camelCase")]
+    AddDirectory { request_id: RequestId, path: String },
+    /// The registered directories.
+    #[serde(rename_all = "camelCase")]
+    ListDirectories { request_id: RequestId },
+    /// Rebuild every projection from the event log.
+    #[serde(rename_all = "camelCase")]
+    Reindex { request_id: RequestId },
+}
+
+/// The client frame types, as on the wire.
+pub const CLIENT_FRAME_TYPES: &[&str] = &[
+    "subscribe",
+    "unsubscribe",
+    "launch",
+    "prompt",
+    "cancel",
+    "respondToPrompt",
+    "kill",
+    "listSessions",
+    "addDirectory",
+    "listDirectories",
+    "reindex",
+];
+
+impl ClientFrame {
+    pub fn request_id(&self) -> Option<&RequestId> {
+        match self {
+            Self::Subscribe { request_id, .. }
+            | Self::Unsubscribe { request_id, .. }
+            | Self::Prompt { request_id, .. }
+            | Self::Cancel { request_id, .. }
+            | Self::RespondToPrompt { request_id, .. }
+            | Self::Kill { request_id, .. } => request_id.as_ref(),
+            Self::Launch { request_id, .. }
+            | Self::ListSessions { request_id }
+            | Self::AddDirectory { request_id, .. }
+            | Self::ListDirectories { request_id }
+            | Self::Reindex { request_id } => Some(request_id),
+        }
+    }
+}
+
+/// Per-session settings a `launch` may override.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ConfigOverrides {
+    /// The agent profile (default `demo`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent: Option<String>,
+    /// Stop the session when its reported cost passes this many US dollars.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost_cap_usd: Option<f64>,
+}
+
+/// A frame the daemon sends to a viewport.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "type", rename_all = "kebab-case")]
+pub enum ServerFrame {
+    /// A session began (sent on the list feed).
+    #[serde(rename_all = "camelCase")]
+    SessionStarted {
+        session_id: SessionId,
+        directory_id: DirectoryId,
+        kind: SessionKind,
+        agent: String,
+        cwd: String,
+    },
+    /// One stored update of a session.
+    #[serde(rename_all = "camelCase")]
+    SessionUpdate {
+        session_id: SessionId,
+        seq: u64,
+        update: SessionUpdate,
+    },
+    /// A session ended; no update follows.
+    #[serde(rename_all = "camelCase")]
+    SessionEnded {
+        session_id: SessionId,
+        reason: EndReason,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        detail: Option<String>,
+    },
+    /// The successful reply to a request.
+    #[serde(rename_all = "camelCase")]
+    Response {
+        request_id: RequestId,
+        result: serde_json::Value,
+    },
+    /// A request failed, or a frame could not be read.
+    #[serde(rename_all = "camelCase")]
+    Error {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        request_id: Option<RequestId>,
+        code: ErrorCode,
+        message: String,
+    },
+}
+
+/// Why a frame or request failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum ErrorCode {
+    /// The frame is not JSON, or not a JSON object, or not text.
+    BadJson,
+    /// The frame's `type` is not one the daemon knows.
+    UnknownFrameType,
+    /// A field is missing, unknown or of the wrong type.
+    InvalidFrame,
+    /// The frame is larger than the daemon accepts.
+    FrameTooLarge,
+    UnknownSession,
+    UnknownDirectory,
+    UnknownPrompt,
+    /// The prompt was already answered.
+    PromptResolved,
+    /// The session has ended and takes no commands.
+    SessionEnded,
+    /// The session is busy with a turn and cannot take this now.
+    SessionBusy,
+    /// The agent profile is unknown or its program is not installed.
+    AgentUnavailable,
+    /// A per-connection limit was reached.
+    LimitReached,
+    /// The daemon failed; the message says where.
+    Internal,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::BadJson => "bad-json",
+            Self::UnknownFrameType => "unknown-frame-type",
+            Self::InvalidFrame => "invalid-frame",
+            Self::FrameTooLarge => "frame-too-large",
+            Self::UnknownSession => "unknown-session",
+            Self::UnknownDirectory => "unknown-directory",
+            Self::UnknownPrompt => "unknown-prompt",
+            Self::PromptResolved => "prompt-resolved",
+            Self::SessionEnded => "session-ended",
+            Self::SessionBusy => "session-busy",
+            Self::AgentUnavailable => "agent-unavailable",
+            Self::LimitReached => "limit-reached",
+            Self::Internal => "internal",
+        }
+    }
+}
+
+/// A request that failed, ready to become an `error` frame.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{code:?}: {message}")]
+pub struct FrameError {
+    pub request_id: Option<RequestId>,
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+impl FrameError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self { request_id: None, code, message: message.into() }
+    }
+
+    pub fn for_request(mut self, request_id: Option<RequestId>) -> Self {
+        self.request_id = request_id;
+        self
+    }
+
+    pub fn into_frame(self) -> ServerFrame {
+        ServerFrame::Error { request_id: self.request_id, code: self.code, message: self.message }
+    }
+}
+
+/// Read a client frame from text, or say exactly what is wrong with it.
+///
+/// The error carries the frame's `requestId` whenever one could be read, so
+/// a client can match the error to its request.
+pub fn parse_client_frame(text: &str) -> Result<ClientFrame, FrameError> {
+    if text.len() > MAX_CLIENT_FRAME_BYTES {
+        return Err(FrameError::new(
+            ErrorCode::FrameTooLarge,
+            format!(
+                "frame is {} bytes; the limit is {MAX_CLIENT_FRAME_BYTES} bytes",
+                text.len()
+            ),
+        ));
+    }
+    let value: serde_json::Value = serde_json::from_str(text)
+        .map_err(|e| FrameError::new(ErrorCode::BadJson, format!("frame is not valid JSON: {e}")))?;
+    let Some(object) = value.as_object() else {
+        return Err(FrameError::new(ErrorCode::BadJson, "frame must be a JSON object"));
+    };
+    let request_id = object
+        .get("requestId")
+        .and_then(|v| v.as_str())
+        .filter(|s| !s.is_empty() && s.len() <= MAX_REQUEST_ID_LEN)
+        .map(|s| RequestId(s.to_owned()));
+    let frame_type = match object.get("type") {
+        Some(serde_json::Value::String(t)) => t.clone(),
+        Some(_) => {
+            return Err(FrameError::new(ErrorCode::InvalidFrame, "field `type` must be a string")
+                .for_request(request_id));
+        }
+        None => {
+            return Err(FrameError::new(ErrorCode::InvalidFrame, "missing field `type`")
+                .for_request(request_id));
+        }
+    };
+    if !CLIENT_FRAME_TYPES.contains(&frame_type.as_str()) {
+        return Err(FrameError::new(
+            ErrorCode::UnknownFrameType,
+            format!("unknown frame type `{frame_type}`; expected one of: {}", CLIENT_FRAME_TYPES.join(", ")),
+        )
+        .for_request(request_id));
+    }
+    let frame: ClientFrame = serde_json::from_value(value).map_err(|e| {
+        FrameError::new(ErrorCode::InvalidFrame, format!("invalid `{frame_type}` frame: {e}"))
+            .for_request(request_id.clone())
+    })?;
+    validate(&frame).map_err(|message| {
+        FrameError::new(ErrorCode::InvalidFrame, format!("invalid `{frame_type}` frame: {message}"))
+            .for_request(request_id)
+    })?;
+    Ok(frame)
+}
+
+fn validate(frame: &ClientFrame) -> Result<(), String> {
+    if let Some(id) = frame.request_id()
+        && (id.0.is_empty() || id.0.len() > MAX_REQUEST_ID_LEN)
+    {
+        return Err(format!("`requestId` must be 1 to {MAX_REQUEST_ID_LEN} characters"));
+    }
+    match frame {
+        ClientFrame::Launch { prompt, .. } | ClientFrame::Prompt { text: prompt, .. } => {
+            if prompt.trim().is_empty() {
+                return Err("the prompt text is empty".into());
+            }
+            if prompt.len() > MAX_PROMPT_BYTES {
+                return Err(format!(
+                    "the prompt text is {} bytes; the limit is {MAX_PROMPT_BYTES}",
+                    prompt.len()
+                ));
+            }
+        }
+        ClientFrame::RespondToPrompt { option_id, cancelled, .. } => {
+            match (option_id, cancelled) {
+                (Some(_), None | Some(false)) | (None, Some(true)) => {}
+                _ => return Err("give exactly one of `optionId` or `cancelled: true`".into()),
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Result of `launch`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LaunchResult {
+    pub session_id: SessionId,
+}
+
+/// A permission prompt still waiting for an answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PendingPrompt {
+    pub session_id: SessionId,
+    /// The seq of the `permission-request` update that opened it.
+    pub seq: u64,
+    pub request: PermissionRequest,
+}
+
+/// Result of `subscribe` with a `sessionId`. Sent before the replay.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionSubscribeResult {
+    pub session: SessionSummary,
+    /// Prompts still open, whatever `afterSeq` was.
+    pub pending_prompts: Vec<PendingPrompt>,
+}
+
+/// Result of `subscribe` without a `sessionId`: the list as it stands; the
+/// feed then carries every change after it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ListSubscribeResult {
+    pub sessions: Vec<SessionSummary>,
+}
+
+/// Result of `listSessions`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ListSessionsResult {
+    pub sessions: Vec<SessionSummary>,
+}
+
+/// Result of `listDirectories`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ListDirectoriesResult {
+    pub directories: Vec<DirectoryInfo>,
+}
+
+/// Result of `reindex`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ReindexResult {
+    pub sessions: u64,
+    pub events: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error_of(text: &str) -> FrameError {
+        parse_client_frame(text).unwrap_err()
+    }
+
+    #[test]
+    fn a_subscribe_frame_parses() {
+        let frame = parse_client_frame(r#"{"type":"subscribe","sessionId":"ses_1","afterSeq":7}"#).unwrap();
+        assert_eq!(
+            frame,
+            ClientFrame::Subscribe {
+                request_id: None,
+                session_id: Some("ses_1".parse().unwrap()),
+                after_seq: Some(7)
+            }
+        );
+    }
+
+    #[test]
+    fn not_json_is_bad_json() {
+        assert_eq!(error_of("hello").code, ErrorCode::BadJson);
+        assert_eq!(error_of("[1]").code, ErrorCode::BadJson);
+    }
+
+    #[test]
+    fn an_unknown_type_is_named_and_the_request_id_is_kept() {
+        let err = error_of(r#"{"type":"explode","requestId":"r1"}"#);
+        assert_eq!(err.code, ErrorCode::UnknownFrameType);
+        assert!(err.message.contains("explode"));
+        assert_eq!(err.request_id, Some(RequestId("r1".into())));
+    }
+
+    #[test]
+    fn a_wrong_field_type_names_the_frame_and_the_field() {
+        let err = error_of(r#"{"type":"subscribe","sessionId":"ses_1","afterSeq":"x","requestId":"r"}"#);
+        assert_eq!(err.code, ErrorCode::InvalidFrame);
+        assert!(err.message.contains("subscribe"), "{}", err.message);
+        assert_eq!(err.request_id, Some(RequestId("r".into())));
+        let err = error_of(r#"{"type":"cancel","sessionId":"dir_1"}"#);
+        assert!(err.message.contains("session id"), "{}", err.message);
+    }
+
+    #[test]
+    fn a_respond_needs_exactly_one_answer() {
+        let both = r#"{"type":"respondToPrompt","sessionId":"ses_1","promptId":"prm_1","optionId":"a","cancelled":true}"#;
+        assert_eq!(error_of(both).code, ErrorCode::InvalidFrame);
+        let neither = r#"{"type":"respondToPrompt","sessionId":"ses_1","promptId":"prm_1"}"#;
+        assert_eq!(error_of(neither).code, ErrorCode::InvalidFrame);
+    }
+
+    #[test]
+    fn an_oversized_frame_is_refused_before_parsing() {
+        let big = format!(r#"{{"type":"prompt","text":"{}"}}"#, "x".repeat(MAX_CLIENT_FRAME_BYTES));
+        assert_eq!(error_of(&big).code, ErrorCode::FrameTooLarge);
+    }
+
+    #[test]
+    fn error_code_names_match_the_wire() {
+        for code in [ErrorCode::BadJson, ErrorCode::PromptResolved, ErrorCode::Internal] {
+            assert_eq!(serde_json::to_value(code).unwrap(), code.as_str());
+        }
+    }
+}

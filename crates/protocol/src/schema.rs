@@ -1,0 +1,74 @@
+//! The JSON Schema of the protocol: every frame and request result under
+//! `$defs`, generated from these types. `schema/protocol.json` is the checked-in
+//! copy; a test fails when it drifts (run with `VIEWPORT_UPDATE_SCHEMA=1` to
+//! rewrite it).
+
+use schemars::{JsonSchema, SchemaGenerator};
+use serde_json::{Map, Value, json};
+
+use crate::frames::{
+    ClientFrame, LaunchResult, ListDirectoriesResult, ListSessionsResult, ListSubscribeResult,
+    ReindexResult, ServerFrame, SessionSubscribeResult,
+};
+
+fn add<T: JsonSchema>(generator: &mut SchemaGenerator) {
+    generator.subschema_for::<T>();
+}
+
+/// The whole protocol schema as pretty JSON, ending in a newline.
+pub fn protocol_schema_json() -> String {
+    let mut generator = SchemaGenerator::default();
+    add::<ClientFrame>(&mut generator);
+    add::<ServerFrame>(&mut generator);
+    add::<LaunchResult>(&mut generator);
+    add::<SessionSubscribeResult>(&mut generator);
+    add::<ListSubscribeResult>(&mut generator);
+    add::<ListSessionsResult>(&mut generator);
+    add::<ListDirectoriesResult>(&mut generator);
+    add::<ReindexResult>(&mut generator);
+    let defs: Map<String, Value> = generator.take_definitions(true).into_iter().collect();
+    let schema = json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "viewport protocol",
+        "description": "Frames exchanged between the vpd daemon and its viewports. ClientFrame goes to the daemon, ServerFrame comes from it; *Result types are the `result` of a `response` frame.",
+        "$defs": defs,
+    });
+    let mut text = serde_json::to_string_pretty(&schema).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+
+    #[test]
+    fn checked_in_schema_matches_the_code() {
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../schema/protocol.json");
+        let generated = protocol_schema_json();
+        if std::env::var_os("VIEWPORT_UPDATE_SCHEMA").is_some() {
+            std::fs::write(&path, &generated).unwrap();
+        }
+        let checked_in = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            checked_in == generated,
+            "schema/protocol.json is out of date with crates/protocol; \
+             run `VIEWPORT_UPDATE_SCHEMA=1 cargo test -p viewport-protocol` and commit the result"
+        );
+    }
+
+    #[test]
+    fn every_update_type_is_in_the_schema() {
+        let schema = protocol_schema_json();
+        for update_type in [
+            "agent-message", "agent-message-chunk", "agent-thought-chunk", "user-message",
+            "tool-call", "tool-call-update", "permission-request", "permission-resolved",
+            "state-change", "step-committed", "token-usage", "system-status", "attention",
+            "streaming-state",
+        ] {
+            assert!(schema.contains(&format!("\"{update_type}\"")), "{update_type} missing");
+        }
+    }
+}

@@ -1,0 +1,129 @@
+//! Session lifecycle and the summaries a viewport lists.
+
+use std::fmt;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{DirectoryId, SessionId};
+
+/// Where a session is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum SessionState {
+    /// Work is flowing: the agent is running a turn.
+    Active,
+    /// Blocked on a permission prompt or an approval.
+    Awaiting,
+    /// Alive with nothing to do, waiting for a prompt.
+    Idle,
+    /// Exited; see the end reason.
+    Ended,
+}
+
+impl SessionState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Awaiting => "awaiting",
+            Self::Idle => "idle",
+            Self::Ended => "ended",
+        }
+    }
+}
+
+impl fmt::Display for SessionState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why a session ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum EndReason {
+    /// The agent exited cleanly.
+    Completed,
+    /// The agent exited with an error or crashed.
+    Failed,
+    /// A viewport killed the session.
+    Killed,
+    /// The session was cancelled before it started its work.
+    Cancelled,
+    /// The session hit its cost cap.
+    CostCap,
+    /// The daemon went away while the session ran and could not re-adopt it.
+    DaemonLost,
+}
+
+impl EndReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Completed => "completed",
+            Self::Failed => "failed",
+            Self::Killed => "killed",
+            Self::Cancelled => "cancelled",
+            Self::CostCap => "cost-cap",
+            Self::DaemonLost => "daemon-lost",
+        }
+    }
+}
+
+impl fmt::Display for EndReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What a session is running.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum SessionKind {
+    /// A structured agent speaking the Agent Client Protocol.
+    Acp,
+    /// A terminal program in a PTY.
+    Terminal,
+    /// An agent started out of band and seen through the hook bridge.
+    Observed,
+}
+
+/// One row of the session list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionSummary {
+    pub session_id: SessionId,
+    pub directory_id: DirectoryId,
+    pub kind: SessionKind,
+    /// The agent profile that runs the session (`demo`, `claude-code`, ...).
+    pub agent: String,
+    /// The working directory of the session.
+    pub cwd: String,
+    /// The first prompt, as a title until the session is named.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    pub state: SessionState,
+    /// The daemon cannot reach the session's process; `state` is the last known.
+    #[serde(default)]
+    pub disconnected: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_reason: Option<EndReason>,
+    /// Unix milliseconds.
+    pub created_at: i64,
+    /// Unix milliseconds of the last stored update.
+    pub updated_at: i64,
+    /// The seq of the last stored update (0 when there is none yet).
+    pub last_seq: u64,
+    /// Permission prompts waiting for an answer.
+    pub pending_prompts: u32,
+}
+
+/// A registered directory.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DirectoryInfo {
+    pub directory_id: DirectoryId,
+    /// The canonical path.
+    pub path: String,
+    /// Unix milliseconds.
+    pub created_at: i64,
+}

@@ -1,0 +1,69 @@
+//! What the log stores.
+
+use serde::{Deserialize, Serialize};
+use viewport_protocol::state::SessionKind;
+use viewport_protocol::{DirectoryId, SessionId, SessionUpdate};
+
+/// How a session was launched: seq 0 of its log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionGenesis {
+    pub directory_id: DirectoryId,
+    pub kind: SessionKind,
+    pub agent: String,
+    pub cwd: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+}
+
+/// One entry of a session's log.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EventBody {
+    Genesis(SessionGenesis),
+    Update(SessionUpdate),
+}
+
+impl EventBody {
+    /// The `kind` column: `genesis` or the update's `updateType`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Genesis(_) => "genesis",
+            Self::Update(update) => update.update_type(),
+        }
+    }
+
+    pub(crate) fn to_json(&self) -> String {
+        let json = match self {
+            Self::Genesis(genesis) => serde_json::to_string(genesis),
+            Self::Update(update) => serde_json::to_string(update),
+        };
+        // Serializing these plain data types cannot fail: no maps with
+        // non-string keys, no failing Serialize impls.
+        json.unwrap_or_default()
+    }
+}
+
+/// An event on its way to the log; the writer assigns its seq.
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    pub session_id: SessionId,
+    pub body: EventBody,
+}
+
+/// An event as committed: its seq, and its body as the JSON text stored, so
+/// publishing it never serializes it again.
+#[derive(Debug, Clone)]
+pub struct CommittedEvent {
+    pub session_id: SessionId,
+    pub seq: u64,
+    pub created_at: i64,
+    pub body: EventBody,
+    pub json: String,
+}
+
+/// A stored update read back for replay: the JSON text exactly as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredUpdate {
+    pub seq: u64,
+    pub json: String,
+}

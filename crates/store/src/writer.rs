@@ -1,0 +1,259 @@
+//! The single writer. It alone assigns seqs, so every session's sequence is
+//! dense, and it commits each batch in one transaction together with the
+//! projection rows the batch changes.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, Transaction, params};
+use viewport_protocol::state::DirectoryInfo;
+use viewport_protocol::{DirectoryId, SessionId, now_ms};
+
+use crate::error::SqlContext;
+use crate::event::{CommittedEvent, EventBody, NewEvent};
+use crate::migrations::{self, Durability};
+use crate::projection::{PromptChange, SessionView};
+use crate::reader::{load_views, to_sql_text};
+use crate::{Result, StoreError};
+
+/// How many events `reindex` folds between two progress reports.
+const REINDEX_PROGRESS_EVERY: u64 = 10_000;
+
+/// Progress of a rebuild.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ReindexProgress {
+    pub events: u64,
+    pub sessions: u64,
+}
+
+/// The write connection and the live view of every session.
+pub struct Writer {
+    conn: Connection,
+    path: PathBuf,
+    views: HashMap<SessionId, SessionView>,
+}
+
+impl Writer {
+    /// Open (creating and migrating if needed) the database at `path`.
+    pub fn open(path: &Path, durability: Durability) -> Result<Self> {
+        let mut conn = migrations::open(path, durability)?;
+        migrations::migrate(&mut conn, path)?;
+        let views = load_views(&conn)?;
+        Ok(Self { conn, path: path.to_owned(), views })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The view of one session as of the last commit.
+    pub fn view(&self, session_id: &SessionId) -> Option<&SessionView> {
+        self.views.get(session_id)
+    }
+
+    pub fn views(&self) -> impl Iterator<Item = &SessionView> {
+        self.views.values()
+    }
+
+    /// Commit a batch in one transaction. Results come back in input order;
+    /// an invalid event (an update for an unknown session, a second genesis)
+    /// is refused on its own and the rest of the batch still commits.
+    pub fn append(&mut self, batch: Vec<NewEvent>) -> Result<Vec<Result<CommittedEvent>>> {
+        let mut touched: HashMap<SessionId, SessionView> = HashMap::new();
+        let mut results = Vec::with_capacity(batch.len());
+        let tx = self.conn.transaction().during("starting a batch")?;
+        {
+            let mut insert = tx
+                .prepare_cached(
+                    "INSERT INTO events (session_id, seq, kind, body, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                )
+                .during("preparing the event insert")?;
+            for event in batch {
+                let at = now_ms();
+                let committed = match &event.body {
+                    EventBody::Genesis(genesis) => {
+                        if touched.contains_key(&event.session_id)
+                            || self.views.contains_key(&event.session_id)
+                        {
+                            Err(StoreError::DuplicateSession(event.session_id.to_string()))
+                        } else {
+                            let view = SessionView::from_genesis(event.session_id.clone(), genesis, at);
+                            touched.insert(event.session_id.clone(), view);
+                            Ok(0)
+                        }
+                    }
+                    EventBody::Update(update) => {
+                        if !touched.contains_key(&event.session_id)
+                            && let Some(existing) = self.views.get(&event.session_id)
+                        {
+                            touched.insert(event.session_id.clone(), existing.clone());
+                        }
+                        match touched.get_mut(&event.session_id) {
+                            Some(view) => {
+                                let seq = view.summary.last_seq + 1;
+                                apply_prompt_change(&tx, view.apply(seq, update, at))?;
+                                Ok(seq)
+                            }
+                            None => Err(StoreError::UnknownSession(event.session_id.to_string())),
+                        }
+                    }
+                };
+                results.push(match committed {
+                    Ok(seq) => {
+                        let json = event.body.to_json();
+                        insert
+                            .execute(params![
+                                event.session_id.as_str(),
+                                seq,
+                                event.body.kind(),
+                                json,
+                                at
+                            ])
+                            .during("inserting an event")?;
+                        Ok(CommittedEvent {
+                            session_id: event.session_id,
+                            seq,
+                            created_at: at,
+                            body: event.body,
+                            json,
+                        })
+                    }
+                    Err(err) => Err(err),
+                });
+            }
+        }
+        for view in touched.values() {
+            upsert_session(&tx, view)?;
+        }
+        tx.commit().during("committing a batch")?;
+        self.views.extend(touched);
+        Ok(results)
+    }
+
+    /// Register a directory by its canonical path; registering it again
+    /// returns the existing record.
+    pub fn add_directory(&mut self, canonical_path: &Path) -> Result<DirectoryInfo> {
+        let path = canonical_path.to_string_lossy().into_owned();
+        let info = DirectoryInfo {
+            directory_id: DirectoryId::for_canonical_path(canonical_path),
+            path,
+            created_at: now_ms(),
+        };
+        self.conn
+            .execute(
+                "INSERT INTO directories (directory_id, path, created_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (directory_id) DO NOTHING",
+                params![info.directory_id.as_str(), info.path, info.created_at],
+            )
+            .during("registering a directory")?;
+        let created_at = self
+            .conn
+            .query_row(
+                "SELECT created_at FROM directories WHERE directory_id = ?1",
+                [info.directory_id.as_str()],
+                |row| row.get(0),
+            )
+            .during("reading a directory")?;
+        Ok(DirectoryInfo { created_at, ..info })
+    }
+
+    /// Rebuild every projection from the events table alone, in one
+    /// transaction: readers see the old projection or the new one, never half.
+    pub fn reindex(&mut self, progress: &mut dyn FnMut(ReindexProgress)) -> Result<ReindexProgress> {
+        let tx = self.conn.transaction().during("starting the reindex")?;
+        tx.execute_batch("DELETE FROM sessions; DELETE FROM pending_prompts;")
+            .during("clearing projections")?;
+        let mut views: HashMap<SessionId, SessionView> = HashMap::new();
+        let mut done = ReindexProgress::default();
+        {
+            let mut scan = tx
+                .prepare("SELECT session_id, seq, body, created_at FROM events ORDER BY session_id, seq")
+                .during("preparing the event scan")?;
+            let mut rows = scan.query([]).during("scanning events")?;
+            while let Some(row) = rows.next().during("scanning events")? {
+                let id_text: String = row.get(0).during("reading an event")?;
+                let seq: u64 = row.get(1).during("reading an event")?;
+                let body: String = row.get(2).during("reading an event")?;
+                let at: i64 = row.get(3).during("reading an event")?;
+                let corrupt = |source| StoreError::CorruptEvent { session_id: id_text.clone(), seq, source };
+                let session_id: SessionId = serde_json::from_value(serde_json::Value::String(id_text.clone()))
+                    .map_err(corrupt)?;
+                if seq == 0 {
+                    let genesis = serde_json::from_str(&body).map_err(corrupt)?;
+                    views.insert(session_id.clone(), SessionView::from_genesis(session_id, &genesis, at));
+                    done.sessions += 1;
+                } else if let Some(view) = views.get_mut(&session_id) {
+                    let update = serde_json::from_str(&body).map_err(corrupt)?;
+                    apply_prompt_change(&tx, view.apply(seq, &update, at))?;
+                }
+                done.events += 1;
+                if done.events.is_multiple_of(REINDEX_PROGRESS_EVERY) {
+                    progress(done);
+                }
+            }
+        }
+        for view in views.values() {
+            upsert_session(&tx, view)?;
+        }
+        tx.commit().during("committing the reindex")?;
+        self.views = views;
+        progress(done);
+        Ok(done)
+    }
+}
+
+fn apply_prompt_change(tx: &Transaction<'_>, change: PromptChange) -> Result<()> {
+    match change {
+        PromptChange::None => Ok(()),
+        PromptChange::Opened(pending) => {
+            let body = serde_json::to_string(&pending.request).unwrap_or_default();
+            tx.prepare_cached(
+                "INSERT OR REPLACE INTO pending_prompts (prompt_id, session_id, seq, body) VALUES (?1, ?2, ?3, ?4)",
+            )
+            .and_then(|mut stmt| {
+                stmt.execute(params![
+                    pending.request.prompt_id.as_str(),
+                    pending.session_id.as_str(),
+                    pending.seq,
+                    body
+                ])
+            })
+            .during("storing a pending prompt")?;
+            Ok(())
+        }
+        PromptChange::Closed(prompt_id) => {
+            tx.prepare_cached("DELETE FROM pending_prompts WHERE prompt_id = ?1")
+                .and_then(|mut stmt| stmt.execute([prompt_id.as_str()]))
+                .during("closing a pending prompt")?;
+            Ok(())
+        }
+    }
+}
+
+fn upsert_session(tx: &Transaction<'_>, view: &SessionView) -> Result<()> {
+    let s = &view.summary;
+    tx.prepare_cached(
+        "INSERT OR REPLACE INTO sessions (session_id, directory_id, kind, agent, cwd, title, state,
+             disconnected, end_reason, created_at, updated_at, last_seq, pending_prompts)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+    )
+    .and_then(|mut stmt| {
+        stmt.execute(params![
+            s.session_id.as_str(),
+            s.directory_id.as_str(),
+            to_sql_text(&s.kind),
+            s.agent,
+            s.cwd,
+            s.title,
+            s.state.as_str(),
+            s.disconnected,
+            s.end_reason.map(|r| r.as_str()),
+            s.created_at,
+            s.updated_at,
+            s.last_seq,
+            s.pending_prompts,
+        ])
+    })
+    .during("storing a session")?;
+    Ok(())
+}

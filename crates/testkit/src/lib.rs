@@ -1,0 +1,11 @@
+//! Test equipment that is real, not mocked.
+//!
+//! # Layout
+//! - [`demo_agent`]: a scripted agent speaking real ACP over stdio, driven by
+//!   the prompt text. It ships inside `vpd` as the `demo` profile, so the main
+//!   README command runs with no API key, and tests and benchmarks use it.
+//! - [`daemon`]: start a real `vpd daemon` on a temp `VIEWPORT_HOME` and a free
+//!   port, connect clients to it, and clean up on drop.
+
+pub mod daemon;
+pub mod demo_agent;

@@ -1,0 +1,230 @@
+//! The Agent Client Protocol driver: starts an agent, does `initialize` and
+//! `session/new`, sends prompts and cancels, maps every `session/update` to
+//! viewport updates, turns `session/request_permission` into a
+//! [`PermissionAsk`] and the agent's exit into [`DriverEvent::Exited`].
+
+mod collector;
+pub mod map;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use agent_client_protocol::schema::ProtocolVersion;
+use agent_client_protocol::v1::schema::{
+    CancelNotification, InitializeRequest, NewSessionRequest, PromptRequest,
+    RequestPermissionOutcome, RequestPermissionRequest, RequestPermissionResponse,
+    SelectedPermissionOutcome, SessionId as AcpSessionId, SessionNotification,
+};
+use agent_client_protocol::v1::{ConnectionTo, Responder};
+use agent_client_protocol::{Agent, ByteStreams, Client};
+use tokio::process::{Child, ChildStdin, ChildStdout};
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+use tokio_util::compat::{TokioAsyncReadCompatExt, TokioAsyncWriteCompatExt};
+use tokio_util::sync::CancellationToken;
+use viewport_protocol::update::PermissionOutcome;
+
+use self::collector::MessageCollector;
+use self::map::{Mapped, map_update, permission_option, stop_reason, tool_call_update};
+use crate::event::{AgentExit, DriverEvent, PermissionAsk};
+use crate::spawn::{SpawnSpec, spawn_piped};
+use crate::AgentError;
+
+/// How long, after the agent exits, its last output may take to be read.
+const DRAIN_AFTER_EXIT: Duration = Duration::from_secs(5);
+
+/// Events from one agent, in order, with backpressure: when the daemon is
+/// slow to store them, the driver stops reading the agent's output.
+pub type EventSender = mpsc::Sender<DriverEvent>;
+
+enum Command {
+    Prompt(String),
+    Cancel,
+}
+
+/// A running ACP agent. Dropping it kills the agent.
+pub struct AcpSession {
+    commands: mpsc::UnboundedSender<Command>,
+    kill: CancellationToken,
+}
+
+impl Drop for AcpSession {
+    fn drop(&mut self) {
+        self.kill.cancel();
+    }
+}
+
+impl AcpSession {
+    /// Spawn the agent and start the handshake. Prompts sent before the
+    /// handshake completes wait for it. A failed handshake ends in
+    /// [`DriverEvent::Exited`] with the error.
+    pub fn start(spec: &SpawnSpec, events: EventSender) -> Result<Self, AgentError> {
+        let mut child = spawn_piped(spec)?;
+        let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
+            return Err(AgentError::ExitedEarly("stdio was not piped".to_owned()));
+        };
+        let (commands, command_rx) = mpsc::unbounded_channel();
+        let kill = CancellationToken::new();
+        let connection = tokio::spawn(run_connection(stdin, stdout, spec.cwd.clone(), events.clone(), command_rx));
+        tokio::spawn(supervise(child, connection, kill.clone(), events));
+        Ok(Self { commands, kill })
+    }
+
+    /// Send a prompt; the agent runs it as one turn.
+    pub fn prompt(&self, text: String) {
+        let _ = self.commands.send(Command::Prompt(text));
+    }
+
+    /// Ask the agent to stop its current turn.
+    pub fn cancel(&self) {
+        let _ = self.commands.send(Command::Cancel);
+    }
+
+    /// Kill the agent process.
+    pub fn kill(&self) {
+        self.kill.cancel();
+    }
+}
+
+async fn supervise(mut child: Child, connection: JoinHandle<Result<(), String>>, kill: CancellationToken, events: EventSender) {
+    let status = tokio::select! {
+        status = child.wait() => status,
+        () = kill.cancelled() => {
+            let _ = child.start_kill();
+            child.wait().await
+        }
+    };
+    let abort = connection.abort_handle();
+    let error = match tokio::time::timeout(DRAIN_AFTER_EXIT, connection).await {
+        Ok(Ok(result)) => result.err(),
+        Ok(Err(join)) => Some(format!("driver task failed: {join}")),
+        Err(_) => {
+            abort.abort();
+            None
+        }
+    };
+    let exit = match status {
+        Ok(status) => {
+            use std::os::unix::process::ExitStatusExt;
+            AgentExit { code: status.code(), signal: status.signal(), error }
+        }
+        Err(wait) => AgentExit { code: None, signal: None, error: Some(format!("waiting for the agent failed: {wait}")) },
+    };
+    let _ = events.send(DriverEvent::Exited(exit)).await;
+}
+
+async fn run_connection(
+    stdin: ChildStdin,
+    stdout: ChildStdout,
+    cwd: std::path::PathBuf,
+    events: EventSender,
+    mut commands: mpsc::UnboundedReceiver<Command>,
+) -> Result<(), String> {
+    let collector = Arc::new(Mutex::new(MessageCollector::default()));
+    let transport = ByteStreams::new(stdin.compat_write(), stdout.compat());
+    let (on_update, on_permission, on_turn) = (events.clone(), events.clone(), events);
+    let (collector_u, collector_p, collector_t) = (collector.clone(), collector.clone(), collector);
+    Client
+        .v1()
+        .name("vpd")
+        .on_receive_notification(
+            async move |notification: SessionNotification, _cx| {
+                forward_update(&on_update, &collector_u, notification).await;
+                Ok(())
+            },
+            agent_client_protocol::on_receive_notification!(),
+        )
+        .on_receive_request(
+            async move |request: RequestPermissionRequest,
+                        responder: Responder<RequestPermissionResponse>,
+                        cx: ConnectionTo<Agent>| {
+                flush_message(&on_permission, &collector_p).await;
+                ask_permission(&on_permission, request, responder, &cx).await
+            },
+            agent_client_protocol::on_receive_request!(),
+        )
+        .connect_with(transport, async |cx: ConnectionTo<Agent>| {
+            cx.send_request(InitializeRequest::new(ProtocolVersion::V1)).block_task().await?;
+            let session = cx.send_request(NewSessionRequest::new(cwd)).block_task().await?;
+            let session_id = session.session_id;
+            loop {
+                tokio::select! {
+                    command = commands.recv() => match command {
+                        Some(Command::Prompt(text)) => {
+                            cx.spawn(run_prompt(cx.clone(), session_id.clone(), text, on_turn.clone(), collector_t.clone()))?;
+                        }
+                        Some(Command::Cancel) => cx.send_notification(CancelNotification::new(session_id.clone()))?,
+                        None => break,
+                    },
+                    () = cx.incoming_closed() => break,
+                }
+            }
+            Ok(())
+        })
+        .await
+        .map_err(|e| e.to_string())
+}
+
+async fn run_prompt(
+    cx: ConnectionTo<Agent>,
+    session_id: AcpSessionId,
+    text: String,
+    events: EventSender,
+    collector: Arc<Mutex<MessageCollector>>,
+) -> Result<(), agent_client_protocol::Error> {
+    let result = cx.send_request(PromptRequest::new(session_id, vec![text.into()])).block_task().await;
+    flush_message(&events, &collector).await;
+    let end = result.map(|response| stop_reason(response.stop_reason)).map_err(|e| e.to_string());
+    let _ = events.send(DriverEvent::TurnEnded(end)).await;
+    Ok(())
+}
+
+async fn forward_update(events: &EventSender, collector: &Mutex<MessageCollector>, notification: SessionNotification) {
+    match map_update(notification.update) {
+        Mapped::MessageChunk(text) => {
+            let pending = collector.lock().map(|mut c| c.push(&text)).unwrap_or_default();
+            for update in pending {
+                let _ = events.send(DriverEvent::Update(update)).await;
+            }
+        }
+        Mapped::Update(update) => {
+            flush_message(events, collector).await;
+            let _ = events.send(DriverEvent::Update(update)).await;
+        }
+        Mapped::Nothing => {}
+    }
+}
+
+async fn flush_message(events: &EventSender, collector: &Mutex<MessageCollector>) {
+    let pending = collector.lock().map(|mut c| c.finish()).unwrap_or_default();
+    for update in pending {
+        let _ = events.send(DriverEvent::Update(update)).await;
+    }
+}
+
+async fn ask_permission(
+    events: &EventSender,
+    request: RequestPermissionRequest,
+    responder: Responder<RequestPermissionResponse>,
+    cx: &ConnectionTo<Agent>,
+) -> Result<(), agent_client_protocol::Error> {
+    let tool_call = tool_call_update(request.tool_call);
+    let (reply, answer) = oneshot::channel();
+    let ask = PermissionAsk {
+        title: tool_call.title.clone().unwrap_or_else(|| "Permission requested".to_owned()),
+        tool_call_id: Some(tool_call.tool_call_id),
+        options: request.options.into_iter().map(permission_option).collect(),
+        reply,
+    };
+    let _ = events.send(DriverEvent::Permission(ask)).await;
+    // Waiting here would hold the dispatch loop; the answer comes later.
+    cx.spawn(async move {
+        let outcome = match answer.await {
+            Ok(PermissionOutcome::Selected { option_id }) => {
+                RequestPermissionOutcome::Selected(SelectedPermissionOutcome::new(option_id))
+            }
+            Ok(PermissionOutcome::Cancelled) | Err(_) => RequestPermissionOutcome::Cancelled,
+        };
+        responder.respond(RequestPermissionResponse::new(outcome))
+    })
+}

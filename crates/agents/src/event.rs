@@ -1,0 +1,58 @@
+//! What drivers emit.
+
+use std::fmt;
+
+use tokio::sync::oneshot;
+use viewport_protocol::update::{PermissionOption, PermissionOutcome, StopReason};
+use viewport_protocol::SessionUpdate;
+
+/// One thing that happened in an agent, in the order it happened.
+#[derive(Debug)]
+pub enum DriverEvent {
+    /// An update to store and publish as it is.
+    Update(SessionUpdate),
+    /// The agent asks permission and waits for `reply`.
+    Permission(PermissionAsk),
+    /// The agent finished a turn (or the turn failed with a message).
+    TurnEnded(Result<StopReason, String>),
+    /// The agent process is gone; nothing follows.
+    Exited(AgentExit),
+}
+
+/// A permission question from the agent. Dropping `reply` answers `cancelled`.
+#[derive(Debug)]
+pub struct PermissionAsk {
+    pub tool_call_id: Option<String>,
+    pub title: String,
+    pub options: Vec<PermissionOption>,
+    pub reply: oneshot::Sender<PermissionOutcome>,
+}
+
+/// How an agent process ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgentExit {
+    pub code: Option<i32>,
+    pub signal: Option<i32>,
+    /// A transport or protocol failure seen before the exit, if any.
+    pub error: Option<String>,
+}
+
+impl AgentExit {
+    pub fn success(&self) -> bool {
+        self.code == Some(0) && self.error.is_none()
+    }
+}
+
+impl fmt::Display for AgentExit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.code, self.signal) {
+            (Some(code), _) => write!(f, "exited with status {code}")?,
+            (None, Some(signal)) => write!(f, "killed by signal {signal}")?,
+            (None, None) => write!(f, "exited")?,
+        }
+        if let Some(error) = &self.error {
+            write!(f, " ({error})")?;
+        }
+        Ok(())
+    }
+}

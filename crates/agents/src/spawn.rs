@@ -1,0 +1,66 @@
+//! The one place that starts agent processes.
+//!
+//! Agents do not inherit the daemon's environment: only [`ENV_ALLOWLIST`]
+//! passes through, plus what the caller sets explicitly.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+
+use tokio::process::{Child, Command};
+
+use crate::AgentError;
+use crate::profile::{AgentProfile, Program};
+
+/// Variables an agent inherits from the daemon.
+pub const ENV_ALLOWLIST: &[&str] = &[
+    "PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LC_ALL", "LC_CTYPE", "TERM", "TMPDIR", "TZ",
+];
+
+/// Everything needed to start one agent process.
+#[derive(Debug, Clone)]
+pub struct SpawnSpec {
+    pub program: PathBuf,
+    pub args: Vec<String>,
+    pub cwd: PathBuf,
+    pub env: Vec<(String, String)>,
+    /// Where the agent's stderr goes (appended); discarded when `None`.
+    pub stderr_log: Option<PathBuf>,
+}
+
+impl SpawnSpec {
+    /// The spec that runs `profile` in `cwd`.
+    pub fn for_profile(profile: &AgentProfile, cwd: PathBuf) -> Result<Self, AgentError> {
+        let program = match &profile.program {
+            Program::SelfExe => std::env::current_exe().map_err(|source| AgentError::Spawn {
+                program: "vpd (the running executable)".to_owned(),
+                source,
+            })?,
+            Program::Named(name) => PathBuf::from(name),
+        };
+        Ok(Self { program, args: profile.args.clone(), cwd, env: Vec::new(), stderr_log: None })
+    }
+}
+
+/// Start the process with piped stdin and stdout. The child is killed if its
+/// handle is dropped, so a daemon task that dies takes no orphan with it.
+pub fn spawn_piped(spec: &SpawnSpec) -> Result<Child, AgentError> {
+    let mut command = Command::new(&spec.program);
+    command
+        .args(&spec.args)
+        .current_dir(&spec.cwd)
+        .env_clear()
+        .envs(ENV_ALLOWLIST.iter().filter_map(|name| std::env::var(name).ok().map(|v| (*name, v))))
+        .envs(spec.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(stderr_target(spec))
+        .kill_on_drop(true);
+    command.spawn().map_err(|source| AgentError::Spawn { program: spec.program.display().to_string(), source })
+}
+
+fn stderr_target(spec: &SpawnSpec) -> Stdio {
+    let file = spec.stderr_log.as_ref().and_then(|path| {
+        std::fs::OpenOptions::new().create(true).append(true).open(path).ok()
+    });
+    file.map(Stdio::from).unwrap_or_else(Stdio::null)
+}

@@ -1,0 +1,350 @@
+//! The scripted demo agent. Its behaviour is chosen by the prompt text, and
+//! tests and benchmarks rely on exactly these words:
+//!
+//! - any ordinary text: a realistic turn: thought chunks, a plan, message
+//!   chunks, a tool call that asks permission to write `viewport-demo.txt` in
+//!   the session's directory, the write (only if allowed), tool call updates,
+//!   token usage and a final message;
+//! - `burst N`: N agent message chunks as fast as it can, then the turn ends;
+//! - `stream N RATE`: N chunks paced at RATE per second, each chunk's text the
+//!   Unix time in microseconds when it was sent (for latency benchmarks);
+//! - `ask`: one permission request, then a message naming the chosen option;
+//! - `hang`: never answers the prompt, until cancelled;
+//! - `crash`: exits at once with status 3.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use agent_client_protocol::schema::ProtocolVersion;
+use agent_client_protocol::v1::{ConnectionTo, Responder};
+use agent_client_protocol::v1::schema::{
+    AgentCapabilities, CancelNotification, ContentBlock, ContentChunk, Cost, Diff,
+    InitializeRequest, InitializeResponse, NewSessionRequest, NewSessionResponse,
+    PermissionOption, PermissionOptionKind, Plan, PlanEntry, PlanEntryPriority, PlanEntryStatus,
+    PromptRequest, PromptResponse, RequestPermissionOutcome, RequestPermissionRequest, SessionId,
+    SessionNotification, SessionUpdate, StopReason, ToolCall, ToolCallContent, ToolCallLocation,
+    ToolCallStatus, ToolCallUpdate, ToolCallUpdateFields, ToolKind, UsageUpdate,
+};
+use agent_client_protocol::{Agent, Client, Stdio};
+use tokio::sync::watch;
+
+/// The file the ordinary turn asks to write, in the session's directory.
+pub const DEMO_FILE: &str = "viewport-demo.txt";
+
+/// What a prompt asks the demo agent to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Script {
+    Turn(String),
+    Burst(u64),
+    Stream { count: u64, per_second: u64 },
+    Ask,
+    Hang,
+    Crash,
+}
+
+impl Script {
+    pub fn parse(prompt: &str) -> Self {
+        let words: Vec<&str> = prompt.split_whitespace().collect();
+        let number = |i: usize| words.get(i).and_then(|w| w.parse::<u64>().ok());
+        match words.as_slice() {
+            ["burst", _] if number(1).is_some() => Self::Burst(number(1).unwrap_or(0)),
+            ["stream", _, _] if number(1).is_some() && number(2).is_some_and(|r| r > 0) => Self::Stream {
+                count: number(1).unwrap_or(0),
+                per_second: number(2).unwrap_or(1),
+            },
+            ["ask"] => Self::Ask,
+            ["hang"] => Self::Hang,
+            ["crash"] => Self::Crash,
+            _ => Self::Turn(prompt.to_owned()),
+        }
+    }
+}
+
+/// Run the demo agent on this process's stdin and stdout until the client
+/// closes the connection.
+pub async fn run_stdio() -> anyhow::Result<()> {
+    let state = Arc::new(DemoState::default());
+    let on_new = state.clone();
+    let on_prompt = state.clone();
+    let on_cancel = state;
+    Agent
+        .v1()
+        .name("viewport-demo")
+        .on_receive_request(
+            async move |init: InitializeRequest, responder: Responder<InitializeResponse>, _cx| {
+                responder.respond(
+                    InitializeResponse::new(init.protocol_version.min(ProtocolVersion::V1))
+                        .agent_capabilities(AgentCapabilities::new()),
+                )
+            },
+            agent_client_protocol::on_receive_request!(),
+        )
+        .on_receive_request(
+            async move |request: NewSessionRequest, responder: Responder<NewSessionResponse>, _cx| {
+                let id = on_new.open(request.cwd);
+                responder.respond(NewSessionResponse::new(id))
+            },
+            agent_client_protocol::on_receive_request!(),
+        )
+        .on_receive_request(
+            async move |request: PromptRequest, responder: Responder<PromptResponse>, cx: ConnectionTo<Client>| {
+                let turn = Turn {
+                    cx: cx.clone(),
+                    session_id: request.session_id.clone(),
+                    cwd: on_prompt.cwd(),
+                    cancelled: on_prompt.arm_cancel(),
+                };
+                let text = prompt_text(&request.prompt);
+                // The turn runs outside the dispatch loop so cancel
+                // notifications and permission answers can arrive meanwhile.
+                cx.spawn(async move {
+                    let stop = turn.run(Script::parse(&text)).await?;
+                    responder.respond(PromptResponse::new(stop))
+                })
+            },
+            agent_client_protocol::on_receive_request!(),
+        )
+        .on_receive_notification(
+            async move |_cancel: CancelNotification, _cx| {
+                on_cancel.cancel();
+                Ok(())
+            },
+            agent_client_protocol::on_receive_notification!(),
+        )
+        .connect_to(Stdio::new())
+        .await?;
+    Ok(())
+}
+
+#[derive(Default)]
+struct DemoState {
+    cwd: Mutex<Option<PathBuf>>,
+    cancel: Mutex<Option<watch::Sender<bool>>>,
+}
+
+impl DemoState {
+    fn open(&self, cwd: PathBuf) -> SessionId {
+        if let Ok(mut slot) = self.cwd.lock() {
+            *slot = Some(cwd);
+        }
+        SessionId::from("demo-session")
+    }
+
+    fn cwd(&self) -> PathBuf {
+        self.cwd.lock().ok().and_then(|c| c.clone()).unwrap_or_else(|| PathBuf::from("."))
+    }
+
+    fn arm_cancel(&self) -> watch::Receiver<bool> {
+        let (tx, rx) = watch::channel(false);
+        if let Ok(mut slot) = self.cancel.lock() {
+            *slot = Some(tx);
+        }
+        rx
+    }
+
+    fn cancel(&self) {
+        if let Ok(slot) = self.cancel.lock()
+            && let Some(tx) = slot.as_ref()
+        {
+            let _ = tx.send(true);
+        }
+    }
+}
+
+fn prompt_text(blocks: &[ContentBlock]) -> String {
+    blocks
+        .iter()
+        .filter_map(|block| match block {
+            ContentBlock::Text(text) => Some(text.text.as_str()),
+            _ => None,
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn unix_micros() -> u128 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_micros()).unwrap_or(0)
+}
+
+struct Turn {
+    cx: ConnectionTo<Client>,
+    session_id: SessionId,
+    cwd: PathBuf,
+    cancelled: watch::Receiver<bool>,
+}
+
+type AcpResult<T> = Result<T, agent_client_protocol::Error>;
+
+impl Turn {
+    async fn run(mut self, script: Script) -> AcpResult<StopReason> {
+        match script {
+            Script::Crash => std::process::exit(3),
+            Script::Hang => {
+                let _ = self.cancelled.wait_for(|c| *c).await;
+                Ok(StopReason::Cancelled)
+            }
+            Script::Burst(count) => {
+                for i in 1..=count {
+                    self.message(&format!("chunk {i} "))?;
+                }
+                Ok(StopReason::EndTurn)
+            }
+            Script::Stream { count, per_second } => self.stream(count, per_second).await,
+            Script::Ask => {
+                let choice = self.ask_permission("Demo permission request", None).await?;
+                let said = match choice {
+                    Some(option) => format!("you chose: {option}"),
+                    None => "you chose: cancelled".to_owned(),
+                };
+                self.message(&said)?;
+                Ok(StopReason::EndTurn)
+            }
+            Script::Turn(prompt) => self.realistic_turn(&prompt).await,
+        }
+    }
+
+    fn update(&self, update: SessionUpdate) -> AcpResult<()> {
+        self.cx.send_notification(SessionNotification::new(self.session_id.clone(), update))
+    }
+
+    fn message(&self, text: &str) -> AcpResult<()> {
+        self.update(SessionUpdate::AgentMessageChunk(ContentChunk::new(text.into())))
+    }
+
+    fn thought(&self, text: &str) -> AcpResult<()> {
+        self.update(SessionUpdate::AgentThoughtChunk(ContentChunk::new(text.into())))
+    }
+
+    fn is_cancelled(&self) -> bool {
+        *self.cancelled.borrow()
+    }
+
+    async fn stream(&mut self, count: u64, per_second: u64) -> AcpResult<StopReason> {
+        let mut ticker = tokio::time::interval(Duration::from_secs_f64(1.0 / per_second as f64));
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+        for _ in 0..count {
+            ticker.tick().await;
+            if self.is_cancelled() {
+                return Ok(StopReason::Cancelled);
+            }
+            self.message(&unix_micros().to_string())?;
+        }
+        Ok(StopReason::EndTurn)
+    }
+
+    /// Ask the client; `None` when the prompt was cancelled.
+    async fn ask_permission(&self, title: &str, tool_call_id: Option<&str>) -> AcpResult<Option<String>> {
+        let fields = ToolCallUpdateFields::new().title(title.to_owned());
+        let tool_call = ToolCallUpdate::new(tool_call_id.unwrap_or("demo-permission").to_owned(), fields);
+        let options = vec![
+            PermissionOption::new("allow", "Allow", PermissionOptionKind::AllowOnce),
+            PermissionOption::new("allow-always", "Always allow", PermissionOptionKind::AllowAlways),
+            PermissionOption::new("reject", "Reject", PermissionOptionKind::RejectOnce),
+        ];
+        let request = RequestPermissionRequest::new(self.session_id.clone(), tool_call, options);
+        let response = self.cx.send_request(request).block_task().await?;
+        Ok(match response.outcome {
+            RequestPermissionOutcome::Selected(selected) => Some(selected.option_id.0.to_string()),
+            _ => None,
+        })
+    }
+
+    async fn realistic_turn(&mut self, prompt: &str) -> AcpResult<StopReason> {
+        let pause = || tokio::time::sleep(Duration::from_millis(40));
+        for piece in ["Reading the request. ", "I will answer, then write a note ", "to a file."] {
+            self.thought(piece)?;
+            pause().await;
+        }
+        let entries = vec![
+            PlanEntry::new("Answer the prompt", PlanEntryPriority::High, PlanEntryStatus::InProgress),
+            PlanEntry::new(format!("Write {DEMO_FILE}"), PlanEntryPriority::Medium, PlanEntryStatus::Pending),
+        ];
+        self.update(SessionUpdate::Plan(Plan::new(entries)))?;
+        for piece in ["This is the viewport demo agent. ", "You said: ", prompt, "\n"] {
+            self.message(piece)?;
+            pause().await;
+        }
+        if self.is_cancelled() {
+            return Ok(StopReason::Cancelled);
+        }
+        let outcome = self.write_demo_file(prompt).await?;
+        self.update(SessionUpdate::UsageUpdate(
+            UsageUpdate::new(1_200, 200_000).cost(Cost::new(0.0012, "USD")),
+        ))?;
+        let closing = match outcome {
+            WriteOutcome::Written(path) => format!("Done: I wrote {}.", path.display()),
+            WriteOutcome::Denied => "Understood: I did not write the file.".to_owned(),
+            WriteOutcome::Cancelled => return Ok(StopReason::Cancelled),
+            WriteOutcome::Failed(error) => format!("Writing the file failed: {error}"),
+        };
+        self.message(&closing)?;
+        Ok(StopReason::EndTurn)
+    }
+
+    async fn write_demo_file(&self, prompt: &str) -> AcpResult<WriteOutcome> {
+        let path = self.cwd.join(DEMO_FILE);
+        let content = format!("The viewport demo agent was asked:\n{prompt}\n");
+        let call_id = "demo-write";
+        let call = ToolCall::new(call_id, format!("Write {DEMO_FILE}"))
+            .kind(ToolKind::Edit)
+            .status(ToolCallStatus::Pending)
+            .locations(vec![ToolCallLocation::new(path.clone())])
+            .raw_input(serde_json::json!({ "path": path, "content": content }));
+        self.update(SessionUpdate::ToolCall(call))?;
+        let choice = self.ask_permission(&format!("Write {}", path.display()), Some(call_id)).await?;
+        let status = |status| ToolCallUpdateFields::new().status(status);
+        let outcome = match choice.as_deref() {
+            Some("allow" | "allow-always") => {
+                self.update(SessionUpdate::ToolCallUpdate(ToolCallUpdate::new(
+                    call_id,
+                    status(ToolCallStatus::InProgress),
+                )))?;
+                write_file(&path, &content).await
+            }
+            Some(_) => WriteOutcome::Denied,
+            None => WriteOutcome::Cancelled,
+        };
+        let fields = match &outcome {
+            WriteOutcome::Written(_) => status(ToolCallStatus::Completed)
+                .content(vec![ToolCallContent::from(Diff::new(path.clone(), content.clone()))]),
+            WriteOutcome::Failed(error) => {
+                status(ToolCallStatus::Failed).content(vec![ToolCallContent::from(error.as_str())])
+            }
+            _ => status(ToolCallStatus::Failed).content(vec![ToolCallContent::from("Permission denied")]),
+        };
+        self.update(SessionUpdate::ToolCallUpdate(ToolCallUpdate::new(call_id, fields)))?;
+        Ok(outcome)
+    }
+}
+
+enum WriteOutcome {
+    Written(PathBuf),
+    Denied,
+    Cancelled,
+    Failed(String),
+}
+
+async fn write_file(path: &Path, content: &str) -> WriteOutcome {
+    match tokio::fs::write(path, content).await {
+        Ok(()) => WriteOutcome::Written(path.to_owned()),
+        Err(error) => WriteOutcome::Failed(error.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scripts_are_chosen_by_the_prompt_words() {
+        assert_eq!(Script::parse("burst 5"), Script::Burst(5));
+        assert_eq!(Script::parse(" ask "), Script::Ask);
+        assert_eq!(Script::parse("hang"), Script::Hang);
+        assert_eq!(Script::parse("crash"), Script::Crash);
+        assert_eq!(Script::parse("stream 10 1000"), Script::Stream { count: 10, per_second: 1000 });
+        assert_eq!(Script::parse("burst many"), Script::Turn("burst many".into()));
+        assert_eq!(Script::parse("stream 10 0"), Script::Turn("stream 10 0".into()));
+        assert_eq!(Script::parse("please ask nicely"), Script::Turn("please ask nicely".into()));
+    }
+}

@@ -3,8 +3,8 @@
 use std::fmt;
 
 use tokio::sync::oneshot;
-use viewport_protocol::update::{PermissionOption, PermissionOutcome, StopReason};
 use viewport_protocol::SessionUpdate;
+use viewport_protocol::update::{PermissionOption, PermissionOutcome, StopReason};
 
 /// One thing that happened in an agent, in the order it happened.
 #[derive(Debug)]

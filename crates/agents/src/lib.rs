@@ -24,7 +24,10 @@ pub enum AgentError {
     #[error("unknown agent profile `{name}`; known profiles: {known}")]
     UnknownProfile { name: String, known: String },
     #[error("cannot start `{program}`: {source}")]
-    Spawn { program: String, source: std::io::Error },
+    Spawn {
+        program: String,
+        source: std::io::Error,
+    },
     #[error("the agent did not complete the ACP handshake ({step}): {message}")]
     Handshake { step: &'static str, message: String },
     #[error("the agent exited before it was ready: {0}")]

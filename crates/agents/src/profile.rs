@@ -34,7 +34,10 @@ impl AgentProfile {
                 program: Program::SelfExe,
                 args: vec![DEMO_AGENT_SUBCOMMAND.to_owned()],
             }),
-            _ => Err(AgentError::UnknownProfile { name: name.to_owned(), known: "demo".to_owned() }),
+            _ => Err(AgentError::UnknownProfile {
+                name: name.to_owned(),
+                known: "demo".to_owned(),
+            }),
         }
     }
 }

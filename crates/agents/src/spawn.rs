@@ -13,7 +13,8 @@ use crate::profile::{AgentProfile, Program};
 
 /// Variables an agent inherits from the daemon.
 pub const ENV_ALLOWLIST: &[&str] = &[
-    "PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LC_ALL", "LC_CTYPE", "TERM", "TMPDIR", "TZ",
+    "PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LC_ALL", "LC_CTYPE", "TERM", "TMPDIR",
+    "TZ",
 ];
 
 /// Everything needed to start one agent process.
@@ -37,7 +38,13 @@ impl SpawnSpec {
             })?,
             Program::Named(name) => PathBuf::from(name),
         };
-        Ok(Self { program, args: profile.args.clone(), cwd, env: Vec::new(), stderr_log: None })
+        Ok(Self {
+            program,
+            args: profile.args.clone(),
+            cwd,
+            env: Vec::new(),
+            stderr_log: None,
+        })
     }
 }
 
@@ -49,18 +56,29 @@ pub fn spawn_piped(spec: &SpawnSpec) -> Result<Child, AgentError> {
         .args(&spec.args)
         .current_dir(&spec.cwd)
         .env_clear()
-        .envs(ENV_ALLOWLIST.iter().filter_map(|name| std::env::var(name).ok().map(|v| (*name, v))))
+        .envs(
+            ENV_ALLOWLIST
+                .iter()
+                .filter_map(|name| std::env::var(name).ok().map(|v| (*name, v))),
+        )
         .envs(spec.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(stderr_target(spec))
         .kill_on_drop(true);
-    command.spawn().map_err(|source| AgentError::Spawn { program: spec.program.display().to_string(), source })
+    command.spawn().map_err(|source| AgentError::Spawn {
+        program: spec.program.display().to_string(),
+        source,
+    })
 }
 
 fn stderr_target(spec: &SpawnSpec) -> Stdio {
     let file = spec.stderr_log.as_ref().and_then(|path| {
-        std::fs::OpenOptions::new().create(true).append(true).open(path).ok()
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .ok()
     });
     file.map(Stdio::from).unwrap_or_else(Stdio::null)
 }

@@ -1,1 +1,28 @@
-fn main() {}
+//! `vpd`: the daemon and the command line that talks to it.
+
+mod cli;
+mod commands;
+mod connect;
+mod render;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("vpd: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(commands::dispatch(cli)) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("vpd: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

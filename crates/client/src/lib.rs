@@ -1,0 +1,327 @@
+//! A client of the vpd daemon: the CLI, the tests and the benchmarks all
+//! speak to the daemon through this crate, so none of them has private
+//! protocol code.
+//!
+//! One [`Client`] is one connection, over the unix socket (local, no token)
+//! or TCP (token required). Requests wait for the `response` with their
+//! `requestId`; any other frame that arrives meanwhile is kept, in order,
+//! for [`Client::next_frame`].
+
+use std::collections::VecDeque;
+use std::path::Path;
+
+use futures_util::{Sink, SinkExt, Stream, StreamExt};
+use serde::de::DeserializeOwned;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::tungstenite::{self, Message};
+use viewport_protocol::frames::{
+    ConfigOverrides, LaunchResult, ListDirectoriesResult, ListSessionsResult, ListSubscribeResult,
+    ReindexResult, SessionSubscribeResult,
+};
+use viewport_protocol::limits::MAX_TRANSPORT_MESSAGE_BYTES;
+use viewport_protocol::state::{DirectoryInfo, SessionSummary};
+use viewport_protocol::{
+    ClientFrame, DirectoryId, ErrorCode, PromptId, RequestId, ServerFrame, SessionId,
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("cannot connect to the daemon at {place}: {reason}")]
+    Connect { place: String, reason: String },
+    #[error("the connection to the daemon failed: {0}")]
+    Transport(#[from] tungstenite::Error),
+    #[error("{message} ({code})", code = code.as_str())]
+    Server { code: ErrorCode, message: String },
+    #[error("the daemon sent a frame this client cannot read: {0}")]
+    Protocol(String),
+    #[error("the daemon closed the connection")]
+    Closed,
+}
+
+impl ClientError {
+    /// The daemon's error code, when the daemon refused a request.
+    pub fn code(&self) -> Option<ErrorCode> {
+        match self {
+            Self::Server { code, .. } => Some(*code),
+            _ => None,
+        }
+    }
+}
+
+pub type Result<T, E = ClientError> = std::result::Result<T, E>;
+
+trait Transport:
+    Stream<Item = Result<Message, tungstenite::Error>>
+    + Sink<Message, Error = tungstenite::Error>
+    + Send
+    + Unpin
+{
+}
+
+impl<T> Transport for T where
+    T: Stream<Item = Result<Message, tungstenite::Error>>
+        + Sink<Message, Error = tungstenite::Error>
+        + Send
+        + Unpin
+{
+}
+
+pub struct Client {
+    ws: Box<dyn Transport>,
+    /// Frames that arrived while a request waited for its response.
+    backlog: VecDeque<String>,
+}
+
+fn config() -> WebSocketConfig {
+    WebSocketConfig::default()
+        .max_message_size(Some(MAX_TRANSPORT_MESSAGE_BYTES))
+        .max_frame_size(Some(MAX_TRANSPORT_MESSAGE_BYTES))
+}
+
+impl Client {
+    /// Connect over the daemon's unix socket.
+    pub async fn connect_unix(socket: &Path) -> Result<Self> {
+        let place = socket.display().to_string();
+        let fail = |reason: String| ClientError::Connect {
+            place: place.clone(),
+            reason,
+        };
+        let stream = tokio::net::UnixStream::connect(socket)
+            .await
+            .map_err(|e| fail(e.to_string()))?;
+        let request = "ws://localhost/ws"
+            .into_client_request()
+            .map_err(|e| fail(e.to_string()))?;
+        let (ws, _) = tokio_tungstenite::client_async_with_config(request, stream, Some(config()))
+            .await
+            .map_err(|e| fail(e.to_string()))?;
+        Ok(Self {
+            ws: Box::new(ws),
+            backlog: VecDeque::new(),
+        })
+    }
+
+    /// Connect over TCP to `ws://ADDRESS/ws` with the daemon's token.
+    pub async fn connect_tcp(address: &str, token: &str) -> Result<Self> {
+        let url = format!("ws://{address}/ws");
+        let fail = |reason: String| ClientError::Connect {
+            place: url.clone(),
+            reason,
+        };
+        let mut request = url
+            .as_str()
+            .into_client_request()
+            .map_err(|e| fail(e.to_string()))?;
+        let bearer = format!("Bearer {token}")
+            .parse()
+            .map_err(|_| fail("the token is not a valid header value".into()))?;
+        request.headers_mut().insert("authorization", bearer);
+        let (ws, _) = tokio_tungstenite::connect_async_with_config(request, Some(config()), true)
+            .await
+            .map_err(|e| fail(e.to_string()))?;
+        Ok(Self {
+            ws: Box::new(ws),
+            backlog: VecDeque::new(),
+        })
+    }
+
+    /// Send a frame without waiting for anything.
+    pub async fn send(&mut self, frame: &ClientFrame) -> Result<()> {
+        let text =
+            serde_json::to_string(frame).map_err(|e| ClientError::Protocol(e.to_string()))?;
+        self.send_text(text).await
+    }
+
+    /// Send raw text, as a misbehaving client might.
+    pub async fn send_text(&mut self, text: String) -> Result<()> {
+        self.ws.send(Message::text(text)).await?;
+        Ok(())
+    }
+
+    /// The next frame as raw text; `None` when the daemon closed the connection.
+    pub async fn next_text(&mut self) -> Result<Option<String>> {
+        if let Some(text) = self.backlog.pop_front() {
+            return Ok(Some(text));
+        }
+        self.read_text().await
+    }
+
+    async fn read_text(&mut self) -> Result<Option<String>> {
+        while let Some(message) = self.ws.next().await {
+            match message? {
+                Message::Text(text) => return Ok(Some(text.as_str().to_owned())),
+                Message::Close(_) => return Ok(None),
+                _ => {}
+            }
+        }
+        Ok(None)
+    }
+
+    /// The next frame; `None` when the daemon closed the connection.
+    pub async fn next_frame(&mut self) -> Result<Option<ServerFrame>> {
+        match self.next_text().await? {
+            Some(text) => serde_json::from_str(&text)
+                .map(Some)
+                .map_err(|e| ClientError::Protocol(format!("{e}: {text}"))),
+            None => Ok(None),
+        }
+    }
+
+    /// Send a request and wait for its result.
+    pub async fn request<T: DeserializeOwned>(&mut self, frame: ClientFrame) -> Result<T> {
+        let Some(request_id) = frame.request_id().cloned() else {
+            return Err(ClientError::Protocol("a request needs a requestId".into()));
+        };
+        self.send(&frame).await?;
+        loop {
+            let text = self.read_text().await?.ok_or(ClientError::Closed)?;
+            match answer_to(&request_id, &text) {
+                Some(Ok(result)) => {
+                    return serde_json::from_value(result)
+                        .map_err(|e| ClientError::Protocol(e.to_string()));
+                }
+                Some(Err(error)) => return Err(error),
+                None => self.backlog.push_back(text),
+            }
+        }
+    }
+
+    pub async fn launch(
+        &mut self,
+        directory_id: DirectoryId,
+        prompt: &str,
+        agent: Option<&str>,
+    ) -> Result<SessionId> {
+        let config_overrides = agent.map(|a| ConfigOverrides {
+            agent: Some(a.to_owned()),
+            ..Default::default()
+        });
+        let frame = ClientFrame::Launch {
+            request_id: RequestId::generate(),
+            directory_id,
+            prompt: prompt.to_owned(),
+            model: None,
+            config_overrides,
+        };
+        Ok(self.request::<LaunchResult>(frame).await?.session_id)
+    }
+
+    /// Follow a session from `after_seq`; its frames then come from `next_frame`.
+    pub async fn subscribe(
+        &mut self,
+        session_id: &SessionId,
+        after_seq: u64,
+    ) -> Result<SessionSubscribeResult> {
+        let frame = ClientFrame::Subscribe {
+            request_id: Some(RequestId::generate()),
+            session_id: Some(session_id.clone()),
+            after_seq: Some(after_seq),
+        };
+        self.request(frame).await
+    }
+
+    /// Follow the session list; changes then come from `next_frame`.
+    pub async fn subscribe_list(&mut self) -> Result<Vec<SessionSummary>> {
+        let frame = ClientFrame::Subscribe {
+            request_id: Some(RequestId::generate()),
+            session_id: None,
+            after_seq: None,
+        };
+        Ok(self.request::<ListSubscribeResult>(frame).await?.sessions)
+    }
+
+    pub async fn prompt(&mut self, session_id: &SessionId, text: &str) -> Result<()> {
+        let frame = ClientFrame::Prompt {
+            request_id: Some(RequestId::generate()),
+            session_id: session_id.clone(),
+            text: text.to_owned(),
+        };
+        self.request::<serde_json::Value>(frame).await.map(drop)
+    }
+
+    pub async fn cancel(&mut self, session_id: &SessionId) -> Result<()> {
+        let frame = ClientFrame::Cancel {
+            request_id: Some(RequestId::generate()),
+            session_id: session_id.clone(),
+        };
+        self.request::<serde_json::Value>(frame).await.map(drop)
+    }
+
+    pub async fn kill(&mut self, session_id: &SessionId) -> Result<()> {
+        let frame = ClientFrame::Kill {
+            request_id: Some(RequestId::generate()),
+            session_id: session_id.clone(),
+        };
+        self.request::<serde_json::Value>(frame).await.map(drop)
+    }
+
+    /// Answer a prompt with an option, or `None` to cancel it.
+    pub async fn respond(
+        &mut self,
+        session_id: &SessionId,
+        prompt_id: &PromptId,
+        option_id: Option<&str>,
+    ) -> Result<()> {
+        let frame = ClientFrame::RespondToPrompt {
+            request_id: Some(RequestId::generate()),
+            session_id: session_id.clone(),
+            prompt_id: prompt_id.clone(),
+            option_id: option_id.map(str::to_owned),
+            cancelled: option_id.is_none().then_some(true),
+        };
+        self.request::<serde_json::Value>(frame).await.map(drop)
+    }
+
+    pub async fn list_sessions(&mut self) -> Result<Vec<SessionSummary>> {
+        let frame = ClientFrame::ListSessions {
+            request_id: RequestId::generate(),
+        };
+        Ok(self.request::<ListSessionsResult>(frame).await?.sessions)
+    }
+
+    pub async fn add_directory(&mut self, path: &str) -> Result<DirectoryInfo> {
+        self.request(ClientFrame::AddDirectory {
+            request_id: RequestId::generate(),
+            path: path.to_owned(),
+        })
+        .await
+    }
+
+    pub async fn list_directories(&mut self) -> Result<Vec<DirectoryInfo>> {
+        let frame = ClientFrame::ListDirectories {
+            request_id: RequestId::generate(),
+        };
+        Ok(self
+            .request::<ListDirectoriesResult>(frame)
+            .await?
+            .directories)
+    }
+
+    pub async fn reindex(&mut self) -> Result<ReindexResult> {
+        self.request(ClientFrame::Reindex {
+            request_id: RequestId::generate(),
+        })
+        .await
+    }
+}
+
+/// If `text` answers `request_id`, its result or error.
+fn answer_to(request_id: &RequestId, text: &str) -> Option<Result<serde_json::Value>> {
+    // Cheap test first: most frames during a request are updates.
+    if !text.contains(&request_id.0) {
+        return None;
+    }
+    match serde_json::from_str::<ServerFrame>(text) {
+        Ok(ServerFrame::Response {
+            request_id: id,
+            result,
+        }) if &id == request_id => Some(Ok(result)),
+        Ok(ServerFrame::Error {
+            request_id: Some(id),
+            code,
+            message,
+        }) if &id == request_id => Some(Err(ClientError::Server { code, message })),
+        _ => None,
+    }
+}

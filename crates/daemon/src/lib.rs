@@ -1,0 +1,37 @@
+//! The daemon: it owns sessions; viewports only watch and steer them.
+//!
+//! # Layout
+//! - [`home`]: the data home (`~/.viewport`): paths, permissions, token, lock.
+//! - [`ingest`]: the single writer thread: batches updates, commits them in
+//!   one transaction, then hands them to the hub. Seqs are assigned only here.
+//! - [`hub`]: per-session broadcast of committed updates, pre-rendered as
+//!   frames, and the session-list feed.
+//! - [`frames`]: renders stored events into wire frames (live and replay alike).
+//! - [`follow`]: a viewport's subscription: replay from the store, then live,
+//!   with no gap and no duplicate, falling back to the store when it lags.
+//! - [`manager`]: the session manager: launches sessions and routes commands.
+//! - [`session`]: one task per live session: its agent, its pending prompts,
+//!   its state.
+//! - [`server`]: axum: `/ws` on TCP (token required) and on the unix socket
+//!   (file permissions are the auth).
+//! - [`connection`]: one WebSocket connection: reads frames, dispatches them,
+//!   writes through a bounded queue. It owns nothing of a session.
+//! - [`run`]: start-up, recovery of sessions the last daemon left, shutdown.
+
+pub mod connection;
+pub mod follow;
+pub mod frames;
+pub mod home;
+pub mod hub;
+pub mod ingest;
+pub mod manager;
+pub mod readers;
+pub mod run;
+pub mod server;
+pub mod session;
+
+pub use home::DataHome;
+pub use run::{DaemonOptions, run_daemon};
+
+/// The address the daemon listens on when none is given.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:7707";

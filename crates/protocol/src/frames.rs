@@ -245,7 +245,11 @@ pub struct FrameError {
 
 impl FrameError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self { request_id: None, code, message: message.into() }
+        Self {
+            request_id: None,
+            code,
+            message: message.into(),
+        }
     }
 
     pub fn for_request(mut self, request_id: Option<RequestId>) -> Self {
@@ -254,7 +258,11 @@ impl FrameError {
     }
 
     pub fn into_frame(self) -> ServerFrame {
-        ServerFrame::Error { request_id: self.request_id, code: self.code, message: self.message }
+        ServerFrame::Error {
+            request_id: self.request_id,
+            code: self.code,
+            message: self.message,
+        }
     }
 }
 
@@ -272,10 +280,14 @@ pub fn parse_client_frame(text: &str) -> Result<ClientFrame, FrameError> {
             ),
         ));
     }
-    let value: serde_json::Value = serde_json::from_str(text)
-        .map_err(|e| FrameError::new(ErrorCode::BadJson, format!("frame is not valid JSON: {e}")))?;
+    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+        FrameError::new(ErrorCode::BadJson, format!("frame is not valid JSON: {e}"))
+    })?;
     let Some(object) = value.as_object() else {
-        return Err(FrameError::new(ErrorCode::BadJson, "frame must be a JSON object"));
+        return Err(FrameError::new(
+            ErrorCode::BadJson,
+            "frame must be a JSON object",
+        ));
     };
     let request_id = object
         .get("requestId")
@@ -285,28 +297,41 @@ pub fn parse_client_frame(text: &str) -> Result<ClientFrame, FrameError> {
     let frame_type = match object.get("type") {
         Some(serde_json::Value::String(t)) => t.clone(),
         Some(_) => {
-            return Err(FrameError::new(ErrorCode::InvalidFrame, "field `type` must be a string")
-                .for_request(request_id));
+            return Err(
+                FrameError::new(ErrorCode::InvalidFrame, "field `type` must be a string")
+                    .for_request(request_id),
+            );
         }
         None => {
-            return Err(FrameError::new(ErrorCode::InvalidFrame, "missing field `type`")
-                .for_request(request_id));
+            return Err(
+                FrameError::new(ErrorCode::InvalidFrame, "missing field `type`")
+                    .for_request(request_id),
+            );
         }
     };
     if !CLIENT_FRAME_TYPES.contains(&frame_type.as_str()) {
         return Err(FrameError::new(
             ErrorCode::UnknownFrameType,
-            format!("unknown frame type `{frame_type}`; expected one of: {}", CLIENT_FRAME_TYPES.join(", ")),
+            format!(
+                "unknown frame type `{frame_type}`; expected one of: {}",
+                CLIENT_FRAME_TYPES.join(", ")
+            ),
         )
         .for_request(request_id));
     }
     let frame: ClientFrame = serde_json::from_value(value).map_err(|e| {
-        FrameError::new(ErrorCode::InvalidFrame, format!("invalid `{frame_type}` frame: {e}"))
-            .for_request(request_id.clone())
+        FrameError::new(
+            ErrorCode::InvalidFrame,
+            format!("invalid `{frame_type}` frame: {e}"),
+        )
+        .for_request(request_id.clone())
     })?;
     validate(&frame).map_err(|message| {
-        FrameError::new(ErrorCode::InvalidFrame, format!("invalid `{frame_type}` frame: {message}"))
-            .for_request(request_id)
+        FrameError::new(
+            ErrorCode::InvalidFrame,
+            format!("invalid `{frame_type}` frame: {message}"),
+        )
+        .for_request(request_id)
     })?;
     Ok(frame)
 }
@@ -315,7 +340,9 @@ fn validate(frame: &ClientFrame) -> Result<(), String> {
     if let Some(id) = frame.request_id()
         && (id.0.is_empty() || id.0.len() > MAX_REQUEST_ID_LEN)
     {
-        return Err(format!("`requestId` must be 1 to {MAX_REQUEST_ID_LEN} characters"));
+        return Err(format!(
+            "`requestId` must be 1 to {MAX_REQUEST_ID_LEN} characters"
+        ));
     }
     match frame {
         ClientFrame::Launch { prompt, .. } | ClientFrame::Prompt { text: prompt, .. } => {
@@ -329,12 +356,14 @@ fn validate(frame: &ClientFrame) -> Result<(), String> {
                 ));
             }
         }
-        ClientFrame::RespondToPrompt { option_id, cancelled, .. } => {
-            match (option_id, cancelled) {
-                (Some(_), None | Some(false)) | (None, Some(true)) => {}
-                _ => return Err("give exactly one of `optionId` or `cancelled: true`".into()),
-            }
-        }
+        ClientFrame::RespondToPrompt {
+            option_id,
+            cancelled,
+            ..
+        } => match (option_id, cancelled) {
+            (Some(_), None | Some(false)) | (None, Some(true)) => {}
+            _ => return Err("give exactly one of `optionId` or `cancelled: true`".into()),
+        },
         _ => {}
     }
     Ok(())
@@ -406,7 +435,8 @@ mod tests {
 
     #[test]
     fn a_subscribe_frame_parses() {
-        let frame = parse_client_frame(r#"{"type":"subscribe","sessionId":"ses_1","afterSeq":7}"#).unwrap();
+        let frame =
+            parse_client_frame(r#"{"type":"subscribe","sessionId":"ses_1","afterSeq":7}"#).unwrap();
         assert_eq!(
             frame,
             ClientFrame::Subscribe {
@@ -433,7 +463,8 @@ mod tests {
 
     #[test]
     fn a_wrong_field_type_names_the_frame_and_the_field() {
-        let err = error_of(r#"{"type":"subscribe","sessionId":"ses_1","afterSeq":"x","requestId":"r"}"#);
+        let err =
+            error_of(r#"{"type":"subscribe","sessionId":"ses_1","afterSeq":"x","requestId":"r"}"#);
         assert_eq!(err.code, ErrorCode::InvalidFrame);
         assert!(err.message.contains("subscribe"), "{}", err.message);
         assert_eq!(err.request_id, Some(RequestId("r".into())));
@@ -451,13 +482,20 @@ mod tests {
 
     #[test]
     fn an_oversized_frame_is_refused_before_parsing() {
-        let big = format!(r#"{{"type":"prompt","text":"{}"}}"#, "x".repeat(MAX_CLIENT_FRAME_BYTES));
+        let big = format!(
+            r#"{{"type":"prompt","text":"{}"}}"#,
+            "x".repeat(MAX_CLIENT_FRAME_BYTES)
+        );
         assert_eq!(error_of(&big).code, ErrorCode::FrameTooLarge);
     }
 
     #[test]
     fn error_code_names_match_the_wire() {
-        for code in [ErrorCode::BadJson, ErrorCode::PromptResolved, ErrorCode::Internal] {
+        for code in [
+            ErrorCode::BadJson,
+            ErrorCode::PromptResolved,
+            ErrorCode::Internal,
+        ] {
             assert_eq!(serde_json::to_value(code).unwrap(), code.as_str());
         }
     }

@@ -11,7 +11,9 @@ use sha2::{Digest, Sha256};
 
 /// An id string that does not have the expected shape.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("`{value}` is not a valid {kind}: expected `{prefix}` followed by lowercase letters or digits")]
+#[error(
+    "`{value}` is not a valid {kind}: expected `{prefix}` followed by lowercase letters or digits"
+)]
 pub struct IdError {
     pub kind: &'static str,
     pub prefix: &'static str,

@@ -63,12 +63,25 @@ mod tests {
     fn every_update_type_is_in_the_schema() {
         let schema = protocol_schema_json();
         for update_type in [
-            "agent-message", "agent-message-chunk", "agent-thought-chunk", "user-message",
-            "tool-call", "tool-call-update", "permission-request", "permission-resolved",
-            "state-change", "step-committed", "token-usage", "system-status", "attention",
+            "agent-message",
+            "agent-message-chunk",
+            "agent-thought-chunk",
+            "user-message",
+            "tool-call",
+            "tool-call-update",
+            "permission-request",
+            "permission-resolved",
+            "state-change",
+            "step-committed",
+            "token-usage",
+            "system-status",
+            "attention",
             "streaming-state",
         ] {
-            assert!(schema.contains(&format!("\"{update_type}\"")), "{update_type} missing");
+            assert!(
+                schema.contains(&format!("\"{update_type}\"")),
+                "{update_type} missing"
+            );
         }
     }
 }

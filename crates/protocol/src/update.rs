@@ -214,7 +214,9 @@ impl PermissionRequest {
 #[serde(tag = "outcome", rename_all = "kebab-case")]
 pub enum PermissionOutcome {
     #[serde(rename_all = "camelCase")]
-    Selected { option_id: String },
+    Selected {
+        option_id: String,
+    },
     Cancelled,
 }
 
@@ -387,12 +389,17 @@ mod tests {
     fn permission_outcomes_are_flat() {
         let resolved = SessionUpdate::PermissionResolved(PermissionResolved {
             prompt_id: "prm_1".parse().unwrap(),
-            outcome: PermissionOutcome::Selected { option_id: "allow".into() },
+            outcome: PermissionOutcome::Selected {
+                option_id: "allow".into(),
+            },
             reason: None,
         });
         let json = serde_json::to_value(&resolved).unwrap();
         assert_eq!(json["outcome"], "selected");
         assert_eq!(json["optionId"], "allow");
-        assert_eq!(serde_json::from_value::<SessionUpdate>(json).unwrap(), resolved);
+        assert_eq!(
+            serde_json::from_value::<SessionUpdate>(json).unwrap(),
+            resolved
+        );
     }
 }

@@ -4,15 +4,34 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("cannot open the database {path}: {source}")]
-    Open { path: PathBuf, source: rusqlite::Error },
-    #[error("database {path} has schema version {found}, newer than this vpd understands ({supported}); upgrade vpd")]
-    TooNew { path: PathBuf, found: u32, supported: u32 },
+    Open {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+    #[error(
+        "database {path} has schema version {found}, newer than this vpd understands ({supported}); upgrade vpd"
+    )]
+    TooNew {
+        path: PathBuf,
+        found: u32,
+        supported: u32,
+    },
     #[error("migration {version} failed: {source}")]
-    Migration { version: u32, source: rusqlite::Error },
+    Migration {
+        version: u32,
+        source: rusqlite::Error,
+    },
     #[error("database error while {action}: {source}")]
-    Sql { action: &'static str, source: rusqlite::Error },
+    Sql {
+        action: &'static str,
+        source: rusqlite::Error,
+    },
     #[error("stored event {session_id}#{seq} is corrupt: {source}")]
-    CorruptEvent { session_id: String, seq: u64, source: serde_json::Error },
+    CorruptEvent {
+        session_id: String,
+        seq: u64,
+        source: serde_json::Error,
+    },
     #[error("event for unknown session {0}: a session's genesis must come first")]
     UnknownSession(String),
     #[error("session {0} already exists")]

@@ -65,5 +65,7 @@ pub struct CommittedEvent {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredUpdate {
     pub seq: u64,
+    /// The `updateType`.
+    pub kind: String,
     pub json: String,
 }

@@ -33,16 +33,22 @@ pub enum Durability {
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 pub(crate) fn open(path: &Path, durability: Durability) -> Result<Connection, StoreError> {
-    let conn = Connection::open(path)
-        .map_err(|source| StoreError::Open { path: path.to_owned(), source })?;
-    conn.busy_timeout(BUSY_TIMEOUT).during("setting the busy timeout")?;
-    conn.pragma_update(None, "journal_mode", "WAL").during("enabling WAL")?;
+    let conn = Connection::open(path).map_err(|source| StoreError::Open {
+        path: path.to_owned(),
+        source,
+    })?;
+    conn.busy_timeout(BUSY_TIMEOUT)
+        .during("setting the busy timeout")?;
+    conn.pragma_update(None, "journal_mode", "WAL")
+        .during("enabling WAL")?;
     let synchronous = match durability {
         Durability::Full => "FULL",
         Durability::Normal => "NORMAL",
     };
-    conn.pragma_update(None, "synchronous", synchronous).during("setting synchronous")?;
-    conn.pragma_update(None, "foreign_keys", "ON").during("enabling foreign keys")?;
+    conn.pragma_update(None, "synchronous", synchronous)
+        .during("setting synchronous")?;
+    conn.pragma_update(None, "foreign_keys", "ON")
+        .during("enabling foreign keys")?;
     Ok(conn)
 }
 
@@ -51,15 +57,23 @@ pub(crate) fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreErr
         .pragma_query_value(None, "user_version", |row| row.get(0))
         .during("reading the schema version")?;
     if found > SCHEMA_VERSION {
-        return Err(StoreError::TooNew { path: path.to_owned(), found, supported: SCHEMA_VERSION });
+        return Err(StoreError::TooNew {
+            path: path.to_owned(),
+            found,
+            supported: SCHEMA_VERSION,
+        });
     }
     for (index, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
         let version = index as u32 + 1;
-        let tx = conn.transaction().map_err(|source| StoreError::Migration { version, source })?;
-        tx.execute_batch(sql).map_err(|source| StoreError::Migration { version, source })?;
+        let tx = conn
+            .transaction()
+            .map_err(|source| StoreError::Migration { version, source })?;
+        tx.execute_batch(sql)
+            .map_err(|source| StoreError::Migration { version, source })?;
         tx.pragma_update(None, "user_version", version)
             .map_err(|source| StoreError::Migration { version, source })?;
-        tx.commit().map_err(|source| StoreError::Migration { version, source })?;
+        tx.commit()
+            .map_err(|source| StoreError::Migration { version, source })?;
     }
     Ok(())
 }

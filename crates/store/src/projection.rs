@@ -46,7 +46,10 @@ impl SessionView {
             last_seq: 0,
             pending_prompts: 0,
         };
-        Self { summary, pending: BTreeMap::new() }
+        Self {
+            summary,
+            pending: BTreeMap::new(),
+        }
     }
 
     /// Fold one update into the view.
@@ -55,7 +58,12 @@ impl SessionView {
         summary.last_seq = seq;
         summary.updated_at = at;
         let change = match update {
-            SessionUpdate::StateChange(StateChange { state, disconnected, reason, .. }) => {
+            SessionUpdate::StateChange(StateChange {
+                state,
+                disconnected,
+                reason,
+                ..
+            }) => {
                 summary.state = *state;
                 summary.disconnected = *disconnected;
                 summary.end_reason = *reason;
@@ -71,7 +79,8 @@ impl SessionView {
                     seq,
                     request: request.clone(),
                 };
-                self.pending.insert(request.prompt_id.clone(), pending.clone());
+                self.pending
+                    .insert(request.prompt_id.clone(), pending.clone());
                 PromptChange::Opened(pending)
             }
             SessionUpdate::PermissionResolved(resolved) => {
@@ -86,7 +95,11 @@ impl SessionView {
 }
 
 fn title_of(prompt: &str) -> String {
-    let line = prompt.lines().find(|l| !l.trim().is_empty()).unwrap_or("").trim();
+    let line = prompt
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("")
+        .trim();
     if line.chars().count() <= TITLE_CHARS {
         line.to_owned()
     } else {
@@ -127,8 +140,12 @@ mod tests {
     #[test]
     fn the_first_user_message_becomes_the_title() {
         let mut v = view();
-        let first = SessionUpdate::UserMessage(MessageText { text: "\n  fix the tests\nplease".into() });
-        let second = SessionUpdate::UserMessage(MessageText { text: "other".into() });
+        let first = SessionUpdate::UserMessage(MessageText {
+            text: "\n  fix the tests\nplease".into(),
+        });
+        let second = SessionUpdate::UserMessage(MessageText {
+            text: "other".into(),
+        });
         v.apply(1, &first, 11);
         v.apply(2, &second, 12);
         assert_eq!(v.summary.title.as_deref(), Some("fix the tests"));
@@ -153,9 +170,15 @@ mod tests {
             outcome: PermissionOutcome::Cancelled,
             reason: None,
         });
-        assert_eq!(v.apply(3, &resolved, 3), PromptChange::Closed("prm_a".parse().unwrap()));
+        assert_eq!(
+            v.apply(3, &resolved, 3),
+            PromptChange::Closed("prm_a".parse().unwrap())
+        );
         assert_eq!(v.summary.pending_prompts, 1);
-        assert!(v.pending.contains_key(&"prm_b".parse::<PromptId>().unwrap()));
+        assert!(
+            v.pending
+                .contains_key(&"prm_b".parse::<PromptId>().unwrap())
+        );
     }
 
     #[test]

@@ -11,11 +11,11 @@ use viewport_protocol::frames::PendingPrompt;
 use viewport_protocol::state::{DirectoryInfo, SessionSummary};
 use viewport_protocol::{DirectoryId, SessionId};
 
+use crate::Result;
 use crate::error::SqlContext;
 use crate::event::StoredUpdate;
 use crate::migrations::{self, Durability};
 use crate::projection::SessionView;
-use crate::Result;
 
 /// A read-only connection to the store.
 pub struct Reader {
@@ -25,24 +25,42 @@ pub struct Reader {
 impl Reader {
     pub fn open(path: &Path) -> Result<Self> {
         let conn = migrations::open(path, Durability::Normal)?;
-        conn.pragma_update(None, "query_only", "ON").during("making a reader read-only")?;
+        conn.pragma_update(None, "query_only", "ON")
+            .during("making a reader read-only")?;
         Ok(Self { conn })
     }
 
     /// Up to `limit` updates of a session with seq > `after_seq`, in order.
-    pub fn updates_after(&self, session_id: &SessionId, after_seq: u64, limit: usize) -> Result<Vec<StoredUpdate>> {
+    pub fn updates_after(
+        &self,
+        session_id: &SessionId,
+        after_seq: u64,
+        limit: usize,
+    ) -> Result<Vec<StoredUpdate>> {
         let mut stmt = self
             .conn
             .prepare_cached(
-                "SELECT seq, body FROM events WHERE session_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+                "SELECT seq, kind, body FROM events WHERE session_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
             )
             .during("preparing the replay query")?;
         let rows = stmt
-            .query_map(rusqlite::params![session_id.as_str(), after_seq.max(0), limit as i64], |row| {
-                Ok(StoredUpdate { seq: row.get(0)?, json: row.get(1)? })
-            })
+            .query_map(
+                rusqlite::params![
+                    session_id.as_str(),
+                    after_seq.min(i64::MAX as u64),
+                    limit as i64
+                ],
+                |row| {
+                    Ok(StoredUpdate {
+                        seq: row.get(0)?,
+                        kind: row.get(1)?,
+                        json: row.get(2)?,
+                    })
+                },
+            )
             .during("reading updates")?;
-        rows.collect::<Result<Vec<_>, _>>().during("reading updates")
+        rows.collect::<Result<Vec<_>, _>>()
+            .during("reading updates")
     }
 
     pub fn session(&self, session_id: &SessionId) -> Result<Option<SessionSummary>> {
@@ -59,10 +77,15 @@ impl Reader {
     pub fn sessions(&self) -> Result<Vec<SessionSummary>> {
         let mut stmt = self
             .conn
-            .prepare_cached(&format!("{SESSION_COLUMNS} ORDER BY created_at DESC, session_id DESC"))
+            .prepare_cached(&format!(
+                "{SESSION_COLUMNS} ORDER BY created_at DESC, session_id DESC"
+            ))
             .during("preparing the session list")?;
-        let rows = stmt.query_map([], session_from_row).during("listing sessions")?;
-        rows.collect::<Result<Vec<_>, _>>().during("listing sessions")
+        let rows = stmt
+            .query_map([], session_from_row)
+            .during("listing sessions")?;
+        rows.collect::<Result<Vec<_>, _>>()
+            .during("listing sessions")
     }
 
     /// The prompts of a session still waiting for an answer, oldest first.
@@ -86,12 +109,16 @@ impl Reader {
             .conn
             .prepare_cached("SELECT directory_id, path, created_at FROM directories ORDER BY path")
             .during("preparing the directory list")?;
-        let rows = stmt.query_map([], directory_from_row).during("listing directories")?;
-        rows.collect::<Result<Vec<_>, _>>().during("listing directories")
+        let rows = stmt
+            .query_map([], directory_from_row)
+            .during("listing directories")?;
+        rows.collect::<Result<Vec<_>, _>>()
+            .during("listing directories")
     }
 }
 
-const SESSION_COLUMNS: &str = "SELECT session_id, directory_id, kind, agent, cwd, title, state, disconnected,
+const SESSION_COLUMNS: &str =
+    "SELECT session_id, directory_id, kind, agent, cwd, title, state, disconnected,
     end_reason, created_at, updated_at, last_seq, pending_prompts FROM sessions";
 
 /// An enum that serializes to a JSON string, as the text stored in a column.
@@ -104,8 +131,9 @@ pub(crate) fn to_sql_text<T: Serialize>(value: &T) -> String {
 
 fn from_sql_text<T: DeserializeOwned>(row: &Row<'_>, index: usize) -> rusqlite::Result<T> {
     let text: String = row.get(index)?;
-    serde_json::from_value(serde_json::Value::String(text))
-        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Text, Box::new(e)))
+    serde_json::from_value(serde_json::Value::String(text)).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Text, Box::new(e))
+    })
 }
 
 fn session_from_row(row: &Row<'_>) -> rusqlite::Result<SessionSummary> {
@@ -131,10 +159,17 @@ fn session_from_row(row: &Row<'_>) -> rusqlite::Result<SessionSummary> {
 }
 
 fn directory_from_row(row: &Row<'_>) -> rusqlite::Result<DirectoryInfo> {
-    Ok(DirectoryInfo { directory_id: from_sql_text(row, 0)?, path: row.get(1)?, created_at: row.get(2)? })
+    Ok(DirectoryInfo {
+        directory_id: from_sql_text(row, 0)?,
+        path: row.get(1)?,
+        created_at: row.get(2)?,
+    })
 }
 
-fn pending_prompts(conn: &Connection, session_id: Option<&SessionId>) -> Result<Vec<PendingPrompt>> {
+fn pending_prompts(
+    conn: &Connection,
+    session_id: Option<&SessionId>,
+) -> Result<Vec<PendingPrompt>> {
     let mut stmt = conn
         .prepare_cached(
             "SELECT session_id, seq, body FROM pending_prompts
@@ -144,28 +179,48 @@ fn pending_prompts(conn: &Connection, session_id: Option<&SessionId>) -> Result<
     let rows = stmt
         .query_map([session_id.map(SessionId::as_str)], |row| {
             let body: String = row.get(2)?;
-            let request = serde_json::from_str(&body)
-                .map_err(|e| rusqlite::Error::FromSqlConversionFailure(2, rusqlite::types::Type::Text, Box::new(e)))?;
-            Ok(PendingPrompt { session_id: from_sql_text(row, 0)?, seq: row.get(1)?, request })
+            let request = serde_json::from_str(&body).map_err(|e| {
+                rusqlite::Error::FromSqlConversionFailure(
+                    2,
+                    rusqlite::types::Type::Text,
+                    Box::new(e),
+                )
+            })?;
+            Ok(PendingPrompt {
+                session_id: from_sql_text(row, 0)?,
+                seq: row.get(1)?,
+                request,
+            })
         })
         .during("reading pending prompts")?;
-    rows.collect::<Result<Vec<_>, _>>().during("reading pending prompts")
+    rows.collect::<Result<Vec<_>, _>>()
+        .during("reading pending prompts")
 }
 
 /// The live view of every session, as the projections hold it.
 pub(crate) fn load_views(conn: &Connection) -> Result<HashMap<SessionId, SessionView>> {
     let mut views: HashMap<SessionId, SessionView> = HashMap::new();
-    let mut stmt = conn.prepare(SESSION_COLUMNS).during("preparing the session load")?;
-    let rows = stmt.query_map([], session_from_row).during("loading sessions")?;
+    let mut stmt = conn
+        .prepare(SESSION_COLUMNS)
+        .during("preparing the session load")?;
+    let rows = stmt
+        .query_map([], session_from_row)
+        .during("loading sessions")?;
     for summary in rows {
         let summary = summary.during("loading sessions")?;
-        views.insert(summary.session_id.clone(), SessionView { summary, pending: Default::default() });
+        views.insert(
+            summary.session_id.clone(),
+            SessionView {
+                summary,
+                pending: Default::default(),
+            },
+        );
     }
     for prompt in pending_prompts(conn, None)? {
         if let Some(view) = views.get_mut(&prompt.session_id) {
-            view.pending.insert(prompt.request.prompt_id.clone(), prompt);
+            view.pending
+                .insert(prompt.request.prompt_id.clone(), prompt);
         }
     }
     Ok(views)
 }
-

@@ -39,7 +39,11 @@ impl Writer {
         let mut conn = migrations::open(path, durability)?;
         migrations::migrate(&mut conn, path)?;
         let views = load_views(&conn)?;
-        Ok(Self { conn, path: path.to_owned(), views })
+        Ok(Self {
+            conn,
+            path: path.to_owned(),
+            views,
+        })
     }
 
     pub fn path(&self) -> &Path {
@@ -77,7 +81,8 @@ impl Writer {
                         {
                             Err(StoreError::DuplicateSession(event.session_id.to_string()))
                         } else {
-                            let view = SessionView::from_genesis(event.session_id.clone(), genesis, at);
+                            let view =
+                                SessionView::from_genesis(event.session_id.clone(), genesis, at);
                             touched.insert(event.session_id.clone(), view);
                             Ok(0)
                         }
@@ -159,7 +164,10 @@ impl Writer {
 
     /// Rebuild every projection from the events table alone, in one
     /// transaction: readers see the old projection or the new one, never half.
-    pub fn reindex(&mut self, progress: &mut dyn FnMut(ReindexProgress)) -> Result<ReindexProgress> {
+    pub fn reindex(
+        &mut self,
+        progress: &mut dyn FnMut(ReindexProgress),
+    ) -> Result<ReindexProgress> {
         let tx = self.conn.transaction().during("starting the reindex")?;
         tx.execute_batch("DELETE FROM sessions; DELETE FROM pending_prompts;")
             .during("clearing projections")?;
@@ -167,7 +175,9 @@ impl Writer {
         let mut done = ReindexProgress::default();
         {
             let mut scan = tx
-                .prepare("SELECT session_id, seq, body, created_at FROM events ORDER BY session_id, seq")
+                .prepare(
+                    "SELECT session_id, seq, body, created_at FROM events ORDER BY session_id, seq",
+                )
                 .during("preparing the event scan")?;
             let mut rows = scan.query([]).during("scanning events")?;
             while let Some(row) = rows.next().during("scanning events")? {
@@ -175,12 +185,20 @@ impl Writer {
                 let seq: u64 = row.get(1).during("reading an event")?;
                 let body: String = row.get(2).during("reading an event")?;
                 let at: i64 = row.get(3).during("reading an event")?;
-                let corrupt = |source| StoreError::CorruptEvent { session_id: id_text.clone(), seq, source };
-                let session_id: SessionId = serde_json::from_value(serde_json::Value::String(id_text.clone()))
-                    .map_err(corrupt)?;
+                let corrupt = |source| StoreError::CorruptEvent {
+                    session_id: id_text.clone(),
+                    seq,
+                    source,
+                };
+                let session_id: SessionId =
+                    serde_json::from_value(serde_json::Value::String(id_text.clone()))
+                        .map_err(corrupt)?;
                 if seq == 0 {
                     let genesis = serde_json::from_str(&body).map_err(corrupt)?;
-                    views.insert(session_id.clone(), SessionView::from_genesis(session_id, &genesis, at));
+                    views.insert(
+                        session_id.clone(),
+                        SessionView::from_genesis(session_id, &genesis, at),
+                    );
                     done.sessions += 1;
                 } else if let Some(view) = views.get_mut(&session_id) {
                     let update = serde_json::from_str(&body).map_err(corrupt)?;

@@ -1,1 +1,179 @@
-//! placeholder
+//! A real `vpd daemon` on a temp `VIEWPORT_HOME` and a free loopback port,
+//! killed and cleaned up on drop.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use tempfile::TempDir;
+use viewport_client::Client;
+use viewport_protocol::{DirectoryId, SessionId, SessionState};
+
+/// How long a daemon may take to come up, or a test condition to hold.
+pub const WAIT: Duration = Duration::from_secs(30);
+
+pub struct TestDaemon {
+    vpd: PathBuf,
+    root: TempDir,
+    child: Option<Child>,
+    /// `ADDR:PORT` of the WebSocket server.
+    pub address: String,
+    pub token: String,
+}
+
+impl TestDaemon {
+    /// Start a daemon of the `vpd` binary at `vpd`.
+    pub async fn start(vpd: &Path) -> Result<Self> {
+        let root = tempfile::tempdir()?;
+        std::fs::create_dir_all(root.path().join("work"))?;
+        let mut daemon = Self {
+            vpd: vpd.to_owned(),
+            root,
+            child: None,
+            address: String::new(),
+            token: String::new(),
+        };
+        daemon.boot().await?;
+        Ok(daemon)
+    }
+
+    pub fn home(&self) -> PathBuf {
+        self.root.path().join("home")
+    }
+
+    /// A directory sessions can run in.
+    pub fn work_dir(&self) -> PathBuf {
+        self.root.path().join("work")
+    }
+
+    /// A `vpd` command aimed at this daemon's home.
+    pub fn vpd(&self) -> Command {
+        let mut command = Command::new(&self.vpd);
+        command
+            .env("VIEWPORT_HOME", self.home())
+            .env("VIEWPORT_LISTEN", "127.0.0.1:0")
+            .current_dir(self.work_dir());
+        command
+    }
+
+    async fn boot(&mut self) -> Result<()> {
+        let _ = std::fs::remove_file(self.home().join("daemon.json"));
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.root.path().join("daemon.log"))?;
+        let child = self
+            .vpd()
+            .args(["daemon", "--listen", "127.0.0.1:0"])
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .spawn()
+            .context("cannot start vpd daemon")?;
+        let pid = child.id();
+        self.child = Some(child);
+        let deadline = Instant::now() + WAIT;
+        loop {
+            if let Ok(text) = std::fs::read_to_string(self.home().join("daemon.json"))
+                && let Ok(info) = serde_json::from_str::<serde_json::Value>(&text)
+                && info["pid"].as_u64() == Some(u64::from(pid))
+                && Client::connect_unix(&self.home().join("daemon.sock"))
+                    .await
+                    .is_ok()
+            {
+                self.address = info["listen"].as_str().unwrap_or_default().to_owned();
+                self.token = std::fs::read_to_string(self.home().join("token"))?
+                    .trim()
+                    .to_owned();
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                bail!("the daemon did not come up; its log:\n{}", self.log());
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// What the daemon wrote to stderr.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.root.path().join("daemon.log")).unwrap_or_default()
+    }
+
+    /// Kill the daemon with SIGKILL: no shutdown code runs.
+    pub fn kill_hard(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Start the daemon again on the same home.
+    pub async fn restart(&mut self) -> Result<()> {
+        self.kill_hard();
+        self.boot().await
+    }
+
+    /// A client over the unix socket.
+    pub async fn client(&self) -> Result<Client> {
+        Ok(Client::connect_unix(&self.home().join("daemon.sock")).await?)
+    }
+
+    /// A client over TCP with the token.
+    pub async fn tcp_client(&self) -> Result<Client> {
+        Ok(Client::connect_tcp(&self.address, &self.token).await?)
+    }
+
+    /// Register the work directory.
+    pub async fn work_directory(&self) -> Result<DirectoryId> {
+        let mut client = self.client().await?;
+        Ok(client
+            .add_directory(&self.work_dir().to_string_lossy())
+            .await?
+            .directory_id)
+    }
+
+    /// Launch a demo session in the work directory.
+    pub async fn launch(&self, prompt: &str) -> Result<SessionId> {
+        let directory = self.work_directory().await?;
+        let mut client = self.client().await?;
+        Ok(client.launch(directory, prompt, Some("demo")).await?)
+    }
+
+    /// Wait until the session is in `state`, polling the session list.
+    pub async fn wait_for_state(&self, session_id: &SessionId, state: SessionState) -> Result<()> {
+        let mut client = self.client().await?;
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let sessions = client.list_sessions().await?;
+            if sessions
+                .iter()
+                .any(|s| &s.session_id == session_id && s.state == state)
+            {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                bail!("{session_id} never reached {state}; sessions: {sessions:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+}
+
+impl Drop for TestDaemon {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            // A polite stop first, so the daemon can end its agents.
+            let _ = Command::new("kill").arg(child.id().to_string()).status();
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = child.try_wait() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}

@@ -17,15 +17,15 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use agent_client_protocol::schema::ProtocolVersion;
-use agent_client_protocol::v1::{ConnectionTo, Responder};
 use agent_client_protocol::v1::schema::{
     AgentCapabilities, CancelNotification, ContentBlock, ContentChunk, Cost, Diff,
-    InitializeRequest, InitializeResponse, NewSessionRequest, NewSessionResponse,
-    PermissionOption, PermissionOptionKind, Plan, PlanEntry, PlanEntryPriority, PlanEntryStatus,
-    PromptRequest, PromptResponse, RequestPermissionOutcome, RequestPermissionRequest, SessionId,
+    InitializeRequest, InitializeResponse, NewSessionRequest, NewSessionResponse, PermissionOption,
+    PermissionOptionKind, Plan, PlanEntry, PlanEntryPriority, PlanEntryStatus, PromptRequest,
+    PromptResponse, RequestPermissionOutcome, RequestPermissionRequest, SessionId,
     SessionNotification, SessionUpdate, StopReason, ToolCall, ToolCallContent, ToolCallLocation,
     ToolCallStatus, ToolCallUpdate, ToolCallUpdateFields, ToolKind, UsageUpdate,
 };
+use agent_client_protocol::v1::{ConnectionTo, Responder};
 use agent_client_protocol::{Agent, Client, Stdio};
 use tokio::sync::watch;
 
@@ -49,10 +49,12 @@ impl Script {
         let number = |i: usize| words.get(i).and_then(|w| w.parse::<u64>().ok());
         match words.as_slice() {
             ["burst", _] if number(1).is_some() => Self::Burst(number(1).unwrap_or(0)),
-            ["stream", _, _] if number(1).is_some() && number(2).is_some_and(|r| r > 0) => Self::Stream {
-                count: number(1).unwrap_or(0),
-                per_second: number(2).unwrap_or(1),
-            },
+            ["stream", _, _] if number(1).is_some() && number(2).is_some_and(|r| r > 0) => {
+                Self::Stream {
+                    count: number(1).unwrap_or(0),
+                    per_second: number(2).unwrap_or(1),
+                }
+            }
             ["ask"] => Self::Ask,
             ["hang"] => Self::Hang,
             ["crash"] => Self::Crash,
@@ -81,14 +83,18 @@ pub async fn run_stdio() -> anyhow::Result<()> {
             agent_client_protocol::on_receive_request!(),
         )
         .on_receive_request(
-            async move |request: NewSessionRequest, responder: Responder<NewSessionResponse>, _cx| {
+            async move |request: NewSessionRequest,
+                        responder: Responder<NewSessionResponse>,
+                        _cx| {
                 let id = on_new.open(request.cwd);
                 responder.respond(NewSessionResponse::new(id))
             },
             agent_client_protocol::on_receive_request!(),
         )
         .on_receive_request(
-            async move |request: PromptRequest, responder: Responder<PromptResponse>, cx: ConnectionTo<Client>| {
+            async move |request: PromptRequest,
+                        responder: Responder<PromptResponse>,
+                        cx: ConnectionTo<Client>| {
                 let turn = Turn {
                     cx: cx.clone(),
                     session_id: request.session_id.clone(),
@@ -132,7 +138,11 @@ impl DemoState {
     }
 
     fn cwd(&self) -> PathBuf {
-        self.cwd.lock().ok().and_then(|c| c.clone()).unwrap_or_else(|| PathBuf::from("."))
+        self.cwd
+            .lock()
+            .ok()
+            .and_then(|c| c.clone())
+            .unwrap_or_else(|| PathBuf::from("."))
     }
 
     fn arm_cancel(&self) -> watch::Receiver<bool> {
@@ -164,7 +174,10 @@ fn prompt_text(blocks: &[ContentBlock]) -> String {
 }
 
 fn unix_micros() -> u128 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_micros()).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_micros())
+        .unwrap_or(0)
 }
 
 struct Turn {
@@ -205,15 +218,20 @@ impl Turn {
     }
 
     fn update(&self, update: SessionUpdate) -> AcpResult<()> {
-        self.cx.send_notification(SessionNotification::new(self.session_id.clone(), update))
+        self.cx
+            .send_notification(SessionNotification::new(self.session_id.clone(), update))
     }
 
     fn message(&self, text: &str) -> AcpResult<()> {
-        self.update(SessionUpdate::AgentMessageChunk(ContentChunk::new(text.into())))
+        self.update(SessionUpdate::AgentMessageChunk(ContentChunk::new(
+            text.into(),
+        )))
     }
 
     fn thought(&self, text: &str) -> AcpResult<()> {
-        self.update(SessionUpdate::AgentThoughtChunk(ContentChunk::new(text.into())))
+        self.update(SessionUpdate::AgentThoughtChunk(ContentChunk::new(
+            text.into(),
+        )))
     }
 
     fn is_cancelled(&self) -> bool {
@@ -234,12 +252,21 @@ impl Turn {
     }
 
     /// Ask the client; `None` when the prompt was cancelled.
-    async fn ask_permission(&self, title: &str, tool_call_id: Option<&str>) -> AcpResult<Option<String>> {
+    async fn ask_permission(
+        &self,
+        title: &str,
+        tool_call_id: Option<&str>,
+    ) -> AcpResult<Option<String>> {
         let fields = ToolCallUpdateFields::new().title(title.to_owned());
-        let tool_call = ToolCallUpdate::new(tool_call_id.unwrap_or("demo-permission").to_owned(), fields);
+        let tool_call =
+            ToolCallUpdate::new(tool_call_id.unwrap_or("demo-permission").to_owned(), fields);
         let options = vec![
             PermissionOption::new("allow", "Allow", PermissionOptionKind::AllowOnce),
-            PermissionOption::new("allow-always", "Always allow", PermissionOptionKind::AllowAlways),
+            PermissionOption::new(
+                "allow-always",
+                "Always allow",
+                PermissionOptionKind::AllowAlways,
+            ),
             PermissionOption::new("reject", "Reject", PermissionOptionKind::RejectOnce),
         ];
         let request = RequestPermissionRequest::new(self.session_id.clone(), tool_call, options);
@@ -252,16 +279,33 @@ impl Turn {
 
     async fn realistic_turn(&mut self, prompt: &str) -> AcpResult<StopReason> {
         let pause = || tokio::time::sleep(Duration::from_millis(40));
-        for piece in ["Reading the request. ", "I will answer, then write a note ", "to a file."] {
+        for piece in [
+            "Reading the request. ",
+            "I will answer, then write a note ",
+            "to a file.",
+        ] {
             self.thought(piece)?;
             pause().await;
         }
         let entries = vec![
-            PlanEntry::new("Answer the prompt", PlanEntryPriority::High, PlanEntryStatus::InProgress),
-            PlanEntry::new(format!("Write {DEMO_FILE}"), PlanEntryPriority::Medium, PlanEntryStatus::Pending),
+            PlanEntry::new(
+                "Answer the prompt",
+                PlanEntryPriority::High,
+                PlanEntryStatus::InProgress,
+            ),
+            PlanEntry::new(
+                format!("Write {DEMO_FILE}"),
+                PlanEntryPriority::Medium,
+                PlanEntryStatus::Pending,
+            ),
         ];
         self.update(SessionUpdate::Plan(Plan::new(entries)))?;
-        for piece in ["This is the viewport demo agent. ", "You said: ", prompt, "\n"] {
+        for piece in [
+            "This is the viewport demo agent. ",
+            "You said: ",
+            prompt,
+            "\n",
+        ] {
             self.message(piece)?;
             pause().await;
         }
@@ -292,7 +336,9 @@ impl Turn {
             .locations(vec![ToolCallLocation::new(path.clone())])
             .raw_input(serde_json::json!({ "path": path, "content": content }));
         self.update(SessionUpdate::ToolCall(call))?;
-        let choice = self.ask_permission(&format!("Write {}", path.display()), Some(call_id)).await?;
+        let choice = self
+            .ask_permission(&format!("Write {}", path.display()), Some(call_id))
+            .await?;
         let status = |status| ToolCallUpdateFields::new().status(status);
         let outcome = match choice.as_deref() {
             Some("allow" | "allow-always") => {
@@ -305,15 +351,21 @@ impl Turn {
             Some(_) => WriteOutcome::Denied,
             None => WriteOutcome::Cancelled,
         };
-        let fields = match &outcome {
-            WriteOutcome::Written(_) => status(ToolCallStatus::Completed)
-                .content(vec![ToolCallContent::from(Diff::new(path.clone(), content.clone()))]),
-            WriteOutcome::Failed(error) => {
-                status(ToolCallStatus::Failed).content(vec![ToolCallContent::from(error.as_str())])
-            }
-            _ => status(ToolCallStatus::Failed).content(vec![ToolCallContent::from("Permission denied")]),
-        };
-        self.update(SessionUpdate::ToolCallUpdate(ToolCallUpdate::new(call_id, fields)))?;
+        let fields =
+            match &outcome {
+                WriteOutcome::Written(_) => {
+                    status(ToolCallStatus::Completed).content(vec![ToolCallContent::from(
+                        Diff::new(path.clone(), content.clone()),
+                    )])
+                }
+                WriteOutcome::Failed(error) => status(ToolCallStatus::Failed)
+                    .content(vec![ToolCallContent::from(error.as_str())]),
+                _ => status(ToolCallStatus::Failed)
+                    .content(vec![ToolCallContent::from("Permission denied")]),
+            };
+        self.update(SessionUpdate::ToolCallUpdate(ToolCallUpdate::new(
+            call_id, fields,
+        )))?;
         Ok(outcome)
     }
 }
@@ -342,9 +394,24 @@ mod tests {
         assert_eq!(Script::parse(" ask "), Script::Ask);
         assert_eq!(Script::parse("hang"), Script::Hang);
         assert_eq!(Script::parse("crash"), Script::Crash);
-        assert_eq!(Script::parse("stream 10 1000"), Script::Stream { count: 10, per_second: 1000 });
-        assert_eq!(Script::parse("burst many"), Script::Turn("burst many".into()));
-        assert_eq!(Script::parse("stream 10 0"), Script::Turn("stream 10 0".into()));
-        assert_eq!(Script::parse("please ask nicely"), Script::Turn("please ask nicely".into()));
+        assert_eq!(
+            Script::parse("stream 10 1000"),
+            Script::Stream {
+                count: 10,
+                per_second: 1000
+            }
+        );
+        assert_eq!(
+            Script::parse("burst many"),
+            Script::Turn("burst many".into())
+        );
+        assert_eq!(
+            Script::parse("stream 10 0"),
+            Script::Turn("stream 10 0".into())
+        );
+        assert_eq!(
+            Script::parse("please ask nicely"),
+            Script::Turn("please ask nicely".into())
+        );
     }
 }

@@ -1,8 +1,8 @@
 //! Collects a streaming agent message so that, besides its chunks, one
 //! complete `agent-message` is stored (search indexes those, never chunks).
 
-use viewport_protocol::update::{MessageText, StreamingState, TextChunk};
 use viewport_protocol::SessionUpdate;
+use viewport_protocol::update::{MessageText, StreamingState, TextChunk};
 
 #[derive(Debug, Default)]
 pub struct MessageCollector {
@@ -17,10 +17,14 @@ impl MessageCollector {
         let mut updates = Vec::with_capacity(2);
         if !self.streaming {
             self.streaming = true;
-            updates.push(SessionUpdate::StreamingState(StreamingState { streaming: true }));
+            updates.push(SessionUpdate::StreamingState(StreamingState {
+                streaming: true,
+            }));
         }
         self.text.push_str(chunk);
-        updates.push(SessionUpdate::AgentMessageChunk(TextChunk { text: chunk.to_owned() }));
+        updates.push(SessionUpdate::AgentMessageChunk(TextChunk {
+            text: chunk.to_owned(),
+        }));
         updates
     }
 
@@ -48,7 +52,10 @@ mod tests {
         assert_eq!(c.push("a").len(), 2);
         assert_eq!(c.push("b").len(), 1);
         let done = c.finish();
-        assert_eq!(done[0], SessionUpdate::AgentMessage(MessageText { text: "ab".into() }));
+        assert_eq!(
+            done[0],
+            SessionUpdate::AgentMessage(MessageText { text: "ab".into() })
+        );
         assert!(c.finish().is_empty());
     }
 }

@@ -1,12 +1,12 @@
 //! ACP session updates to viewport updates. Pure functions, tested alone.
 
 use agent_client_protocol::v1::schema as acp;
+use viewport_protocol::SessionUpdate;
 use viewport_protocol::update::{
     AvailableCommand, Cost, MessageText, PermissionOption, PermissionOptionKind, PlanEntry,
     PlanEntryPriority, PlanEntryStatus, StopReason, SystemStatus, TokenUsage, ToolCall,
     ToolCallUpdate, ToolContent, ToolKind, ToolLocation, ToolStatus,
 };
-use viewport_protocol::SessionUpdate;
 
 /// What one ACP update becomes.
 #[derive(Debug, Clone, PartialEq)]
@@ -23,12 +23,14 @@ pub fn map_update(update: acp::SessionUpdate) -> Mapped {
     use acp::SessionUpdate as U;
     let mapped = match update {
         U::AgentMessageChunk(chunk) => return Mapped::MessageChunk(content_text(&chunk.content)),
-        U::AgentThoughtChunk(chunk) => SessionUpdate::AgentThoughtChunk(
-            viewport_protocol::update::TextChunk { text: content_text(&chunk.content) },
-        ),
-        U::UserMessageChunk(chunk) => {
-            SessionUpdate::UserMessage(MessageText { text: content_text(&chunk.content) })
+        U::AgentThoughtChunk(chunk) => {
+            SessionUpdate::AgentThoughtChunk(viewport_protocol::update::TextChunk {
+                text: content_text(&chunk.content),
+            })
         }
+        U::UserMessageChunk(chunk) => SessionUpdate::UserMessage(MessageText {
+            text: content_text(&chunk.content),
+        }),
         U::ToolCall(call) => SessionUpdate::ToolCall(tool_call(call)),
         U::ToolCallUpdate(update) => SessionUpdate::ToolCallUpdate(tool_call_update(update)),
         U::Plan(plan) => SessionUpdate::SystemStatus(SystemStatus::Plan {
@@ -38,7 +40,10 @@ pub fn map_update(update: acp::SessionUpdate) -> Mapped {
             commands: update
                 .available_commands
                 .into_iter()
-                .map(|c| AvailableCommand { name: c.name, description: c.description })
+                .map(|c| AvailableCommand {
+                    name: c.name,
+                    description: c.description,
+                })
                 .collect(),
         }),
         U::CurrentModeUpdate(update) => SessionUpdate::SystemStatus(SystemStatus::Mode {
@@ -53,7 +58,10 @@ pub fn map_update(update: acp::SessionUpdate) -> Mapped {
         U::UsageUpdate(usage) => SessionUpdate::TokenUsage(TokenUsage {
             context_used: Some(usage.used),
             context_size: Some(usage.size),
-            cost: usage.cost.map(|c| Cost { amount: c.amount, currency: c.currency }),
+            cost: usage.cost.map(|c| Cost {
+                amount: c.amount,
+                currency: c.currency,
+            }),
             ..TokenUsage::default()
         }),
         U::Notice(notice) => SessionUpdate::SystemStatus(SystemStatus::Notice {
@@ -98,28 +106,37 @@ pub fn tool_call_update(update: acp::ToolCallUpdate) -> ToolCallUpdate {
         status: fields.status.map(tool_status),
         title: fields.title,
         kind: fields.kind.map(tool_kind),
-        content: fields.content.map(|c| c.into_iter().map(tool_content).collect()),
+        content: fields
+            .content
+            .map(|c| c.into_iter().map(tool_content).collect()),
         raw_input: fields.raw_input,
         raw_output: fields.raw_output,
     }
 }
 
 fn location(location: acp::ToolCallLocation) -> ToolLocation {
-    ToolLocation { path: location.path.display().to_string(), line: location.line }
+    ToolLocation {
+        path: location.path.display().to_string(),
+        line: location.line,
+    }
 }
 
 fn tool_content(content: acp::ToolCallContent) -> ToolContent {
     match content {
-        acp::ToolCallContent::Content(content) => ToolContent::Text { text: content_text(&content.content) },
+        acp::ToolCallContent::Content(content) => ToolContent::Text {
+            text: content_text(&content.content),
+        },
         acp::ToolCallContent::Diff(diff) => ToolContent::Diff {
             path: diff.path.display().to_string(),
             old_text: diff.old_text,
             new_text: diff.new_text,
         },
-        acp::ToolCallContent::Terminal(terminal) => {
-            ToolContent::Terminal { terminal_id: terminal.terminal_id.0.to_string() }
-        }
-        _ => ToolContent::Other { description: "unsupported tool content".to_owned() },
+        acp::ToolCallContent::Terminal(terminal) => ToolContent::Terminal {
+            terminal_id: terminal.terminal_id.0.to_string(),
+        },
+        _ => ToolContent::Other {
+            description: "unsupported tool content".to_owned(),
+        },
     }
 }
 
@@ -196,7 +213,9 @@ mod tests {
         let chunk = acp::SessionUpdate::AgentMessageChunk(acp::ContentChunk::new("hi".into()));
         assert_eq!(map_update(chunk), Mapped::MessageChunk("hi".into()));
         let thought = acp::SessionUpdate::AgentThoughtChunk(acp::ContentChunk::new("hm".into()));
-        assert!(matches!(map_update(thought), Mapped::Update(SessionUpdate::AgentThoughtChunk(t)) if t.text == "hm"));
+        assert!(
+            matches!(map_update(thought), Mapped::Update(SessionUpdate::AgentThoughtChunk(t)) if t.text == "hm")
+        );
     }
 
     #[test]
@@ -205,7 +224,9 @@ mod tests {
             .kind(acp::ToolKind::Edit)
             .status(acp::ToolCallStatus::InProgress)
             .raw_input(serde_json::json!({"path": "a"}));
-        let Mapped::Update(SessionUpdate::ToolCall(mapped)) = map_update(acp::SessionUpdate::ToolCall(call)) else {
+        let Mapped::Update(SessionUpdate::ToolCall(mapped)) =
+            map_update(acp::SessionUpdate::ToolCall(call))
+        else {
             panic!("not a tool call");
         };
         assert_eq!(mapped.tool_call_id, "t1");
@@ -217,7 +238,9 @@ mod tests {
     #[test]
     fn usage_becomes_token_usage_with_cost() {
         let usage = acp::UsageUpdate::new(10, 100).cost(acp::Cost::new(0.5, "USD"));
-        let Mapped::Update(SessionUpdate::TokenUsage(mapped)) = map_update(acp::SessionUpdate::UsageUpdate(usage)) else {
+        let Mapped::Update(SessionUpdate::TokenUsage(mapped)) =
+            map_update(acp::SessionUpdate::UsageUpdate(usage))
+        else {
             panic!("not usage");
         };
         assert_eq!(mapped.context_used, Some(10));

@@ -11,9 +11,9 @@ use std::time::Duration;
 
 use agent_client_protocol::schema::ProtocolVersion;
 use agent_client_protocol::v1::schema::{
-    CancelNotification, InitializeRequest, NewSessionRequest, PromptRequest,
+    CancelNotification, InitializeRequest, NewSessionRequest, PromptRequest, PromptResponse,
     RequestPermissionOutcome, RequestPermissionRequest, RequestPermissionResponse,
-    SelectedPermissionOutcome, SessionId as AcpSessionId, SessionNotification,
+    SelectedPermissionOutcome, SessionNotification,
 };
 use agent_client_protocol::v1::{ConnectionTo, Responder};
 use agent_client_protocol::{Agent, ByteStreams, Client};
@@ -26,9 +26,9 @@ use viewport_protocol::update::PermissionOutcome;
 
 use self::collector::MessageCollector;
 use self::map::{Mapped, map_update, permission_option, stop_reason, tool_call_update};
+use crate::AgentError;
 use crate::event::{AgentExit, DriverEvent, PermissionAsk};
 use crate::spawn::{SpawnSpec, spawn_piped};
-use crate::AgentError;
 
 /// How long, after the agent exits, its last output may take to be read.
 const DRAIN_AFTER_EXIT: Duration = Duration::from_secs(5);
@@ -65,7 +65,13 @@ impl AcpSession {
         };
         let (commands, command_rx) = mpsc::unbounded_channel();
         let kill = CancellationToken::new();
-        let connection = tokio::spawn(run_connection(stdin, stdout, spec.cwd.clone(), events.clone(), command_rx));
+        let connection = tokio::spawn(run_connection(
+            stdin,
+            stdout,
+            spec.cwd.clone(),
+            events.clone(),
+            command_rx,
+        ));
         tokio::spawn(supervise(child, connection, kill.clone(), events));
         Ok(Self { commands, kill })
     }
@@ -86,7 +92,12 @@ impl AcpSession {
     }
 }
 
-async fn supervise(mut child: Child, connection: JoinHandle<Result<(), String>>, kill: CancellationToken, events: EventSender) {
+async fn supervise(
+    mut child: Child,
+    connection: JoinHandle<Result<(), String>>,
+    kill: CancellationToken,
+    events: EventSender,
+) {
     let status = tokio::select! {
         status = child.wait() => status,
         () = kill.cancelled() => {
@@ -106,9 +117,17 @@ async fn supervise(mut child: Child, connection: JoinHandle<Result<(), String>>,
     let exit = match status {
         Ok(status) => {
             use std::os::unix::process::ExitStatusExt;
-            AgentExit { code: status.code(), signal: status.signal(), error }
+            AgentExit {
+                code: status.code(),
+                signal: status.signal(),
+                error,
+            }
         }
-        Err(wait) => AgentExit { code: None, signal: None, error: Some(format!("waiting for the agent failed: {wait}")) },
+        Err(wait) => AgentExit {
+            code: None,
+            signal: None,
+            error: Some(format!("waiting for the agent failed: {wait}")),
+        },
     };
     let _ = events.send(DriverEvent::Exited(exit)).await;
 }
@@ -151,7 +170,10 @@ async fn run_connection(
                 tokio::select! {
                     command = commands.recv() => match command {
                         Some(Command::Prompt(text)) => {
-                            cx.spawn(run_prompt(cx.clone(), session_id.clone(), text, on_turn.clone(), collector_t.clone()))?;
+                            // Sent here, in command order, so a cancel that follows
+                            // can never overtake it; only the wait is spawned.
+                            let sent = cx.send_request(PromptRequest::new(session_id.clone(), vec![text.into()]));
+                            cx.spawn(finish_prompt(sent, on_turn.clone(), collector_t.clone()))?;
                         }
                         Some(Command::Cancel) => cx.send_notification(CancelNotification::new(session_id.clone()))?,
                         None => break,
@@ -165,24 +187,38 @@ async fn run_connection(
         .map_err(|e| e.to_string())
 }
 
-async fn run_prompt(
-    cx: ConnectionTo<Agent>,
-    session_id: AcpSessionId,
-    text: String,
+async fn finish_prompt(
+    sent: agent_client_protocol::v1::SentRequest<PromptResponse>,
     events: EventSender,
     collector: Arc<Mutex<MessageCollector>>,
 ) -> Result<(), agent_client_protocol::Error> {
-    let result = cx.send_request(PromptRequest::new(session_id, vec![text.into()])).block_task().await;
+    let result = sent.block_task().await;
     flush_message(&events, &collector).await;
-    let end = result.map(|response| stop_reason(response.stop_reason)).map_err(|e| e.to_string());
+    if let Err(e) = &result
+        && (agent_client_protocol::is_connection_terminated(e)
+            || agent_client_protocol::is_incoming_transport_closed(e))
+    {
+        // The agent is gone; its exit, not a failed turn, tells the story.
+        return Ok(());
+    }
+    let end = result
+        .map(|response| stop_reason(response.stop_reason))
+        .map_err(|e| e.to_string());
     let _ = events.send(DriverEvent::TurnEnded(end)).await;
     Ok(())
 }
 
-async fn forward_update(events: &EventSender, collector: &Mutex<MessageCollector>, notification: SessionNotification) {
+async fn forward_update(
+    events: &EventSender,
+    collector: &Mutex<MessageCollector>,
+    notification: SessionNotification,
+) {
     match map_update(notification.update) {
         Mapped::MessageChunk(text) => {
-            let pending = collector.lock().map(|mut c| c.push(&text)).unwrap_or_default();
+            let pending = collector
+                .lock()
+                .map(|mut c| c.push(&text))
+                .unwrap_or_default();
             for update in pending {
                 let _ = events.send(DriverEvent::Update(update)).await;
             }
@@ -211,7 +247,10 @@ async fn ask_permission(
     let tool_call = tool_call_update(request.tool_call);
     let (reply, answer) = oneshot::channel();
     let ask = PermissionAsk {
-        title: tool_call.title.clone().unwrap_or_else(|| "Permission requested".to_owned()),
+        title: tool_call
+            .title
+            .clone()
+            .unwrap_or_else(|| "Permission requested".to_owned()),
         tool_call_id: Some(tool_call.tool_call_id),
         options: request.options.into_iter().map(permission_option).collect(),
         reply,

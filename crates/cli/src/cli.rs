@@ -1,0 +1,129 @@
+//! The command line, as clap sees it.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Run AI coding agents in a daemon that owns them; watch and steer them from anywhere.
+///
+/// Commands other than `daemon` start the daemon in the background when it is
+/// not running. Exit codes: 0 success, 1 error, 2 bad usage, 3 the session
+/// ended in failure.
+#[derive(Debug, Parser)]
+#[command(name = "vpd", version, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the daemon in the foreground.
+    Daemon(DaemonArgs),
+    /// Start a session with a prompt and follow it until its turn is done.
+    Run(RunArgs),
+    /// List sessions.
+    Ls(ListArgs),
+    /// Replay a session from the start (or --after SEQ), then follow it live.
+    Watch(WatchArgs),
+    /// Send a follow-up prompt to a session.
+    Send { session: String, text: String },
+    /// Stop the current turn of a session; the session stays.
+    Cancel { session: String },
+    /// Allow a pending permission prompt (the only one, or PROMPT).
+    Approve(AnswerArgs),
+    /// Refuse a pending permission prompt (the only one, or PROMPT).
+    Deny(AnswerArgs),
+    /// End a session and stop its agent.
+    Kill { session: String },
+    /// Rebuild every projection from the event log.
+    Reindex,
+    /// Registered directories.
+    #[command(subcommand)]
+    Dir(DirCommand),
+    /// Run the scripted demo agent on stdio (used by the `demo` profile).
+    #[command(name = "__demo-agent", hide = true)]
+    DemoAgent,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum DurabilityArg {
+    /// Each committed batch survives power loss (fsync per batch).
+    Full,
+    /// Each committed batch survives a crash of vpd, not of the machine.
+    Normal,
+}
+
+#[derive(Debug, Args)]
+pub struct DaemonArgs {
+    /// Address for the WebSocket server (port 0 picks a free port).
+    #[arg(long, env = "VIEWPORT_LISTEN", default_value = viewport_daemon::DEFAULT_LISTEN)]
+    pub listen: String,
+    /// How hard each commit presses data to disk.
+    #[arg(long, value_enum, default_value = "full")]
+    pub durability: DurabilityArg,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The prompt for the first turn.
+    pub prompt: String,
+    /// Agent profile.
+    #[arg(long, default_value = viewport_agents::profile::DEFAULT_PROFILE)]
+    pub agent: String,
+    /// Working directory of the session (registered if it is not yet).
+    #[arg(long, default_value = ".")]
+    pub dir: PathBuf,
+    /// Print the session id and return at once.
+    #[arg(long, conflicts_with = "follow")]
+    pub detach: bool,
+    /// Keep following after the first turn, until the session ends.
+    #[arg(long)]
+    pub follow: bool,
+    /// Allow every permission prompt without asking.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Print frames as JSON lines.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    pub session: String,
+    /// Start after this seq instead of from the beginning.
+    #[arg(long, default_value_t = 0)]
+    pub after: u64,
+    /// Print frames as JSON lines.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct AnswerArgs {
+    pub session: String,
+    /// The prompt id (`prm_…`); needed only when several prompts are pending.
+    pub prompt: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DirCommand {
+    /// Register a directory and print its id.
+    Add {
+        path: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List registered directories.
+    Ls {
+        #[arg(long)]
+        json: bool,
+    },
+}

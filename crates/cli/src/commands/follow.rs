@@ -1,0 +1,186 @@
+//! Following a session: print its replay and live updates, answer
+//! permission prompts when asked to, and decide when to stop.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, IsTerminal, Write};
+use std::process::ExitCode;
+
+use anyhow::Result;
+use viewport_client::Client;
+use viewport_protocol::update::PermissionRequest;
+use viewport_protocol::{
+    EndReason, ErrorCode, PromptId, ServerFrame, SessionId, SessionState, SessionUpdate,
+};
+
+use super::EXIT_SESSION_FAILED;
+use crate::render::{Printer, describe_request};
+
+pub struct Follow {
+    pub json: bool,
+    /// Return when the session goes idle (its turn is done).
+    pub until_idle: bool,
+    /// Allow every prompt.
+    pub approve_all: bool,
+    /// Ask on the terminal for prompts that are open now.
+    pub ask: bool,
+}
+
+pub fn exit_for(reason: EndReason) -> ExitCode {
+    match reason {
+        EndReason::Completed | EndReason::Killed | EndReason::Cancelled => ExitCode::SUCCESS,
+        EndReason::Failed | EndReason::DaemonLost | EndReason::CostCap => {
+            ExitCode::from(EXIT_SESSION_FAILED)
+        }
+    }
+}
+
+impl Follow {
+    pub async fn run(
+        &self,
+        client: &mut Client,
+        session_id: &SessionId,
+        after_seq: u64,
+    ) -> Result<ExitCode> {
+        let subscribed = client.subscribe(session_id, after_seq).await?;
+        let head = subscribed.session.last_seq;
+        let mut open: BTreeMap<PromptId, PermissionRequest> = subscribed
+            .pending_prompts
+            .into_iter()
+            .map(|p| (p.request.prompt_id.clone(), p.request))
+            .collect();
+        let mut printer = Printer::stdout();
+        if !open.is_empty() {
+            self.answer_open(client, session_id, &mut open, &mut printer)
+                .await?;
+        }
+        loop {
+            let text = tokio::select! {
+                text = client.next_text() => text?,
+                _ = tokio::signal::ctrl_c() => {
+                    printer.finish();
+                    eprintln!("vpd: detached; {session_id} keeps running (`vpd watch {session_id}` to return)");
+                    return Ok(ExitCode::SUCCESS);
+                }
+            };
+            let Some(text) = text else {
+                printer.finish();
+                anyhow::bail!("the daemon closed the connection");
+            };
+            if self.json {
+                println!("{text}");
+            }
+            let frame: ServerFrame = serde_json::from_str(&text)?;
+            if !self.json {
+                printer.frame(&frame);
+            }
+            match frame {
+                ServerFrame::SessionUpdate { seq, update, .. } => match update {
+                    SessionUpdate::PermissionRequest(request) => {
+                        // A prompt in the replay may have been answered later in it.
+                        let live = seq > head;
+                        open.insert(request.prompt_id.clone(), request);
+                        if live {
+                            self.answer_open(client, session_id, &mut open, &mut printer)
+                                .await?;
+                        }
+                    }
+                    SessionUpdate::PermissionResolved(resolved) => {
+                        open.remove(&resolved.prompt_id);
+                    }
+                    SessionUpdate::StateChange(change)
+                        if self.until_idle && change.state == SessionState::Idle =>
+                    {
+                        printer.finish();
+                        eprintln!(
+                            "vpd: {session_id} is idle; `vpd send {session_id} \"…\"` to continue, `vpd kill {session_id}` to end it"
+                        );
+                        return Ok(ExitCode::SUCCESS);
+                    }
+                    _ => {}
+                },
+                ServerFrame::SessionEnded { reason, .. } => {
+                    printer.finish();
+                    return Ok(exit_for(reason));
+                }
+                _ => {}
+            }
+        }
+    }
+
+    async fn answer_open(
+        &self,
+        client: &mut Client,
+        session_id: &SessionId,
+        open: &mut BTreeMap<PromptId, PermissionRequest>,
+        printer: &mut Printer,
+    ) -> Result<()> {
+        let can_answer = self.approve_all || (self.ask && std::io::stdin().is_terminal());
+        if !can_answer {
+            let waiting: Vec<&str> = open.keys().map(|p| p.as_str()).collect();
+            eprintln!(
+                "vpd: waiting for an answer to {}: `vpd approve {session_id}` or `vpd deny {session_id}`",
+                waiting.join(", ")
+            );
+            return Ok(());
+        }
+        let pending: Vec<PermissionRequest> = open.values().cloned().collect();
+        for request in pending {
+            printer.finish();
+            let option = if self.approve_all {
+                request.first_option(true).map(|o| o.option_id.clone())
+            } else {
+                ask_terminal(&request).await?
+            };
+            match client
+                .respond(session_id, &request.prompt_id, option.as_deref())
+                .await
+            {
+                Ok(()) => {}
+                Err(e)
+                    if matches!(
+                        e.code(),
+                        Some(ErrorCode::PromptResolved | ErrorCode::UnknownPrompt)
+                    ) =>
+                {
+                    eprintln!("vpd: {} was already answered elsewhere", request.prompt_id);
+                }
+                Err(e) => return Err(e.into()),
+            }
+            open.remove(&request.prompt_id);
+        }
+        Ok(())
+    }
+}
+
+/// Ask on the terminal; `None` cancels the prompt.
+async fn ask_terminal(request: &PermissionRequest) -> Result<Option<String>> {
+    let question = describe_request(request);
+    let request = request.clone();
+    let answer = tokio::task::spawn_blocking(move || -> std::io::Result<Option<String>> {
+        let mut stderr = std::io::stderr();
+        writeln!(stderr, "{question}")?;
+        loop {
+            write!(stderr, "Allow? [y]es, [n]o, or an option id: ")?;
+            stderr.flush()?;
+            let mut line = String::new();
+            if std::io::stdin().lock().read_line(&mut line)? == 0 {
+                return Ok(None);
+            }
+            let line = line.trim();
+            let choice = match line {
+                "y" | "yes" => request.first_option(true).map(|o| o.option_id.clone()),
+                "n" | "no" => request.first_option(false).map(|o| o.option_id.clone()),
+                other => request
+                    .options
+                    .iter()
+                    .find(|o| o.option_id == other)
+                    .map(|o| o.option_id.clone()),
+            };
+            if choice.is_some() || matches!(line, "n" | "no") {
+                return Ok(choice);
+            }
+        }
+    })
+    .await??;
+    Ok(answer)
+}

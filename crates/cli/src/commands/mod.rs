@@ -1,0 +1,75 @@
+//! One module per group of commands; each takes its parsed arguments, talks
+//! to the daemon through `viewport-client`, and returns an exit code.
+
+mod daemon;
+mod dir;
+mod follow;
+mod session;
+
+use std::process::ExitCode;
+
+use anyhow::{Result, bail};
+use viewport_client::Client;
+use viewport_protocol::SessionId;
+
+use crate::cli::{Cli, Command, DirCommand};
+
+/// The session ended in failure (failed, daemon-lost, cost-cap).
+pub const EXIT_SESSION_FAILED: u8 = 3;
+
+pub async fn dispatch(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Daemon(args) => daemon::run(args).await,
+        Command::DemoAgent => {
+            viewport_testkit::demo_agent::run_stdio().await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Run(args) => session::run(args).await,
+        Command::Ls(args) => session::list(args).await,
+        Command::Watch(args) => session::watch(args).await,
+        Command::Send { session, text } => session::send(&session, &text).await,
+        Command::Cancel { session } => session::cancel(&session).await,
+        Command::Approve(args) => session::answer(args, true).await,
+        Command::Deny(args) => session::answer(args, false).await,
+        Command::Kill { session } => session::kill(&session).await,
+        Command::Reindex => dir::reindex().await,
+        Command::Dir(DirCommand::Add { path, json }) => dir::add(&path, json).await,
+        Command::Dir(DirCommand::Ls { json }) => dir::list(json).await,
+    }
+}
+
+/// A session named by its id or a unique prefix of it (with or without `ses_`).
+pub async fn resolve_session(client: &mut Client, given: &str) -> Result<SessionId> {
+    let wanted = if given.starts_with(SessionId::PREFIX) {
+        given.to_owned()
+    } else {
+        format!("{}{given}", SessionId::PREFIX)
+    };
+    let sessions = client.list_sessions().await?;
+    if let Some(exact) = sessions.iter().find(|s| s.session_id.as_str() == wanted) {
+        return Ok(exact.session_id.clone());
+    }
+    let matches: Vec<&SessionId> = sessions
+        .iter()
+        .map(|s| &s.session_id)
+        .filter(|id| id.as_str().starts_with(&wanted))
+        .collect();
+    match matches.as_slice() {
+        [one] => Ok((*one).clone()),
+        [] => bail!("no session matches `{given}` (see `vpd ls`)"),
+        many => bail!(
+            "`{given}` matches {} sessions; give more of the id: {}",
+            many.len(),
+            many.iter()
+                .map(|id| id.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+/// Print a value as pretty JSON.
+pub fn print_json(value: &impl serde::Serialize) -> Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}

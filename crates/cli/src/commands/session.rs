@@ -1,0 +1,165 @@
+//! Commands on sessions: run, ls, watch, send, cancel, approve, deny, kill.
+
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use viewport_protocol::state::SessionSummary;
+use viewport_protocol::{SessionState, now_ms};
+
+use super::follow::Follow;
+use super::{print_json, resolve_session};
+use crate::cli::{AnswerArgs, ListArgs, RunArgs, WatchArgs};
+use crate::connect::connect;
+
+pub async fn run(args: RunArgs) -> Result<ExitCode> {
+    let mut client = connect().await?;
+    let dir = std::fs::canonicalize(&args.dir)
+        .with_context(|| format!("cannot use directory {}", args.dir.display()))?;
+    let directory = client.add_directory(&dir.to_string_lossy()).await?;
+    let session_id = client
+        .launch(directory.directory_id, &args.prompt, Some(&args.agent))
+        .await?;
+    if args.detach {
+        println!("{session_id}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    eprintln!(
+        "vpd: session {session_id} ({}) in {}",
+        args.agent,
+        dir.display()
+    );
+    let follow = Follow {
+        json: args.json,
+        until_idle: !args.follow,
+        approve_all: args.yes,
+        ask: true,
+    };
+    follow.run(&mut client, &session_id, 0).await
+}
+
+pub async fn watch(args: WatchArgs) -> Result<ExitCode> {
+    let mut client = connect().await?;
+    let session_id = resolve_session(&mut client, &args.session).await?;
+    let follow = Follow {
+        json: args.json,
+        until_idle: false,
+        approve_all: false,
+        ask: false,
+    };
+    follow.run(&mut client, &session_id, args.after).await
+}
+
+pub async fn list(args: ListArgs) -> Result<ExitCode> {
+    let mut client = connect().await?;
+    let sessions = client.list_sessions().await?;
+    if args.json {
+        print_json(&sessions)?;
+    } else if sessions.is_empty() {
+        eprintln!("no sessions yet; start one with `vpd run \"hello\"`");
+    } else {
+        print_table(&sessions);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_table(sessions: &[SessionSummary]) {
+    println!(
+        "{:<40} {:<16} {:<8} {:>7} {:>8}  TITLE",
+        "SESSION", "STATE", "AGENT", "UPDATES", "AGE"
+    );
+    let now = now_ms();
+    for s in sessions {
+        let mut state = s.state.to_string();
+        if let Some(reason) = s.end_reason {
+            state = format!("{state}/{reason}");
+        }
+        if s.disconnected {
+            state.push_str(" (disc.)");
+        }
+        if s.pending_prompts > 0 && s.state != SessionState::Ended {
+            state = format!("{state} ({}?)", s.pending_prompts);
+        }
+        let title = s.title.as_deref().unwrap_or("");
+        println!(
+            "{:<40} {:<16} {:<8} {:>7} {:>8}  {}",
+            s.session_id,
+            state,
+            s.agent,
+            s.last_seq,
+            age(now - s.created_at),
+            title
+        );
+    }
+}
+
+fn age(ms: i64) -> String {
+    let seconds = (ms / 1000).max(0);
+    match seconds {
+        0..60 => format!("{seconds}s"),
+        60..3600 => format!("{}m", seconds / 60),
+        3600..86400 => format!("{}h", seconds / 3600),
+        _ => format!("{}d", seconds / 86400),
+    }
+}
+
+pub async fn send(session: &str, text: &str) -> Result<ExitCode> {
+    let mut client = connect().await?;
+    let session_id = resolve_session(&mut client, session).await?;
+    client.prompt(&session_id, text).await?;
+    eprintln!("vpd: sent to {session_id}");
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn cancel(session: &str) -> Result<ExitCode> {
+    let mut client = connect().await?;
+    let session_id = resolve_session(&mut client, session).await?;
+    client.cancel(&session_id).await?;
+    eprintln!("vpd: cancelled the current turn of {session_id}");
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn kill(session: &str) -> Result<ExitCode> {
+    let mut client = connect().await?;
+    let session_id = resolve_session(&mut client, session).await?;
+    client.kill(&session_id).await?;
+    eprintln!("vpd: killed {session_id}");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `approve` (allow) or `deny` a pending prompt.
+pub async fn answer(args: AnswerArgs, allow: bool) -> Result<ExitCode> {
+    let mut client = connect().await?;
+    let session_id = resolve_session(&mut client, &args.session).await?;
+    // Subscribing past the head returns the open prompts without a replay.
+    let state = client.subscribe(&session_id, i64::MAX as u64).await?;
+    let pending = state.pending_prompts;
+    let prompt = match (&args.prompt, pending.as_slice()) {
+        (Some(wanted), _) => match pending
+            .iter()
+            .find(|p| p.request.prompt_id.as_str() == wanted)
+        {
+            Some(prompt) => prompt,
+            None => bail!("{session_id} has no pending prompt {wanted}"),
+        },
+        (None, [only]) => only,
+        (None, []) => bail!("{session_id} has no pending permission prompt"),
+        (None, many) => bail!(
+            "{session_id} has {} pending prompts; name one: {}",
+            many.len(),
+            many.iter()
+                .map(|p| p.request.prompt_id.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
+    let option = prompt
+        .request
+        .first_option(allow)
+        .map(|o| o.option_id.clone());
+    client
+        .respond(&session_id, &prompt.request.prompt_id, option.as_deref())
+        .await?;
+    let answer = option.unwrap_or_else(|| "cancelled".to_owned());
+    eprintln!("vpd: answered {} with {answer}", prompt.request.prompt_id);
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,69 @@
+//! Reaching the daemon: over its unix socket, starting it in the background
+//! first when it is not running (as tmux starts its server).
+
+use std::os::unix::process::CommandExt;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use viewport_client::Client;
+use viewport_daemon::DataHome;
+
+/// How long a freshly started daemon may take to open its socket.
+const START_TIMEOUT: Duration = Duration::from_secs(10);
+const START_POLL: Duration = Duration::from_millis(25);
+
+/// A connection to the daemon of this data home, starting it if needed.
+pub async fn connect() -> Result<Client> {
+    let home = DataHome::from_env()?;
+    if let Ok(client) = Client::connect_unix(&home.socket()).await {
+        return Ok(client);
+    }
+    start_daemon(&home)?;
+    let deadline = Instant::now() + START_TIMEOUT;
+    loop {
+        match Client::connect_unix(&home.socket()).await {
+            Ok(client) => return Ok(client),
+            Err(e) if Instant::now() > deadline => {
+                bail!(
+                    "started the daemon but could not reach it: {e}\n{}",
+                    log_tail(&home)
+                )
+            }
+            Err(_) => tokio::time::sleep(START_POLL).await,
+        }
+    }
+}
+
+fn start_daemon(home: &DataHome) -> Result<()> {
+    home.ensure()?;
+    let log_path = home.log_file();
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log_path)
+        .with_context(|| format!("cannot open {}", log_path.display()))?;
+    let exe = std::env::current_exe().context("cannot find the vpd executable")?;
+    std::process::Command::new(exe)
+        .arg("daemon")
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        // Its own process group: a Ctrl-C meant for this command leaves it running.
+        .process_group(0)
+        .spawn()
+        .context("cannot start the daemon")?;
+    eprintln!("vpd: started the daemon (log: {})", log_path.display());
+    Ok(())
+}
+
+fn log_tail(home: &DataHome) -> String {
+    let log = std::fs::read_to_string(home.log_file()).unwrap_or_default();
+    let lines: Vec<&str> = log.lines().rev().take(10).collect();
+    let tail: Vec<&str> = lines.into_iter().rev().collect();
+    format!(
+        "last lines of {}:\n{}",
+        home.log_file().display(),
+        tail.join("\n")
+    )
+}

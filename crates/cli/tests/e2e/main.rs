@@ -1,0 +1,73 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! End to end: a real `vpd daemon` on a temp home, real sockets, the real
+//! demo agent over ACP. One test binary, one module per behaviour.
+
+mod cli;
+mod frames;
+mod handoff;
+mod lifecycle;
+mod prompts;
+
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{Result, bail};
+use viewport_client::Client;
+use viewport_protocol::{ServerFrame, SessionState, SessionUpdate};
+use viewport_testkit::daemon::{TestDaemon, WAIT};
+
+pub fn vpd() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_vpd"))
+}
+
+pub async fn daemon() -> TestDaemon {
+    TestDaemon::start(vpd()).await.expect("the daemon starts")
+}
+
+/// A frame, or an error when none comes in time.
+pub async fn next(client: &mut Client) -> Result<ServerFrame> {
+    match tokio::time::timeout(WAIT, client.next_frame()).await {
+        Ok(Ok(Some(frame))) => Ok(frame),
+        Ok(Ok(None)) => bail!("the daemon closed the connection"),
+        Ok(Err(e)) => Err(e.into()),
+        Err(_) => bail!("no frame within {WAIT:?}"),
+    }
+}
+
+/// Read session updates until `stop` says so; returns every `(seq, update)` read.
+pub async fn updates_until(
+    client: &mut Client,
+    mut stop: impl FnMut(u64, &SessionUpdate) -> bool,
+) -> Result<Vec<(u64, SessionUpdate)>> {
+    let mut seen = Vec::new();
+    loop {
+        if let ServerFrame::SessionUpdate { seq, update, .. } = next(client).await? {
+            let done = stop(seq, &update);
+            seen.push((seq, update));
+            if done {
+                return Ok(seen);
+            }
+        }
+    }
+}
+
+pub fn is_state(update: &SessionUpdate, state: SessionState) -> bool {
+    matches!(update, SessionUpdate::StateChange(change) if change.state == state)
+}
+
+/// Assert `seqs` is exactly `first..=last`.
+pub fn assert_dense(seqs: &[u64], first: u64, last: u64) {
+    let expected: Vec<u64> = (first..=last).collect();
+    assert_eq!(
+        seqs.len(),
+        expected.len(),
+        "expected seqs {first}..={last}, got {} seqs",
+        seqs.len()
+    );
+    assert!(
+        seqs == expected,
+        "seqs are not dense and ordered from {first} to {last}"
+    );
+}
+
+pub const SHORT: Duration = Duration::from_millis(10);

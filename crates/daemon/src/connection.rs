@@ -1,0 +1,294 @@
+//! One WebSocket connection: it reads frames, hands each to its handler, and
+//! writes through a bounded outbox. It owns no session, prompt or buffer of a
+//! session: when it goes away, nothing changes for any session.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::ws::{Message, WebSocket};
+use futures_util::{SinkExt, StreamExt};
+use tokio::sync::mpsc;
+use tokio::task::AbortHandle;
+use tokio_util::sync::CancellationToken;
+use viewport_protocol::frames::{
+    ConfigOverrides, LaunchResult, ListDirectoriesResult, ListSessionsResult,
+};
+use viewport_protocol::limits::MAX_SUBSCRIPTIONS_PER_CONNECTION;
+use viewport_protocol::update::PermissionOutcome;
+use viewport_protocol::{
+    ClientFrame, ErrorCode, FrameError, RequestId, ServerFrame, SessionId, parse_client_frame,
+};
+
+use crate::follow::{Outbox, SessionFollower, follow_list};
+use crate::frames::{Frame, frame};
+use crate::hub::Hub;
+use crate::manager::Manager;
+
+/// Frames queued for one viewport. A follower that fills it waits, lags
+/// behind the hub and goes back to the store; nobody else waits.
+pub const OUTBOX_CAPACITY: usize = 1024;
+/// How often the daemon pings a viewport (proxies drop idle sockets at 30 s or more).
+pub const PING_INTERVAL: Duration = Duration::from_secs(20);
+/// Frames written before one flush.
+const WRITE_BATCH: usize = 256;
+
+/// What every connection shares.
+pub struct AppContext {
+    pub manager: Arc<Manager>,
+    pub hub: Arc<Hub>,
+    pub shutdown: CancellationToken,
+}
+
+struct Connection {
+    ctx: Arc<AppContext>,
+    out: Outbox,
+    /// Followers by session; `None` is the session list feed.
+    followers: HashMap<Option<SessionId>, AbortHandle>,
+}
+
+/// Serve one upgraded WebSocket until the peer leaves or the daemon stops.
+pub async fn serve(socket: WebSocket, ctx: Arc<AppContext>) {
+    let (sink, mut stream) = socket.split();
+    let (out, outbox) = mpsc::channel(OUTBOX_CAPACITY);
+    let writer = tokio::spawn(write_frames(sink, outbox));
+    let shutdown = ctx.shutdown.clone();
+    let mut connection = Connection {
+        ctx,
+        out,
+        followers: HashMap::new(),
+    };
+    loop {
+        let message = tokio::select! {
+            message = stream.next() => message,
+            () = shutdown.cancelled() => break,
+        };
+        match message {
+            Some(Ok(Message::Text(text))) => connection.on_text(text.as_str()).await,
+            Some(Ok(Message::Binary(_))) => {
+                connection
+                    .send_error(FrameError::new(
+                        ErrorCode::BadJson,
+                        "binary frames are not supported; send JSON text",
+                    ))
+                    .await;
+            }
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+            Some(Ok(Message::Close(_))) | None => break,
+            Some(Err(e)) => {
+                tracing::debug!("connection closed: {e}");
+                break;
+            }
+        }
+    }
+    for follower in connection.followers.values() {
+        follower.abort();
+    }
+    drop(connection);
+    let _ = writer.await;
+}
+
+async fn write_frames(
+    mut sink: futures_util::stream::SplitSink<WebSocket, Message>,
+    mut outbox: mpsc::Receiver<Frame>,
+) {
+    let mut ping = tokio::time::interval(PING_INTERVAL);
+    ping.reset();
+    loop {
+        tokio::select! {
+            next = outbox.recv() => {
+                let Some(first) = next else { break };
+                if sink.feed(Message::Text(first)).await.is_err() {
+                    return;
+                }
+                for _ in 1..WRITE_BATCH {
+                    let Ok(more) = outbox.try_recv() else { break };
+                    if sink.feed(Message::Text(more)).await.is_err() {
+                        return;
+                    }
+                }
+                if sink.flush().await.is_err() {
+                    return;
+                }
+            }
+            _ = ping.tick() => {
+                if sink.send(Message::Ping(Default::default())).await.is_err() {
+                    return;
+                }
+            }
+        }
+    }
+    let _ = sink.close().await;
+}
+
+impl Connection {
+    async fn send(&self, server_frame: ServerFrame) {
+        let _ = self.out.send(frame(&server_frame)).await;
+    }
+
+    async fn send_error(&self, error: FrameError) {
+        self.send(error.into_frame()).await;
+    }
+
+    /// Answer a request: its result, or nothing when no `requestId` was given.
+    async fn reply<T: serde::Serialize>(
+        &self,
+        request_id: Option<RequestId>,
+        result: Result<T, FrameError>,
+    ) {
+        match (result, request_id) {
+            (Ok(value), Some(request_id)) => {
+                let result = serde_json::to_value(value).unwrap_or_default();
+                self.send(ServerFrame::Response { request_id, result })
+                    .await;
+            }
+            (Ok(_), None) => {}
+            (Err(error), request_id) => self.send_error(error.for_request(request_id)).await,
+        }
+    }
+
+    async fn on_text(&mut self, text: &str) {
+        let frame = match parse_client_frame(text) {
+            Ok(frame) => frame,
+            Err(error) => return self.send_error(error).await,
+        };
+        let manager = self.ctx.manager.clone();
+        let empty = serde_json::json!({});
+        match frame {
+            ClientFrame::Subscribe {
+                request_id,
+                session_id,
+                after_seq,
+            } => {
+                self.subscribe(request_id, session_id, after_seq.unwrap_or(0))
+                    .await;
+            }
+            ClientFrame::Unsubscribe {
+                request_id,
+                session_id,
+            } => {
+                if let Some(follower) = self.followers.remove(&session_id) {
+                    follower.abort();
+                }
+                self.reply(request_id, Ok(empty)).await;
+            }
+            ClientFrame::Launch {
+                request_id,
+                directory_id,
+                prompt,
+                model,
+                config_overrides,
+            } => {
+                let overrides = config_overrides.unwrap_or_else(ConfigOverrides::default);
+                let result = manager.launch(directory_id, prompt, model, overrides).await;
+                self.reply(
+                    Some(request_id),
+                    result.map(|session_id| LaunchResult { session_id }),
+                )
+                .await;
+            }
+            ClientFrame::Prompt {
+                request_id,
+                session_id,
+                text,
+            } => {
+                self.reply(
+                    request_id,
+                    manager.prompt(&session_id, text).await.map(|()| empty),
+                )
+                .await;
+            }
+            ClientFrame::Cancel {
+                request_id,
+                session_id,
+            } => {
+                self.reply(
+                    request_id,
+                    manager.cancel(&session_id).await.map(|()| empty),
+                )
+                .await;
+            }
+            ClientFrame::RespondToPrompt {
+                request_id,
+                session_id,
+                prompt_id,
+                option_id,
+                ..
+            } => {
+                let outcome = match option_id {
+                    Some(option_id) => PermissionOutcome::Selected { option_id },
+                    None => PermissionOutcome::Cancelled,
+                };
+                let result = manager.respond(&session_id, prompt_id, outcome).await;
+                self.reply(request_id, result.map(|()| empty)).await;
+            }
+            ClientFrame::Kill {
+                request_id,
+                session_id,
+            } => {
+                self.reply(request_id, manager.kill(&session_id).await.map(|()| empty))
+                    .await;
+            }
+            ClientFrame::ListSessions { request_id } => {
+                let result = manager
+                    .sessions()
+                    .await
+                    .map(|sessions| ListSessionsResult { sessions });
+                self.reply(Some(request_id), result).await;
+            }
+            ClientFrame::AddDirectory { request_id, path } => {
+                self.reply(Some(request_id), manager.add_directory(&path).await)
+                    .await;
+            }
+            ClientFrame::ListDirectories { request_id } => {
+                let result = manager
+                    .directories()
+                    .await
+                    .map(|directories| ListDirectoriesResult { directories });
+                self.reply(Some(request_id), result).await;
+            }
+            ClientFrame::Reindex { request_id } => {
+                self.reply(Some(request_id), manager.reindex().await).await;
+            }
+        }
+    }
+
+    async fn subscribe(
+        &mut self,
+        request_id: Option<RequestId>,
+        session_id: Option<SessionId>,
+        after_seq: u64,
+    ) {
+        self.followers.retain(|_, follower| !follower.is_finished());
+        if let Some(previous) = self.followers.remove(&session_id) {
+            previous.abort();
+        }
+        if self.followers.len() >= MAX_SUBSCRIPTIONS_PER_CONNECTION {
+            let message = format!(
+                "a connection may follow at most {MAX_SUBSCRIPTIONS_PER_CONNECTION} sessions at once"
+            );
+            return self
+                .send_error(
+                    FrameError::new(ErrorCode::LimitReached, message).for_request(request_id),
+                )
+                .await;
+        }
+        let hub = self.ctx.hub.clone();
+        let readers = self.ctx.manager.readers().clone();
+        let out = self.out.clone();
+        let task = match session_id.clone() {
+            Some(session_id) => {
+                let follower = SessionFollower {
+                    hub,
+                    readers,
+                    session_id,
+                    request_id,
+                    out,
+                };
+                tokio::spawn(follower.run(after_seq))
+            }
+            None => tokio::spawn(follow_list(hub, readers, request_id, out)),
+        };
+        self.followers.insert(session_id, task.abort_handle());
+    }
+}

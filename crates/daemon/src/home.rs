@@ -1,0 +1,180 @@
+//! The data home: `~/.viewport`, or `VIEWPORT_HOME`.
+
+use std::fs::{self, File, OpenOptions, Permissions};
+use std::io::Write;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use viewport_protocol::SessionId;
+
+/// Where the daemon keeps everything.
+#[derive(Debug, Clone)]
+pub struct DataHome {
+    root: PathBuf,
+}
+
+/// What a running daemon tells its clients about itself (`daemon.json`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DaemonInfo {
+    pub pid: u32,
+    /// The address the WebSocket server really listens on.
+    pub listen: String,
+    pub socket: String,
+    pub version: String,
+    pub started_at: i64,
+}
+
+impl DataHome {
+    /// `VIEWPORT_HOME` if set, else `~/.viewport`.
+    pub fn from_env() -> Result<Self> {
+        if let Some(home) = std::env::var_os("VIEWPORT_HOME").filter(|h| !h.is_empty()) {
+            return Ok(Self::at(PathBuf::from(home)));
+        }
+        let home = std::env::var_os("HOME")
+            .filter(|h| !h.is_empty())
+            .context("cannot find the data home: neither VIEWPORT_HOME nor HOME is set")?;
+        Ok(Self::at(PathBuf::from(home).join(".viewport")))
+    }
+
+    pub fn at(root: PathBuf) -> Self {
+        Self { root }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub fn database(&self) -> PathBuf {
+        self.root.join("viewport.db")
+    }
+
+    pub fn socket(&self) -> PathBuf {
+        self.root.join("daemon.sock")
+    }
+
+    pub fn token_file(&self) -> PathBuf {
+        self.root.join("token")
+    }
+
+    pub fn info_file(&self) -> PathBuf {
+        self.root.join("daemon.json")
+    }
+
+    pub fn log_file(&self) -> PathBuf {
+        self.root.join("daemon.log")
+    }
+
+    pub fn lock_file(&self) -> PathBuf {
+        self.root.join("daemon.lock")
+    }
+
+    pub fn session_dir(&self, session_id: &SessionId) -> PathBuf {
+        self.root.join("sessions").join(session_id.as_str())
+    }
+
+    /// Create the home (0700) if it is missing, and tighten it if it is loose.
+    pub fn ensure(&self) -> Result<()> {
+        fs::create_dir_all(self.root.join("sessions"))
+            .with_context(|| format!("cannot create the data home {}", self.root.display()))?;
+        fs::set_permissions(&self.root, Permissions::from_mode(0o700))
+            .with_context(|| format!("cannot set permissions on {}", self.root.display()))?;
+        Ok(())
+    }
+
+    /// The auth token, created (0600, 256 random bits) on first use.
+    pub fn token(&self) -> Result<String> {
+        let path = self.token_file();
+        match fs::read_to_string(&path) {
+            Ok(token) if !token.trim().is_empty() => return Ok(token.trim().to_owned()),
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+        }
+        let mut bytes = [0u8; 32];
+        rand::rng().fill_bytes(&mut bytes);
+        let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&path)
+            .with_context(|| format!("cannot create {}", path.display()))?;
+        file.write_all(token.as_bytes())
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        Ok(token)
+    }
+
+    /// Take the daemon lock, so two daemons never share a home. The lock is
+    /// held while the returned file is open.
+    pub fn lock(&self) -> Result<File> {
+        let path = self.lock_file();
+        let file = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(&path)
+            .with_context(|| format!("cannot open {}", path.display()))?;
+        match file.try_lock() {
+            Ok(()) => Ok(file),
+            Err(fs::TryLockError::WouldBlock) => bail!(
+                "another vpd daemon is already running on {} (it holds {})",
+                self.root.display(),
+                path.display()
+            ),
+            Err(fs::TryLockError::Error(e)) => {
+                Err(e).with_context(|| format!("cannot lock {}", path.display()))
+            }
+        }
+    }
+
+    pub fn write_info(&self, info: &DaemonInfo) -> Result<()> {
+        let path = self.info_file();
+        let text = serde_json::to_string_pretty(info)?;
+        fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))
+    }
+
+    pub fn read_info(&self) -> Result<DaemonInfo> {
+        let path = self.info_file();
+        let text =
+            fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        serde_json::from_str(&text).with_context(|| format!("{} is not valid", path.display()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_token_is_private_and_stable() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = DataHome::at(dir.path().join("home"));
+        home.ensure().unwrap();
+        let first = home.token().unwrap();
+        assert_eq!(first.len(), 64);
+        assert_eq!(home.token().unwrap(), first);
+        let mode = fs::metadata(home.token_file())
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+        let mode = fs::metadata(home.root()).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o700);
+    }
+
+    #[test]
+    fn a_second_daemon_cannot_take_the_lock() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = DataHome::at(dir.path().to_owned());
+        home.ensure().unwrap();
+        let _held = home.lock().unwrap();
+        let err = home.lock().unwrap_err().to_string();
+        assert!(err.contains("already running"), "{err}");
+    }
+}

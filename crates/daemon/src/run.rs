@@ -1,0 +1,106 @@
+//! Start-up and shutdown of the daemon.
+
+use std::future::Future;
+use std::os::unix::fs::PermissionsExt;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use tokio::net::{TcpListener, UnixListener};
+use tokio_util::sync::CancellationToken;
+use viewport_protocol::{SessionState, now_ms};
+use viewport_store::{Durability, Writer};
+
+use crate::connection::AppContext;
+use crate::home::{DaemonInfo, DataHome};
+use crate::hub::Hub;
+use crate::ingest::Ingest;
+use crate::manager::Manager;
+use crate::readers::ReaderPool;
+use crate::server::{self, Auth};
+
+pub struct DaemonOptions {
+    pub home: DataHome,
+    /// `ADDR:PORT`; port 0 picks a free one.
+    pub listen: String,
+    pub durability: Durability,
+}
+
+/// Run the daemon until `shutdown` completes.
+pub async fn run_daemon(options: DaemonOptions, shutdown: impl Future<Output = ()>) -> Result<()> {
+    let DaemonOptions {
+        home,
+        listen,
+        durability,
+    } = options;
+    home.ensure()?;
+    let _lock = home.lock()?;
+    let token: Arc<str> = home.token()?.into();
+
+    let writer = Writer::open(&home.database(), durability)
+        .with_context(|| format!("cannot open the event log {}", home.database().display()))?;
+    let orphans: Vec<_> = writer
+        .views()
+        .filter(|v| v.summary.state != SessionState::Ended)
+        .map(|v| v.summary.clone())
+        .collect();
+    let hub = Arc::new(Hub::default());
+    let (ingest, ingest_thread) =
+        Ingest::start(writer, hub.clone()).context("cannot start the ingest thread")?;
+    let readers = Arc::new(ReaderPool::new(home.database()));
+    let manager = Manager::new(home.clone(), ingest, readers);
+    if !orphans.is_empty() {
+        tracing::warn!(
+            count = orphans.len(),
+            "sessions left running by the last daemon are recorded as daemon-lost"
+        );
+        manager.end_orphans(orphans).await;
+    }
+
+    let tcp = TcpListener::bind(&listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    let address = tcp.local_addr()?;
+    let socket_path = home.socket();
+    // The lock is ours, so a socket file left here is stale.
+    let _ = std::fs::remove_file(&socket_path);
+    let unix = UnixListener::bind(&socket_path)
+        .with_context(|| format!("cannot listen on {}", socket_path.display()))?;
+    std::fs::set_permissions(&socket_path, std::fs::Permissions::from_mode(0o600))?;
+    home.write_info(&DaemonInfo {
+        pid: std::process::id(),
+        listen: address.to_string(),
+        socket: socket_path.display().to_string(),
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        started_at: now_ms(),
+    })?;
+    tracing::info!(
+        "vpd listening on ws://{address}/ws and {}",
+        socket_path.display()
+    );
+
+    let stop = CancellationToken::new();
+    let ctx = Arc::new(AppContext {
+        manager: manager.clone(),
+        hub,
+        shutdown: stop.clone(),
+    });
+    let tcp_server = axum::serve(tcp, server::router(ctx.clone(), Auth::Token(token)))
+        .with_graceful_shutdown(stop.clone().cancelled_owned());
+    let unix_server = axum::serve(unix, server::router(ctx.clone(), Auth::LocalSocket))
+        .with_graceful_shutdown(stop.clone().cancelled_owned());
+    let servers = async { tokio::try_join!(tcp_server.into_future(), unix_server.into_future()) };
+    tokio::select! {
+        result = servers => { result.context("the server failed")?; }
+        () = shutdown => tracing::info!("shutting down"),
+    }
+    stop.cancel();
+    manager.shutdown().await;
+    drop(ctx);
+    drop(manager);
+    // Everything queued before now is committed; don't hang on a straggler.
+    let join = tokio::task::spawn_blocking(move || ingest_thread.join());
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), join).await;
+    let _ = std::fs::remove_file(&socket_path);
+    let _ = std::fs::remove_file(home.info_file());
+    Ok(())
+}

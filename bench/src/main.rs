@@ -1,1 +1,80 @@
-fn main() {}
+//! `viewport-bench`: the figures that matter for the event log, each beside a
+//! baseline measured in the same run on the same machine.
+//!
+//! - durable ingest through the daemon (the demo agent's `burst 100000`)
+//!   against raw rusqlite batched inserts of the same rows;
+//! - subscribe-from-zero replay of a 1M-update session against a plain
+//!   ordered scan of the same rows;
+//! - publish latency p50/p99 to 1, 10 and 100 WebSocket viewports at
+//!   1,000 updates/s, with lost and duplicated updates counted.
+//!
+//! Run: `cargo build --release --bin vpd --bin viewport-bench && target/release/viewport-bench`
+//! (`--quick` uses smaller sizes for a smoke run).
+
+mod ingest;
+mod latency;
+mod replay;
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+
+pub struct Sizes {
+    pub ingest_updates: u64,
+    pub replay_updates: u64,
+    pub latency_updates: u64,
+    pub viewports: &'static [usize],
+}
+
+fn vpd_binary() -> Result<PathBuf> {
+    if let Some(path) = std::env::var_os("VIEWPORT_VPD") {
+        return Ok(PathBuf::from(path));
+    }
+    let exe = std::env::current_exe()?;
+    let vpd = exe
+        .parent()
+        .context("the bench binary has no directory")?
+        .join("vpd");
+    if !vpd.exists() {
+        bail!(
+            "{} not found: build it first (`cargo build --release --bin vpd`) or set VIEWPORT_VPD",
+            vpd.display()
+        );
+    }
+    Ok(vpd)
+}
+
+#[tokio::main(flavor = "multi_thread")]
+async fn main() -> Result<()> {
+    let quick = std::env::args().any(|a| a == "--quick");
+    let sizes = if quick {
+        Sizes {
+            ingest_updates: 10_000,
+            replay_updates: 100_000,
+            latency_updates: 1_000,
+            viewports: &[1, 10],
+        }
+    } else {
+        Sizes {
+            ingest_updates: 100_000,
+            replay_updates: 1_000_000,
+            latency_updates: 3_000,
+            viewports: &[1, 10, 100],
+        }
+    };
+    let vpd = vpd_binary()?;
+    println!(
+        "viewport-bench (vpd: {}, {} cores)",
+        vpd.display(),
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+    ingest::run(&vpd, &sizes).await?;
+    replay::run(&vpd, &sizes).await?;
+    latency::run(&vpd, &sizes).await?;
+    Ok(())
+}
+
+/// Rows per second, readable.
+pub fn rate(count: u64, seconds: f64) -> String {
+    format!("{:>9.0}/s", count as f64 / seconds)
+}

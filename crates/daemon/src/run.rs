@@ -5,6 +5,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
+use axum::serve::ListenerExt;
 use tokio::net::{TcpListener, UnixListener};
 use tokio_util::sync::CancellationToken;
 use viewport_protocol::{SessionState, now_ms};
@@ -83,6 +84,10 @@ pub async fn run_daemon(options: DaemonOptions, shutdown: impl Future<Output = (
         manager: manager.clone(),
         hub,
         shutdown: stop.clone(),
+    });
+    // Frames are small and latency matters more than packet count: no Nagle.
+    let tcp = tcp.tap_io(|stream| {
+        let _ = stream.set_nodelay(true);
     });
     let tcp_server = axum::serve(tcp, server::router(ctx.clone(), Auth::Token(token)))
         .with_graceful_shutdown(stop.clone().cancelled_owned());

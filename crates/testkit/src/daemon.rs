@@ -17,6 +17,7 @@ pub struct TestDaemon {
     vpd: PathBuf,
     root: TempDir,
     child: Option<Child>,
+    extra_args: Vec<String>,
     /// `ADDR:PORT` of the WebSocket server.
     pub address: String,
     pub token: String,
@@ -25,17 +26,31 @@ pub struct TestDaemon {
 impl TestDaemon {
     /// Start a daemon of the `vpd` binary at `vpd`.
     pub async fn start(vpd: &Path) -> Result<Self> {
+        let mut daemon = Self::unstarted(vpd)?;
+        daemon.boot().await?;
+        Ok(daemon)
+    }
+
+    /// A temp home and work directory, with no daemon yet: seed the home,
+    /// then [`boot_with`](Self::boot_with).
+    pub fn unstarted(vpd: &Path) -> Result<Self> {
         let root = tempfile::tempdir()?;
         std::fs::create_dir_all(root.path().join("work"))?;
-        let mut daemon = Self {
+        std::fs::create_dir_all(root.path().join("home"))?;
+        Ok(Self {
             vpd: vpd.to_owned(),
             root,
             child: None,
+            extra_args: Vec::new(),
             address: String::new(),
             token: String::new(),
-        };
-        daemon.boot().await?;
-        Ok(daemon)
+        })
+    }
+
+    /// Start the daemon with extra `vpd daemon` arguments.
+    pub async fn boot_with(&mut self, extra_args: &[&str]) -> Result<()> {
+        self.extra_args = extra_args.iter().map(|a| a.to_string()).collect();
+        self.boot().await
     }
 
     pub fn home(&self) -> PathBuf {
@@ -66,6 +81,7 @@ impl TestDaemon {
         let child = self
             .vpd()
             .args(["daemon", "--listen", "127.0.0.1:0"])
+            .args(&self.extra_args)
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log)

@@ -26,7 +26,7 @@ use agent_client_protocol::v1::schema::{
     ToolCallStatus, ToolCallUpdate, ToolCallUpdateFields, ToolKind, UsageUpdate,
 };
 use agent_client_protocol::v1::{ConnectionTo, Responder};
-use agent_client_protocol::{Agent, Client, Stdio};
+use agent_client_protocol::{Agent, ByteStreams, Client, Stdio};
 use tokio::sync::watch;
 
 /// The file the ordinary turn asks to write, in the session's directory.
@@ -118,9 +118,58 @@ pub async fn run_stdio() -> anyhow::Result<()> {
             },
             agent_client_protocol::on_receive_notification!(),
         )
-        .connect_to(Stdio::new())
+        .connect_to(stdio_transport()?)
         .await?;
     Ok(())
+}
+
+/// The process's stdin and stdout as an ACP transport. When they are pipes
+/// (as under the daemon) they are driven by the async runtime directly; the
+/// SDK's portable `Stdio` hands every line to a blocking thread, which caps a
+/// `burst` at a fraction of what the daemon can ingest.
+fn stdio_transport() -> std::io::Result<StdioTransport> {
+    use std::os::fd::AsFd;
+    use tokio::net::unix::pipe;
+    use tokio_util::compat::{TokioAsyncReadCompatExt, TokioAsyncWriteCompatExt};
+
+    let stdin = std::fs::File::from(std::io::stdin().as_fd().try_clone_to_owned()?);
+    let stdout = std::fs::File::from(std::io::stdout().as_fd().try_clone_to_owned()?);
+    match (
+        pipe::Receiver::from_file(stdin),
+        pipe::Sender::from_file(stdout),
+    ) {
+        (Ok(input), Ok(output)) => Ok(StdioTransport::Pipes(ByteStreams::new(
+            output.compat_write(),
+            input.compat(),
+        ))),
+        _ => Ok(StdioTransport::Portable(Stdio::new())),
+    }
+}
+
+enum StdioTransport {
+    Pipes(
+        ByteStreams<
+            tokio_util::compat::Compat<tokio::net::unix::pipe::Sender>,
+            tokio_util::compat::Compat<tokio::net::unix::pipe::Receiver>,
+        >,
+    ),
+    Portable(Stdio),
+}
+
+impl<R: agent_client_protocol::Role> agent_client_protocol::ConnectTo<R> for StdioTransport {
+    async fn connect_to(
+        self,
+        client: impl agent_client_protocol::ConnectTo<R::Counterpart>,
+    ) -> Result<(), agent_client_protocol::Error> {
+        match self {
+            Self::Pipes(pipes) => {
+                agent_client_protocol::ConnectTo::<R>::connect_to(pipes, client).await
+            }
+            Self::Portable(stdio) => {
+                agent_client_protocol::ConnectTo::<R>::connect_to(stdio, client).await
+            }
+        }
+    }
 }
 
 #[derive(Default)]

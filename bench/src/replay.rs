@@ -1,0 +1,116 @@
+//! Subscribe-from-zero replay of a large session against a plain ordered scan.
+
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::{Result, bail};
+use rusqlite::Connection;
+use viewport_protocol::state::SessionKind;
+use viewport_protocol::update::{StateChange, TextChunk};
+use viewport_protocol::{EndReason, SessionId, SessionState, SessionUpdate};
+use viewport_store::{Durability, EventBody, NewEvent, SessionGenesis, Writer};
+use viewport_testkit::daemon::TestDaemon;
+
+use crate::{Sizes, rate};
+
+const SEED_BATCH: u64 = 10_000;
+
+pub async fn run(vpd: &Path, sizes: &Sizes) -> Result<()> {
+    let n = sizes.replay_updates;
+    println!("\n== replay from seq 0 of a {n}-update session over WebSocket");
+    let mut daemon = TestDaemon::unstarted(vpd)?;
+    let database = daemon.home().join("viewport.db");
+    let seeded = Instant::now();
+    let session = seed(&database, n)?;
+    println!("seeded in {:.2}s", seeded.elapsed().as_secs_f64());
+    daemon.boot_with(&[]).await?;
+
+    let scan = ordered_scan(&database, &session)?;
+    let mut client = daemon.tcp_client().await?;
+    let started = Instant::now();
+    client.subscribe(&session, 0).await?;
+    let mut frames = 0u64;
+    loop {
+        let Some(text) = client.next_text().await? else {
+            bail!("the daemon closed the connection")
+        };
+        if text.starts_with(r#"{"type":"session-update""#) {
+            frames += 1;
+        } else if text.starts_with(r#"{"type":"session-ended""#) {
+            break;
+        }
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    if frames != n + 1 {
+        bail!("replay delivered {frames} updates, expected {}", n + 1);
+    }
+    let ratio = (frames as f64 / seconds) / (frames as f64 / scan);
+    println!(
+        "replay {} ({frames} frames in {seconds:.2}s) | plain ordered scan {} | ratio {ratio:.2}x (target >= 0.5x)",
+        rate(frames, seconds),
+        rate(frames, scan)
+    );
+    Ok(())
+}
+
+/// One ended session of `n` chunks plus its end, written straight to the log.
+fn seed(database: &Path, n: u64) -> Result<SessionId> {
+    let mut writer = Writer::open(database, Durability::Normal)?;
+    let session = SessionId::generate();
+    let genesis = SessionGenesis {
+        directory_id: "dir_0".parse()?,
+        kind: SessionKind::Acp,
+        agent: "demo".into(),
+        cwd: "/".into(),
+        model: None,
+    };
+    writer.append(vec![NewEvent {
+        session_id: session.clone(),
+        body: EventBody::Genesis(genesis),
+    }])?;
+    let mut i = 0;
+    while i < n {
+        let batch: Vec<NewEvent> = (0..SEED_BATCH.min(n - i))
+            .map(|_| {
+                i += 1;
+                let chunk = SessionUpdate::AgentMessageChunk(TextChunk {
+                    text: format!("chunk {i} "),
+                });
+                NewEvent {
+                    session_id: session.clone(),
+                    body: EventBody::Update(chunk),
+                }
+            })
+            .collect();
+        writer.append(batch)?;
+    }
+    let end = SessionUpdate::StateChange(StateChange {
+        state: SessionState::Ended,
+        disconnected: false,
+        reason: Some(EndReason::Completed),
+        detail: None,
+    });
+    writer.append(vec![NewEvent {
+        session_id: session.clone(),
+        body: EventBody::Update(end),
+    }])?;
+    Ok(session)
+}
+
+/// Seconds for one ordered scan of every update of the session.
+fn ordered_scan(database: &Path, session: &SessionId) -> Result<f64> {
+    let conn = Connection::open(database)?;
+    let started = Instant::now();
+    let mut stmt = conn.prepare(
+        "SELECT seq, kind, body FROM events WHERE session_id = ?1 AND seq > 0 ORDER BY seq",
+    )?;
+    let mut rows = stmt.query([session.as_str()])?;
+    let mut bytes = 0usize;
+    while let Some(row) = rows.next()? {
+        let kind: String = row.get(1)?;
+        let body: String = row.get(2)?;
+        bytes += kind.len() + body.len();
+    }
+    std::hint::black_box(bytes);
+    Ok(started.elapsed().as_secs_f64())
+}

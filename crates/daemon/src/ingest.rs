@@ -36,8 +36,9 @@ type Reply<T> = oneshot::Sender<Result<T, IngestError>>;
 // cost an allocation per event to save a few bytes on rare control items.
 #[allow(clippy::large_enum_variant)]
 enum Item {
-    Event {
-        event: NewEvent,
+    /// Events of one sender, in order; `ack` gets the seq of the last one.
+    Events {
+        events: Vec<NewEvent>,
         ack: Option<Reply<u64>>,
     },
     AddDirectory {
@@ -68,24 +69,24 @@ impl Ingest {
         Ok((Self { tx }, thread))
     }
 
-    /// Queue an event; waits only when the queue is full (backpressure).
-    pub async fn send(&self, event: NewEvent) -> Result<(), IngestError> {
-        self.tx
-            .send(Item::Event { event, ack: None })
-            .await
-            .map_err(|_| IngestError::Stopped)
+    /// Queue events; waits only when the queue is full (backpressure).
+    pub async fn send(&self, events: Vec<NewEvent>) -> Result<(), IngestError> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let item = Item::Events { events, ack: None };
+        self.tx.send(item).await.map_err(|_| IngestError::Stopped)
     }
 
-    /// Queue an event and wait until it is committed and published; returns its seq.
-    pub async fn commit(&self, event: NewEvent) -> Result<u64, IngestError> {
+    /// Queue events and wait until they are committed and published;
+    /// returns the seq of the last one.
+    pub async fn commit(&self, events: Vec<NewEvent>) -> Result<u64, IngestError> {
         let (ack, done) = oneshot::channel();
-        self.tx
-            .send(Item::Event {
-                event,
-                ack: Some(ack),
-            })
-            .await
-            .map_err(|_| IngestError::Stopped)?;
+        let item = Item::Events {
+            events,
+            ack: Some(ack),
+        };
+        self.tx.send(item).await.map_err(|_| IngestError::Stopped)?;
         done.await.map_err(|_| IngestError::Stopped)?
     }
 
@@ -108,61 +109,67 @@ impl Ingest {
     }
 }
 
+/// The events of one transaction, and who waits for which of them.
+#[derive(Default)]
+struct Batch {
+    events: Vec<NewEvent>,
+    /// For each acknowledged item: the index of its last event, and its ack.
+    acks: Vec<(usize, Reply<u64>)>,
+}
+
 fn run(mut writer: Writer, hub: Arc<Hub>, mut rx: mpsc::Receiver<Item>) {
-    let mut events = Vec::with_capacity(MAX_BATCH);
-    let mut acks = Vec::with_capacity(MAX_BATCH);
+    let mut batch = Batch::default();
     while let Some(first) = rx.blocking_recv() {
         let mut next = Some(first);
         while let Some(item) = next.take() {
             match item {
-                Item::Event { event, ack } => {
-                    events.push(event);
-                    acks.push(ack);
-                    if events.len() < MAX_BATCH {
+                Item::Events { events, ack } => {
+                    batch.events.extend(events);
+                    if let Some(ack) = ack
+                        && !batch.events.is_empty()
+                    {
+                        batch.acks.push((batch.events.len() - 1, ack));
+                    }
+                    if batch.events.len() < MAX_BATCH {
                         next = rx.try_recv().ok();
                     }
                 }
                 control => {
-                    commit(&mut writer, &hub, &mut events, &mut acks);
+                    commit(&mut writer, &hub, std::mem::take(&mut batch));
                     handle_control(&mut writer, control);
                     next = rx.try_recv().ok();
                 }
             }
         }
-        commit(&mut writer, &hub, &mut events, &mut acks);
+        commit(&mut writer, &hub, std::mem::take(&mut batch));
     }
 }
 
-fn commit(
-    writer: &mut Writer,
-    hub: &Hub,
-    events: &mut Vec<NewEvent>,
-    acks: &mut Vec<Option<Reply<u64>>>,
-) {
-    if events.is_empty() {
+fn commit(writer: &mut Writer, hub: &Hub, batch: Batch) {
+    if batch.events.is_empty() {
         return;
     }
-    match writer.append(std::mem::take(events)) {
+    match writer.append(batch.events) {
         Ok(results) => {
-            let committed: Vec<_> = results
+            let outcomes: Vec<Result<u64, IngestError>> = results
                 .iter()
-                .filter_map(|r| r.as_ref().ok())
-                .cloned()
+                .map(|r| match r {
+                    Ok(committed) => Ok(committed.seq),
+                    Err(e) => {
+                        tracing::error!("event refused by the log: {e}");
+                        Err(IngestError::Refused(e.to_string()))
+                    }
+                })
                 .collect();
+            let committed: Vec<_> = results.into_iter().filter_map(Result::ok).collect();
             hub.publish(&committed);
-            for (result, ack) in results.into_iter().zip(acks.drain(..)) {
-                let outcome = result.map(|c| c.seq).map_err(|e| {
-                    tracing::error!("event refused by the log: {e}");
-                    IngestError::Refused(e.to_string())
-                });
-                if let Some(ack) = ack {
-                    let _ = ack.send(outcome);
-                }
+            for (index, ack) in batch.acks {
+                let _ = ack.send(outcomes[index].clone());
             }
         }
         Err(e) => {
             tracing::error!("committing a batch failed, its events are lost: {e}");
-            for ack in acks.drain(..).flatten() {
+            for (_, ack) in batch.acks {
                 let _ = ack.send(Err(IngestError::Failed(e.to_string())));
             }
         }
@@ -184,6 +191,6 @@ fn handle_control(writer: &mut Writer, item: Item) {
             });
             let _ = reply.send(result.map_err(|e| IngestError::Failed(e.to_string())));
         }
-        Item::Event { .. } => {}
+        Item::Events { .. } => {}
     }
 }

@@ -258,10 +258,10 @@ impl Manager {
 
     async fn store(&self, id: &SessionId, body: EventBody) -> Result<u64, FrameError> {
         self.ingest
-            .commit(NewEvent {
+            .commit(vec![NewEvent {
                 session_id: id.clone(),
                 body,
-            })
+            }])
             .await
             .map_err(|e| internal("storing the session", e))
     }

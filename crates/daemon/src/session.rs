@@ -20,6 +20,9 @@ use crate::ingest::Ingest;
 
 pub type Reply = oneshot::Sender<Result<(), FrameError>>;
 
+/// Agent events taken off the driver's queue at once.
+const EVENT_BATCH: usize = 512;
+
 /// What viewports ask of a session.
 pub enum SessionCommand {
     Prompt {
@@ -58,6 +61,8 @@ pub struct SessionTask {
     resolved_prompts: HashSet<PromptId>,
     kill_replies: Vec<Reply>,
     kill_reason: Option<(EndReason, Option<String>)>,
+    /// Updates appended but not yet handed to the ingest thread.
+    unsent: Vec<NewEvent>,
 }
 
 impl SessionTask {
@@ -74,6 +79,7 @@ impl SessionTask {
             resolved_prompts: HashSet::new(),
             kill_replies: Vec::new(),
             kill_reason: None,
+            unsent: Vec::new(),
         }
     }
 
@@ -83,22 +89,26 @@ impl SessionTask {
         mut commands: mpsc::UnboundedReceiver<SessionCommand>,
         mut events: mpsc::Receiver<DriverEvent>,
     ) {
-        loop {
+        let mut batch = Vec::with_capacity(EVENT_BATCH);
+        'running: loop {
             tokio::select! {
-                event = events.recv() => match event {
-                    Some(DriverEvent::Exited(exit)) => {
-                        self.on_exit(exit).await;
-                        break;
-                    }
-                    Some(event) => self.on_agent_event(event).await,
-                    None => {
+                received = events.recv_many(&mut batch, EVENT_BATCH) => {
+                    if received == 0 {
                         let error = Some("the agent driver stopped".to_owned());
                         self.on_exit(AgentExit { code: None, signal: None, error }).await;
                         break;
                     }
-                },
+                    for event in batch.drain(..) {
+                        if let DriverEvent::Exited(exit) = event {
+                            self.on_exit(exit).await;
+                            break 'running;
+                        }
+                        self.on_agent_event(event).await;
+                    }
+                }
                 Some(command) = commands.recv() => self.on_command(command).await,
             }
+            self.flush().await;
         }
         // Commands that raced with the end get a clear answer.
         commands.close();
@@ -116,24 +126,28 @@ impl SessionTask {
         }
     }
 
-    async fn append(&self, update: SessionUpdate) {
-        let event = NewEvent {
+    /// Queue an update; [`flush`](Self::flush) hands the queue to the ingest
+    /// thread, so a burst of agent output travels in batches.
+    fn append(&mut self, update: SessionUpdate) {
+        let body = EventBody::Update(update);
+        self.unsent.push(NewEvent {
             session_id: self.id.clone(),
-            body: EventBody::Update(update),
-        };
-        if let Err(e) = self.ingest.send(event).await {
-            tracing::error!(session = %self.id, "cannot store an update: {e}");
+            body,
+        });
+    }
+
+    async fn flush(&mut self) {
+        if let Err(e) = self.ingest.send(std::mem::take(&mut self.unsent)).await {
+            tracing::error!(session = %self.id, "cannot store updates: {e}");
         }
     }
 
     /// Append and wait for the commit, so a reply sent after it is never
     /// ahead of the stored state.
-    async fn commit(&self, update: SessionUpdate) -> Result<(), FrameError> {
-        let event = NewEvent {
-            session_id: self.id.clone(),
-            body: EventBody::Update(update),
-        };
-        self.ingest.commit(event).await.map(|_| ()).map_err(|e| {
+    async fn commit(&mut self, update: SessionUpdate) -> Result<(), FrameError> {
+        self.append(update);
+        let events = std::mem::take(&mut self.unsent);
+        self.ingest.commit(events).await.map(|_| ()).map_err(|e| {
             FrameError::new(
                 ErrorCode::Internal,
                 format!("storing the update failed: {e}"),
@@ -144,7 +158,7 @@ impl SessionTask {
     async fn set_state(&mut self, state: SessionState) {
         if self.state != state {
             self.state = state;
-            self.append(state_change(state, None, None)).await;
+            self.append(state_change(state, None, None));
         }
     }
 
@@ -162,20 +176,18 @@ impl SessionTask {
 
     async fn on_agent_event(&mut self, event: DriverEvent) {
         match event {
-            DriverEvent::Update(update) => self.append(update).await,
+            DriverEvent::Update(update) => self.append(update),
             DriverEvent::Permission(ask) => self.on_permission(ask).await,
             DriverEvent::TurnEnded(end) => {
                 match end {
                     Ok(stop_reason) => {
                         self.append(SessionUpdate::StepCommitted(StepCommitted { stop_reason }))
-                            .await
                     }
                     Err(message) => {
                         let message = format!("the turn failed: {message}");
                         self.append(SessionUpdate::SystemStatus(SystemStatus::Notice {
                             message,
-                        }))
-                        .await;
+                        }));
                     }
                 }
                 self.turn_running = false;
@@ -201,13 +213,12 @@ impl SessionTask {
                 reply: ask.reply,
             },
         );
-        self.append(SessionUpdate::PermissionRequest(request)).await;
+        self.append(SessionUpdate::PermissionRequest(request));
         self.settle().await;
         self.append(SessionUpdate::Attention(Attention {
             reason: AttentionReason::PermissionPending,
             message: format!("Permission needed: {}", ask.title),
-        }))
-        .await;
+        }));
     }
 
     fn start_next_prompt(&mut self) {
@@ -351,8 +362,7 @@ impl SessionTask {
             self.append(SessionUpdate::Attention(Attention {
                 reason: AttentionReason::AgentFailed,
                 message: format!("The agent {exit}"),
-            }))
-            .await;
+            }));
         }
         self.state = SessionState::Ended;
         let stored = self

@@ -33,9 +33,24 @@ pub fn protocol_schema_json() -> String {
         "description": "Frames exchanged between the vpd daemon and its viewports. ClientFrame goes to the daemon, ServerFrame comes from it; *Result types are the `result` of a `response` frame.",
         "$defs": defs,
     });
-    let mut text = serde_json::to_string_pretty(&schema).unwrap_or_default();
+    let mut text = serde_json::to_string_pretty(&sorted(schema)).unwrap_or_default();
     text.push('\n');
     text
+}
+
+/// The value with every object's keys in sorted order. serde_json keeps
+/// insertion order when another crate in the build turns on its
+/// `preserve_order` feature; sorting makes the file the same either way.
+fn sorted(value: Value) -> Value {
+    match value {
+        Value::Object(map) => {
+            let mut entries: Vec<(String, Value)> = map.into_iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            Value::Object(entries.into_iter().map(|(k, v)| (k, sorted(v))).collect())
+        }
+        Value::Array(items) => Value::Array(items.into_iter().map(sorted).collect()),
+        other => other,
+    }
 }
 
 #[cfg(test)]

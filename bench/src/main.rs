@@ -9,7 +9,8 @@
 //!   1,000 updates/s, with lost and duplicated updates counted.
 //!
 //! Run: `cargo build --release --bin vpd --bin viewport-bench && target/release/viewport-bench`
-//! (`--quick` uses smaller sizes for a smoke run).
+//! (`--quick` uses smaller sizes for a smoke run; name `ingest`, `replay` or
+//! `latency` to run only those).
 
 mod ingest;
 mod latency;
@@ -68,9 +69,20 @@ async fn main() -> Result<()> {
         vpd.display(),
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
-    ingest::run(&vpd, &sizes).await?;
-    replay::run(&vpd, &sizes).await?;
-    latency::run(&vpd, &sizes).await?;
+    let chosen: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    let wanted = |name: &str| chosen.is_empty() || chosen.iter().any(|c| c == name);
+    if wanted("ingest") {
+        ingest::run(&vpd, &sizes).await?;
+    }
+    if wanted("replay") {
+        replay::run(&vpd, &sizes).await?;
+    }
+    if wanted("latency") {
+        latency::run(&vpd, &sizes).await?;
+    }
     Ok(())
 }
 

@@ -25,10 +25,34 @@ pub async fn run(vpd: &Path, sizes: &Sizes) -> Result<()> {
     println!("seeded in {:.2}s", seeded.elapsed().as_secs_f64());
     daemon.boot_with(&[]).await?;
 
-    let scan = ordered_scan(&database, &session)?;
+    // Best of three for both sides: the figures are about the code, not
+    // about what else the machine was doing at that instant.
+    let mut scan = f64::MAX;
+    let mut seconds = f64::MAX;
+    let mut frames = 0;
+    for _ in 0..3 {
+        scan = scan.min(ordered_scan(&database, &session)?);
+        let (delivered, took) = replay_once(&daemon, &session).await?;
+        frames = delivered;
+        seconds = seconds.min(took);
+    }
+    if frames != n + 1 {
+        bail!("replay delivered {frames} updates, expected {}", n + 1);
+    }
+    let ratio = (frames as f64 / seconds) / (frames as f64 / scan);
+    println!(
+        "replay {} ({frames} frames in {seconds:.2}s, best of 3) | plain ordered scan {} | ratio {ratio:.2}x (target >= 0.5x)",
+        rate(frames, seconds),
+        rate(frames, scan)
+    );
+    Ok(())
+}
+
+/// Frames delivered and seconds taken by one subscribe from seq 0.
+async fn replay_once(daemon: &TestDaemon, session: &SessionId) -> Result<(u64, f64)> {
     let mut client = daemon.tcp_client().await?;
     let started = Instant::now();
-    client.subscribe(&session, 0).await?;
+    client.subscribe(session, 0).await?;
     let mut frames = 0u64;
     loop {
         let Some(text) = client.next_text().await? else {
@@ -40,17 +64,7 @@ pub async fn run(vpd: &Path, sizes: &Sizes) -> Result<()> {
             break;
         }
     }
-    let seconds = started.elapsed().as_secs_f64();
-    if frames != n + 1 {
-        bail!("replay delivered {frames} updates, expected {}", n + 1);
-    }
-    let ratio = (frames as f64 / seconds) / (frames as f64 / scan);
-    println!(
-        "replay {} ({frames} frames in {seconds:.2}s) | plain ordered scan {} | ratio {ratio:.2}x (target >= 0.5x)",
-        rate(frames, seconds),
-        rate(frames, scan)
-    );
-    Ok(())
+    Ok((frames, started.elapsed().as_secs_f64()))
 }
 
 /// One ended session of `n` chunks plus its end, written straight to the log.

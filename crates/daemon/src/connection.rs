@@ -25,13 +25,14 @@ use crate::frames::{Frame, frame};
 use crate::hub::Hub;
 use crate::manager::Manager;
 
-/// Frames queued for one viewport. A follower that fills it waits, lags
+/// Runs of frames queued for one viewport (a run is one live frame, or up
+/// to `REPLAY_RUN` replayed ones). A follower that fills it waits, lags
 /// behind the hub and goes back to the store; nobody else waits.
-pub const OUTBOX_CAPACITY: usize = 1024;
+pub const OUTBOX_CAPACITY: usize = 128;
 /// How often the daemon pings a viewport (proxies drop idle sockets at 30 s or more).
 pub const PING_INTERVAL: Duration = Duration::from_secs(20);
 /// Frames written before one flush.
-const WRITE_BATCH: usize = 256;
+const WRITE_BATCH: usize = 1024;
 
 /// What every connection shares.
 pub struct AppContext {
@@ -50,7 +51,7 @@ struct Connection {
 /// Serve one upgraded WebSocket until the peer leaves or the daemon stops.
 pub async fn serve(socket: WebSocket, ctx: Arc<AppContext>) {
     let (sink, mut stream) = socket.split();
-    let (out, outbox) = mpsc::channel(OUTBOX_CAPACITY);
+    let (out, outbox) = Outbox::new(OUTBOX_CAPACITY);
     let writer = tokio::spawn(write_frames(sink, outbox));
     let shutdown = ctx.shutdown.clone();
     let mut connection = Connection {
@@ -90,21 +91,32 @@ pub async fn serve(socket: WebSocket, ctx: Arc<AppContext>) {
 
 async fn write_frames(
     mut sink: futures_util::stream::SplitSink<WebSocket, Message>,
-    mut outbox: mpsc::Receiver<Frame>,
+    mut outbox: mpsc::Receiver<Vec<Frame>>,
 ) {
     let mut ping = tokio::time::interval(PING_INTERVAL);
     ping.reset();
     loop {
         tokio::select! {
             next = outbox.recv() => {
-                let Some(first) = next else { break };
-                if sink.feed(Message::Text(first)).await.is_err() {
-                    return;
-                }
-                for _ in 1..WRITE_BATCH {
-                    let Ok(more) = outbox.try_recv() else { break };
-                    if sink.feed(Message::Text(more)).await.is_err() {
-                        return;
+                let Some(mut run) = next else { break };
+                let mut written = 0;
+                loop {
+                    written += run.len();
+                    for frame in run {
+                        if sink.feed(Message::Text(frame)).await.is_err() {
+                            return;
+                        }
+                    }
+                    match outbox.try_recv() {
+                        Ok(more) if written < WRITE_BATCH => run = more,
+                        Ok(more) => {
+                            if sink.flush().await.is_err() {
+                                return;
+                            }
+                            written = 0;
+                            run = more;
+                        }
+                        Err(_) => break,
                     }
                 }
                 if sink.flush().await.is_err() {

@@ -11,18 +11,65 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use tokio::sync::{broadcast, mpsc};
+use tokio::task::JoinHandle;
 use viewport_protocol::frames::{ListSubscribeResult, SessionSubscribeResult};
 use viewport_protocol::{ErrorCode, FrameError, RequestId, ServerFrame, SessionId};
+use viewport_store::StoredUpdate;
 
 use crate::frames::{Frame, ended_frame, frame, update_frame};
 use crate::hub::{Hub, Published};
-use crate::readers::ReaderPool;
+use crate::readers::{ReadError, ReaderPool};
 
 /// Updates read from the store per query while replaying.
 pub const REPLAY_PAGE: usize = 2048;
 
-/// The connection's bounded outgoing queue.
-pub type Outbox = mpsc::Sender<Frame>;
+/// Frames sent to the outbox at once while replaying.
+pub const REPLAY_RUN: usize = 128;
+
+/// The connection's bounded outgoing queue. It carries runs of frames so a
+/// replay costs one queue operation per run, not per frame.
+#[derive(Clone)]
+pub struct Outbox(mpsc::Sender<Vec<Frame>>);
+
+/// The viewport is gone.
+#[derive(Debug)]
+pub struct Gone;
+
+impl Outbox {
+    pub fn new(capacity: usize) -> (Self, mpsc::Receiver<Vec<Frame>>) {
+        let (tx, rx) = mpsc::channel(capacity);
+        (Self(tx), rx)
+    }
+
+    pub async fn send(&self, frame: Frame) -> Result<(), Gone> {
+        self.0.send(vec![frame]).await.map_err(|_| Gone)
+    }
+
+    pub async fn send_run(&self, frames: Vec<Frame>) -> Result<(), Gone> {
+        if frames.is_empty() {
+            return Ok(());
+        }
+        self.0.send(frames).await.map_err(|_| Gone)
+    }
+}
+
+/// A stored update rendered for the wire.
+struct Rendered {
+    seq: u64,
+    update: Frame,
+    /// The `session-ended` frame, when this update ended the session.
+    ended: Option<Frame>,
+}
+
+impl Rendered {
+    fn of(session_id: &SessionId, stored: &StoredUpdate) -> Self {
+        Self {
+            seq: stored.seq,
+            update: update_frame(session_id, stored.seq, &stored.json),
+            ended: ended_frame(session_id, &stored.kind, &stored.json),
+        }
+    }
+}
 
 /// Where a follower stands.
 enum Step {
@@ -104,41 +151,65 @@ impl SessionFollower {
 
     /// Replay the store from `last` to its head.
     async fn catch_up(&self, last: &mut u64) -> Step {
-        loop {
-            let (id, after) = (self.session_id.clone(), *last);
-            let page = match self
-                .readers
-                .read(move |r| r.updates_after(&id, after, REPLAY_PAGE))
-                .await
-            {
-                Ok(page) => page,
-                Err(e) => {
-                    tracing::error!(session = %self.session_id, "replay failed: {e}");
-                    let error = FrameError::new(ErrorCode::Internal, format!("replay failed: {e}"));
-                    let _ = self.out.send(frame(&error.into_frame())).await;
-                    return Step::Done;
-                }
+        // While one page goes out, the next is read and rendered on a
+        // blocking thread.
+        let mut next = Some(self.read_page(*last));
+        while let Some(reading) = next.take() {
+            let page = match reading.await {
+                Ok(Ok(page)) => page,
+                Ok(Err(e)) => return self.replay_failed(e.to_string()).await,
+                Err(e) => return self.replay_failed(e.to_string()).await,
             };
-            let full = page.len() == REPLAY_PAGE;
-            for stored in page {
-                if self
-                    .out
-                    .send(update_frame(&self.session_id, stored.seq, &stored.json))
-                    .await
-                    .is_err()
-                {
+            if page.len() == REPLAY_PAGE
+                && let Some(tail) = page.last()
+                && tail.ended.is_none()
+            {
+                next = Some(self.read_page(tail.seq));
+            }
+            let mut run = Vec::with_capacity(REPLAY_RUN);
+            for rendered in page {
+                run.push(rendered.update);
+                *last = rendered.seq;
+                if let Some(end) = rendered.ended {
+                    run.push(end);
+                    let _ = self.out.send_run(run).await;
                     return Step::Done;
                 }
-                *last = stored.seq;
-                if let Some(ended) = ended_frame(&self.session_id, &stored.kind, &stored.json) {
-                    let _ = self.out.send(ended).await;
-                    return Step::Done;
+                if run.len() == REPLAY_RUN {
+                    let full = std::mem::replace(&mut run, Vec::with_capacity(REPLAY_RUN));
+                    if self.out.send_run(full).await.is_err() {
+                        return Step::Done;
+                    }
                 }
             }
-            if !full {
-                return Step::Continue;
+            if self.out.send_run(run).await.is_err() {
+                return Step::Done;
             }
         }
+        Step::Continue
+    }
+
+    /// Start reading and rendering the page after `after`.
+    fn read_page(&self, after: u64) -> JoinHandle<Result<Vec<Rendered>, ReadError>> {
+        let (readers, id) = (self.readers.clone(), self.session_id.clone());
+        tokio::spawn(async move {
+            readers
+                .read(move |r| {
+                    let page = r.updates_after(&id, after, REPLAY_PAGE)?;
+                    Ok(page
+                        .into_iter()
+                        .map(|stored| Rendered::of(&id, &stored))
+                        .collect())
+                })
+                .await
+        })
+    }
+
+    async fn replay_failed(&self, error: String) -> Step {
+        tracing::error!(session = %self.session_id, "replay failed: {error}");
+        let error = FrameError::new(ErrorCode::Internal, format!("replay failed: {error}"));
+        let _ = self.out.send(frame(&error.into_frame())).await;
+        Step::Done
     }
 
     /// Forward live updates until the session ends, the viewport leaves, or

@@ -13,9 +13,17 @@ pub type Frame = Utf8Bytes;
 /// JSON so that nothing is serialized twice.
 pub fn update_frame(session_id: &SessionId, seq: u64, update_json: &str) -> Frame {
     // Session ids are `ses_` plus [0-9a-z]: nothing in them needs escaping.
-    Frame::from(format!(
-        r#"{{"type":"session-update","sessionId":"{session_id}","seq":{seq},"update":{update_json}}}"#
-    ))
+    const HEAD: &str = r#"{"type":"session-update","sessionId":""#;
+    let seq = seq.to_string();
+    let mut text = String::with_capacity(HEAD.len() + 64 + seq.len() + update_json.len());
+    text.push_str(HEAD);
+    text.push_str(session_id.as_str());
+    text.push_str(r#"","seq":"#);
+    text.push_str(&seq);
+    text.push_str(r#","update":"#);
+    text.push_str(update_json);
+    text.push('}');
+    Frame::from(text)
 }
 
 /// Any other server frame.

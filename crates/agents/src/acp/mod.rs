@@ -16,11 +16,11 @@ use agent_client_protocol::v1::schema::{
     SelectedPermissionOutcome, SessionNotification,
 };
 use agent_client_protocol::v1::{ConnectionTo, Responder};
-use agent_client_protocol::{Agent, ByteStreams, Client};
+use agent_client_protocol::{Agent, Client, Lines};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, ChildStdin, ChildStdout};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
-use tokio_util::compat::{TokioAsyncReadCompatExt, TokioAsyncWriteCompatExt};
 use tokio_util::sync::CancellationToken;
 use viewport_protocol::update::PermissionOutcome;
 
@@ -140,7 +140,10 @@ async fn run_connection(
     mut commands: mpsc::UnboundedReceiver<Command>,
 ) -> Result<(), String> {
     let collector = Arc::new(Mutex::new(MessageCollector::default()));
-    let transport = ByteStreams::new(stdin.compat_write(), stdout.compat());
+    let transport = Lines::new(
+        line_sink(stdin),
+        line_stream(stdout, events.clone(), collector.clone()),
+    );
     let (on_update, on_permission, on_turn) = (events.clone(), events.clone(), events);
     let (collector_u, collector_p, collector_t) = (collector.clone(), collector.clone(), collector);
     Client
@@ -185,6 +188,64 @@ async fn run_connection(
         })
         .await
         .map_err(|e| e.to_string())
+}
+
+/// Lines to the agent's stdin, one write and flush per message.
+fn line_sink(
+    stdin: ChildStdin,
+) -> impl futures_util::Sink<String, Error = std::io::Error> + Send + 'static {
+    futures_util::sink::unfold(stdin, async |mut stdin, mut line: String| {
+        line.push('\n');
+        stdin.write_all(line.as_bytes()).await?;
+        stdin.flush().await?;
+        Ok(stdin)
+    })
+}
+
+/// Lines from the agent's stdout. `session/update` notifications, nearly all
+/// the traffic, are parsed and forwarded here, in order, without a trip
+/// through the SDK's dispatch: that dispatch costs several times what the
+/// event log does per update. Every other message, and any update this fast
+/// path cannot read, goes to the SDK. Because forwarding happens before the
+/// next line is read, updates stay ahead of the responses that follow them.
+fn line_stream(
+    stdout: ChildStdout,
+    events: EventSender,
+    collector: Arc<Mutex<MessageCollector>>,
+) -> impl futures_util::Stream<Item = std::io::Result<String>> + Send + 'static {
+    let lines = BufReader::with_capacity(READ_BUFFER, stdout).lines();
+    futures_util::stream::unfold(
+        (lines, events, collector),
+        async |(mut lines, events, collector)| loop {
+            match lines.next_line().await {
+                Ok(Some(line)) => match fast_update(&line) {
+                    Some(notification) => forward_update(&events, &collector, notification).await,
+                    None => return Some((Ok(line), (lines, events, collector))),
+                },
+                Ok(None) => return None,
+                Err(e) => return Some((Err(e), (lines, events, collector))),
+            }
+        },
+    )
+}
+
+/// The bytes read from an agent at once.
+const READ_BUFFER: usize = 64 * 1024;
+
+/// A `session/update` notification, if that is what `line` is.
+fn fast_update(line: &str) -> Option<SessionNotification> {
+    #[derive(serde::Deserialize)]
+    struct Notification {
+        method: String,
+        params: SessionNotification,
+        #[serde(default)]
+        id: Option<serde_json::Value>,
+    }
+    if !line.contains("\"session/update\"") {
+        return None;
+    }
+    let parsed: Notification = serde_json::from_str(line).ok()?;
+    (parsed.method == "session/update" && parsed.id.is_none()).then_some(parsed.params)
 }
 
 async fn finish_prompt(

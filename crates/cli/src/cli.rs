@@ -18,7 +18,7 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the daemon in the foreground.
+    /// Run the daemon in the foreground (`vpd daemon stop` stops a running one).
     Daemon(DaemonArgs),
     /// Start a session with a prompt and follow it until its turn is done.
     Run(RunArgs),
@@ -55,13 +55,22 @@ pub enum DurabilityArg {
 }
 
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct DaemonArgs {
+    #[command(subcommand)]
+    pub action: Option<DaemonAction>,
     /// Address for the WebSocket server (port 0 picks a free port).
     #[arg(long, env = "VIEWPORT_LISTEN", default_value = viewport_daemon::DEFAULT_LISTEN)]
     pub listen: String,
     /// How hard each commit presses data to disk.
     #[arg(long, value_enum, default_value = "full")]
     pub durability: DurabilityArg,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DaemonAction {
+    /// Stop the running daemon; its sessions end as daemon-lost.
+    Stop,
 }
 
 #[derive(Debug, Args)]

@@ -2,14 +2,19 @@
 
 use std::process::ExitCode;
 
-use anyhow::Result;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
 use tracing_subscriber::EnvFilter;
 use viewport_daemon::{DaemonOptions, DataHome, run_daemon};
 use viewport_store::Durability;
 
-use crate::cli::{DaemonArgs, DurabilityArg};
+use crate::cli::{DaemonAction, DaemonArgs, DurabilityArg};
 
 pub async fn run(args: DaemonArgs) -> Result<ExitCode> {
+    if let Some(DaemonAction::Stop) = args.action {
+        return stop().await;
+    }
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_env("VIEWPORT_LOG").unwrap_or_else(|_| EnvFilter::new("info")),
@@ -43,4 +48,36 @@ async fn shutdown_signal() {
         _ = tokio::signal::ctrl_c() => {}
         () = terminate => {}
     }
+}
+
+/// How long a stopping daemon may take to end its sessions.
+const STOP_TIMEOUT: Duration = Duration::from_secs(15);
+
+async fn stop() -> Result<ExitCode> {
+    let home = DataHome::from_env()?;
+    let Ok(info) = home.read_info() else {
+        eprintln!("vpd: no daemon is running on {}", home.root().display());
+        return Ok(ExitCode::SUCCESS);
+    };
+    let pid = nix::unistd::Pid::from_raw(
+        i32::try_from(info.pid).context("daemon.json has an invalid pid")?,
+    );
+    if nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).is_err() {
+        eprintln!("vpd: no daemon is running (pid {} is gone)", info.pid);
+        let _ = std::fs::remove_file(home.info_file());
+        return Ok(ExitCode::SUCCESS);
+    }
+    let deadline = Instant::now() + STOP_TIMEOUT;
+    // The daemon removes daemon.json as the last step of its shutdown.
+    while home.info_file().exists() && nix::sys::signal::kill(pid, None).is_ok() {
+        if Instant::now() > deadline {
+            bail!(
+                "the daemon (pid {}) did not stop within {STOP_TIMEOUT:?}",
+                info.pid
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    eprintln!("vpd: stopped the daemon (pid {})", info.pid);
+    Ok(ExitCode::SUCCESS)
 }

@@ -122,3 +122,22 @@ async fn the_list_feed_announces_new_sessions_and_their_end() {
     }
     assert!(started);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_stalled_viewport_never_slows_the_agent_and_catches_up_from_the_store() {
+    let daemon = daemon().await;
+    let session = daemon.launch("burst 50000").await.unwrap();
+    let mut stalled = daemon.client().await.unwrap();
+    stalled.subscribe(&session, 0).await.unwrap();
+    // The viewport reads nothing while the whole burst is stored.
+    daemon
+        .wait_for_state(&session, SessionState::Idle)
+        .await
+        .unwrap();
+    let seen = updates_until(&mut stalled, |_, u| is_state(u, SessionState::Idle))
+        .await
+        .unwrap();
+    let seqs: Vec<u64> = seen.iter().map(|(seq, _)| *seq).collect();
+    assert_dense(&seqs, 1, *seqs.last().unwrap());
+    assert!(seqs.len() > 50_000);
+}

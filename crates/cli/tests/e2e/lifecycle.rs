@@ -104,3 +104,30 @@ async fn reindex_rebuilds_the_session_list_from_events() {
     assert!(done.events >= 4);
     assert_eq!(client.list_sessions().await.unwrap(), before);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn daemon_stop_ends_live_sessions_and_the_next_command_starts_it_again() {
+    let daemon = daemon().await;
+    let session = daemon.launch("hang").await.unwrap();
+    daemon
+        .wait_for_state(&session, SessionState::Active)
+        .await
+        .unwrap();
+    let stop = daemon.vpd().args(["daemon", "stop"]).output().unwrap();
+    assert!(
+        stop.status.success(),
+        "{}",
+        String::from_utf8_lossy(&stop.stderr)
+    );
+    let listed = daemon.vpd().args(["ls", "--json"]).output().unwrap();
+    assert!(
+        listed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&listed.stderr)
+    );
+    let sessions: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
+    assert_eq!(sessions[0]["state"], "ended");
+    assert_eq!(sessions[0]["endReason"], "daemon-lost");
+    let stop = daemon.vpd().args(["daemon", "stop"]).output().unwrap();
+    assert!(stop.status.success());
+}

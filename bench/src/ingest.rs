@@ -111,42 +111,13 @@ fn raw_batched_inserts(n: u64, synchronous: &str) -> Result<f64> {
 /// Seconds for the event log's own writer to take the same updates in
 /// batches: seq assignment, JSON, projections, one transaction per batch.
 fn store_writer_batched(n: u64) -> Result<f64> {
-    use viewport_protocol::SessionId;
-    use viewport_protocol::state::SessionKind;
-    use viewport_protocol::update::TextChunk;
-    use viewport_store::{Durability, EventBody, NewEvent, SessionGenesis, Writer};
+    use viewport_store::{Durability, Writer};
 
     let dir = tempfile::tempdir()?;
     let mut writer = Writer::open(&dir.path().join("store.db"), Durability::Full)?;
-    let session = SessionId::generate();
-    let genesis = SessionGenesis {
-        directory_id: "dir_0".parse()?,
-        kind: SessionKind::Acp,
-        agent: "demo".into(),
-        cwd: "/".into(),
-        model: None,
-    };
-    writer.append(vec![NewEvent {
-        session_id: session.clone(),
-        body: EventBody::Genesis(genesis),
-    }])?;
+    let session = crate::fixtures::start_session(&mut writer)?;
     let started = Instant::now();
-    let mut i = 0;
-    while i < n {
-        let batch = (0..BASELINE_BATCH.min(n - i))
-            .map(|_| {
-                i += 1;
-                let update = SessionUpdate::AgentMessageChunk(TextChunk {
-                    text: format!("chunk {i} "),
-                });
-                NewEvent {
-                    session_id: session.clone(),
-                    body: EventBody::Update(update),
-                }
-            })
-            .collect();
-        writer.append(batch)?;
-    }
+    crate::fixtures::append_chunks(&mut writer, &session, n, BASELINE_BATCH)?;
     Ok(started.elapsed().as_secs_f64())
 }
 

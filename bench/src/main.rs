@@ -12,6 +12,7 @@
 //! (`--quick` uses smaller sizes for a smoke run; name `ingest`, `replay` or
 //! `latency` to run only those).
 
+mod fixtures;
 mod ingest;
 mod latency;
 mod replay;

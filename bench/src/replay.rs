@@ -5,10 +5,9 @@ use std::time::Instant;
 
 use anyhow::{Result, bail};
 use rusqlite::Connection;
-use viewport_protocol::state::SessionKind;
-use viewport_protocol::update::{StateChange, TextChunk};
+use viewport_protocol::update::StateChange;
 use viewport_protocol::{EndReason, SessionId, SessionState, SessionUpdate};
-use viewport_store::{Durability, EventBody, NewEvent, SessionGenesis, Writer};
+use viewport_store::{Durability, EventBody, NewEvent, Writer};
 use viewport_testkit::daemon::TestDaemon;
 
 use crate::{Sizes, rate};
@@ -70,34 +69,8 @@ async fn replay_once(daemon: &TestDaemon, session: &SessionId) -> Result<(u64, f
 /// One ended session of `n` chunks plus its end, written straight to the log.
 fn seed(database: &Path, n: u64) -> Result<SessionId> {
     let mut writer = Writer::open(database, Durability::Normal)?;
-    let session = SessionId::generate();
-    let genesis = SessionGenesis {
-        directory_id: "dir_0".parse()?,
-        kind: SessionKind::Acp,
-        agent: "demo".into(),
-        cwd: "/".into(),
-        model: None,
-    };
-    writer.append(vec![NewEvent {
-        session_id: session.clone(),
-        body: EventBody::Genesis(genesis),
-    }])?;
-    let mut i = 0;
-    while i < n {
-        let batch: Vec<NewEvent> = (0..SEED_BATCH.min(n - i))
-            .map(|_| {
-                i += 1;
-                let chunk = SessionUpdate::AgentMessageChunk(TextChunk {
-                    text: format!("chunk {i} "),
-                });
-                NewEvent {
-                    session_id: session.clone(),
-                    body: EventBody::Update(chunk),
-                }
-            })
-            .collect();
-        writer.append(batch)?;
-    }
+    let session = crate::fixtures::start_session(&mut writer)?;
+    crate::fixtures::append_chunks(&mut writer, &session, n, SEED_BATCH)?;
     let end = SessionUpdate::StateChange(StateChange {
         state: SessionState::Ended,
         disconnected: false,

@@ -32,10 +32,7 @@ impl SpawnSpec {
     /// The spec that runs `profile` in `cwd`.
     pub fn for_profile(profile: &AgentProfile, cwd: PathBuf) -> Result<Self, AgentError> {
         let program = match &profile.program {
-            Program::SelfExe => std::env::current_exe().map_err(|source| AgentError::Spawn {
-                program: "vpd (the running executable)".to_owned(),
-                source,
-            })?,
+            Program::SelfExe => self_exe()?,
             Program::Named(name) => PathBuf::from(name),
         };
         Ok(Self {
@@ -46,6 +43,20 @@ impl SpawnSpec {
             stderr_log: None,
         })
     }
+}
+
+/// The running `vpd` executable. On Linux `/proc/self/exe` still runs the
+/// daemon's own binary after it was replaced on disk (an upgrade, a rebuild),
+/// when the path `current_exe` names is gone or holds a different version.
+fn self_exe() -> Result<PathBuf, AgentError> {
+    let proc_self = PathBuf::from("/proc/self/exe");
+    if proc_self.exists() {
+        return Ok(proc_self);
+    }
+    std::env::current_exe().map_err(|source| AgentError::Spawn {
+        program: "vpd (the running executable)".to_owned(),
+        source,
+    })
 }
 
 /// Start the process with piped stdin and stdout. The child is killed if its

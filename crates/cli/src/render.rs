@@ -207,7 +207,7 @@ fn describe_content(content: &ToolContent) -> String {
     }
 }
 
-pub fn describe_request(request: &PermissionRequest) -> String {
+fn describe_request(request: &PermissionRequest) -> String {
     let options: Vec<String> = request
         .options
         .iter()

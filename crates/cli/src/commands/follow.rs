@@ -13,7 +13,7 @@ use viewport_protocol::{
 };
 
 use super::EXIT_SESSION_FAILED;
-use crate::render::{Printer, describe_request};
+use crate::render::Printer;
 
 pub struct Follow {
     pub json: bool,
@@ -154,13 +154,21 @@ impl Follow {
 
 /// Ask on the terminal; `None` cancels the prompt.
 async fn ask_terminal(request: &PermissionRequest) -> Result<Option<String>> {
-    let question = describe_request(request);
+    let options: Vec<&str> = request
+        .options
+        .iter()
+        .map(|o| o.option_id.as_str())
+        .collect();
+    let question = format!(
+        "Allow \"{}\"? [y]es, [n]o, or one of {}: ",
+        request.title,
+        options.join(", ")
+    );
     let request = request.clone();
     let answer = tokio::task::spawn_blocking(move || -> std::io::Result<Option<String>> {
         let mut stderr = std::io::stderr();
-        writeln!(stderr, "{question}")?;
         loop {
-            write!(stderr, "Allow? [y]es, [n]o, or an option id: ")?;
+            write!(stderr, "{question}")?;
             stderr.flush()?;
             let mut line = String::new();
             if std::io::stdin().lock().read_line(&mut line)? == 0 {

@@ -204,8 +204,6 @@ pub enum ErrorCode {
     PromptResolved,
     /// The session has ended and takes no commands.
     SessionEnded,
-    /// The session is busy with a turn and cannot take this now.
-    SessionBusy,
     /// The agent profile is unknown or its program is not installed.
     AgentUnavailable,
     /// A per-connection limit was reached.
@@ -226,7 +224,6 @@ impl ErrorCode {
             Self::UnknownPrompt => "unknown-prompt",
             Self::PromptResolved => "prompt-resolved",
             Self::SessionEnded => "session-ended",
-            Self::SessionBusy => "session-busy",
             Self::AgentUnavailable => "agent-unavailable",
             Self::LimitReached => "limit-reached",
             Self::Internal => "internal",

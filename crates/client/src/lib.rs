@@ -51,6 +51,10 @@ impl ClientError {
 
 pub type Result<T, E = ClientError> = std::result::Result<T, E>;
 
+/// An `afterSeq` beyond any seq a session can reach (seqs are stored as
+/// SQLite integers).
+const PAST_ANY_HEAD: u64 = i64::MAX as u64;
+
 trait Transport:
     Stream<Item = Result<Message, tungstenite::Error>>
     + Sink<Message, Error = tungstenite::Error>
@@ -219,6 +223,22 @@ impl Client {
             after_seq: Some(after_seq),
         };
         self.request(frame).await
+    }
+
+    /// A session's summary and open prompts, without a replay or a lasting
+    /// subscription.
+    pub async fn session_state(
+        &mut self,
+        session_id: &SessionId,
+    ) -> Result<SessionSubscribeResult> {
+        // Subscribing past any possible head returns the state and no updates.
+        let state = self.subscribe(session_id, PAST_ANY_HEAD).await?;
+        let frame = ClientFrame::Unsubscribe {
+            request_id: Some(RequestId::generate()),
+            session_id: Some(session_id.clone()),
+        };
+        self.request::<serde_json::Value>(frame).await?;
+        Ok(state)
     }
 
     /// Follow the session list; changes then come from `next_frame`.

@@ -25,6 +25,11 @@ pub struct Follow {
     pub ask: bool,
 }
 
+fn detach(session_id: &SessionId) -> ExitCode {
+    eprintln!("\nvpd: detached; {session_id} keeps running (`vpd watch {session_id}` to return)");
+    ExitCode::SUCCESS
+}
+
 pub fn exit_for(reason: EndReason) -> ExitCode {
     match reason {
         EndReason::Completed | EndReason::Killed | EndReason::Cancelled => ExitCode::SUCCESS,
@@ -49,17 +54,19 @@ impl Follow {
             .map(|p| (p.request.prompt_id.clone(), p.request))
             .collect();
         let mut printer = Printer::stdout();
-        if !open.is_empty() {
-            self.answer_open(client, session_id, &mut open, &mut printer)
-                .await?;
+        if !open.is_empty()
+            && let Flow::Detach = self
+                .answer_open(client, session_id, &mut open, &mut printer)
+                .await?
+        {
+            return Ok(detach(session_id));
         }
         loop {
             let text = tokio::select! {
                 text = client.next_text() => text?,
                 _ = tokio::signal::ctrl_c() => {
                     printer.finish();
-                    eprintln!("vpd: detached; {session_id} keeps running (`vpd watch {session_id}` to return)");
-                    return Ok(ExitCode::SUCCESS);
+                    return Ok(detach(session_id));
                 }
             };
             let Some(text) = text else {
@@ -79,9 +86,12 @@ impl Follow {
                         // A prompt in the replay may have been answered later in it.
                         let live = seq > head;
                         open.insert(request.prompt_id.clone(), request);
-                        if live {
-                            self.answer_open(client, session_id, &mut open, &mut printer)
-                                .await?;
+                        if live
+                            && let Flow::Detach = self
+                                .answer_open(client, session_id, &mut open, &mut printer)
+                                .await?
+                        {
+                            return Ok(detach(session_id));
                         }
                     }
                     SessionUpdate::PermissionResolved(resolved) => {
@@ -113,7 +123,7 @@ impl Follow {
         session_id: &SessionId,
         open: &mut BTreeMap<PromptId, PermissionRequest>,
         printer: &mut Printer,
-    ) -> Result<()> {
+    ) -> Result<Flow> {
         let can_answer = self.approve_all || (self.ask && std::io::stdin().is_terminal());
         if !can_answer {
             let waiting: Vec<&str> = open.keys().map(|p| p.as_str()).collect();
@@ -121,7 +131,7 @@ impl Follow {
                 "vpd: waiting for an answer to {}: `vpd approve {session_id}` or `vpd deny {session_id}`",
                 waiting.join(", ")
             );
-            return Ok(());
+            return Ok(Flow::Continue);
         }
         let pending: Vec<PermissionRequest> = open.values().cloned().collect();
         for request in pending {
@@ -129,7 +139,10 @@ impl Follow {
             let option = if self.approve_all {
                 request.first_option(true).map(|o| o.option_id.clone())
             } else {
-                ask_terminal(&request).await?
+                match ask_terminal(&request).await? {
+                    Some(option) => Some(option),
+                    None => return Ok(Flow::Detach),
+                }
             };
             match client
                 .respond(session_id, &request.prompt_id, option.as_deref())
@@ -148,11 +161,19 @@ impl Follow {
             }
             open.remove(&request.prompt_id);
         }
-        Ok(())
+        Ok(Flow::Continue)
     }
 }
 
-/// Ask on the terminal; `None` cancels the prompt.
+/// Whether to keep following after answering prompts.
+enum Flow {
+    Continue,
+    /// The person left (Ctrl-C or end of input) without answering.
+    Detach,
+}
+
+/// Ask on the terminal for an option; `None` when the person leaves (Ctrl-C
+/// or end of input) and the prompt stays open for someone else.
 async fn ask_terminal(request: &PermissionRequest) -> Result<Option<String>> {
     let options: Vec<&str> = request
         .options
@@ -165,7 +186,7 @@ async fn ask_terminal(request: &PermissionRequest) -> Result<Option<String>> {
         options.join(", ")
     );
     let request = request.clone();
-    let answer = tokio::task::spawn_blocking(move || -> std::io::Result<Option<String>> {
+    let reading = tokio::task::spawn_blocking(move || -> std::io::Result<Option<String>> {
         let mut stderr = std::io::stderr();
         loop {
             write!(stderr, "{question}")?;
@@ -184,11 +205,13 @@ async fn ask_terminal(request: &PermissionRequest) -> Result<Option<String>> {
                     .find(|o| o.option_id == other)
                     .map(|o| o.option_id.clone()),
             };
-            if choice.is_some() || matches!(line, "n" | "no") {
+            if choice.is_some() {
                 return Ok(choice);
             }
         }
-    })
-    .await??;
-    Ok(answer)
+    });
+    tokio::select! {
+        answer = reading => Ok(answer??),
+        _ = tokio::signal::ctrl_c() => Ok(None),
+    }
 }

@@ -64,7 +64,7 @@ pub async fn list(args: ListArgs) -> Result<ExitCode> {
 
 fn print_table(sessions: &[SessionSummary]) {
     println!(
-        "{:<40} {:<16} {:<8} {:>7} {:>8}  TITLE",
+        "{:<38} {:<18} {:<8} {:>7} {:>8}  TITLE",
         "SESSION", "STATE", "AGENT", "UPDATES", "AGE"
     );
     let now = now_ms();
@@ -81,7 +81,7 @@ fn print_table(sessions: &[SessionSummary]) {
         }
         let title = s.title.as_deref().unwrap_or("");
         println!(
-            "{:<40} {:<16} {:<8} {:>7} {:>8}  {}",
+            "{:<38} {:<18} {:<8} {:>7} {:>8}  {}",
             s.session_id,
             state,
             s.agent,
@@ -130,8 +130,7 @@ pub async fn kill(session: &str) -> Result<ExitCode> {
 pub async fn answer(args: AnswerArgs, allow: bool) -> Result<ExitCode> {
     let mut client = connect().await?;
     let session_id = resolve_session(&mut client, &args.session).await?;
-    // Subscribing past the head returns the open prompts without a replay.
-    let state = client.subscribe(&session_id, i64::MAX as u64).await?;
+    let state = client.session_state(&session_id).await?;
     let pending = state.pending_prompts;
     let prompt = match (&args.prompt, pending.as_slice()) {
         (Some(wanted), _) => match pending

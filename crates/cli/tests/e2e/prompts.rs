@@ -11,7 +11,7 @@ async fn open_prompt(daemon: &TestDaemon, session: &SessionId) -> viewport_proto
         .await
         .unwrap();
     let mut client = daemon.client().await.unwrap();
-    let state = client.subscribe(session, i64::MAX as u64).await.unwrap();
+    let state = client.session_state(session).await.unwrap();
     assert_eq!(state.pending_prompts.len(), 1);
     state.pending_prompts[0].request.prompt_id.clone()
 }

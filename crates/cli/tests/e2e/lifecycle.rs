@@ -131,3 +131,46 @@ async fn daemon_stop_ends_live_sessions_and_the_next_command_starts_it_again() {
     let stop = daemon.vpd().args(["daemon", "stop"]).output().unwrap();
     assert!(stop.status.success());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_prompt_open_when_the_daemon_died_is_closed_on_restart() {
+    let mut daemon = daemon().await;
+    let session = daemon.launch("ask").await.unwrap();
+    daemon
+        .wait_for_state(&session, SessionState::Awaiting)
+        .await
+        .unwrap();
+    daemon.restart().await.unwrap();
+    let mut client = daemon.client().await.unwrap();
+    let state = client.subscribe(&session, 0).await.unwrap();
+    assert!(state.pending_prompts.is_empty());
+    assert_eq!(state.session.end_reason, Some(EndReason::DaemonLost));
+    let replay = updates_until(&mut client, |_, u| is_state(u, SessionState::Ended))
+        .await
+        .unwrap();
+    assert!(
+        replay
+            .iter()
+            .any(|(_, u)| matches!(u, SessionUpdate::PermissionResolved(r)
+        if r.outcome == viewport_protocol::update::PermissionOutcome::Cancelled))
+    );
+    let (reason, _) = end_of(&mut client).await;
+    assert_eq!(reason, EndReason::DaemonLost);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watch_replays_an_ended_session_and_exits_with_its_outcome() {
+    let daemon = daemon().await;
+    let session = daemon.launch("crash").await.unwrap();
+    daemon
+        .wait_for_state(&session, SessionState::Ended)
+        .await
+        .unwrap();
+    let watched = daemon
+        .vpd()
+        .args(["watch", session.as_str()])
+        .output()
+        .unwrap();
+    assert_eq!(watched.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&watched.stdout).contains("session ended (failed)"));
+}

@@ -92,11 +92,7 @@ async fn kill_9_during_ingest_loses_nothing_a_viewport_received() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reindex_rebuilds_the_session_list_from_events() {
     let daemon = daemon().await;
-    let session = daemon.launch("ask").await.unwrap();
-    daemon
-        .wait_for_state(&session, SessionState::Awaiting)
-        .await
-        .unwrap();
+    launched(&daemon, "ask", SessionState::Awaiting).await;
     let mut client = daemon.client().await.unwrap();
     let before = client.list_sessions().await.unwrap();
     let done = client.reindex().await.unwrap();
@@ -108,11 +104,7 @@ async fn reindex_rebuilds_the_session_list_from_events() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn daemon_stop_ends_live_sessions_and_the_next_command_starts_it_again() {
     let daemon = daemon().await;
-    let session = daemon.launch("hang").await.unwrap();
-    daemon
-        .wait_for_state(&session, SessionState::Active)
-        .await
-        .unwrap();
+    launched(&daemon, "hang", SessionState::Active).await;
     let stop = daemon.vpd().args(["daemon", "stop"]).output().unwrap();
     assert!(
         stop.status.success(),
@@ -135,11 +127,7 @@ async fn daemon_stop_ends_live_sessions_and_the_next_command_starts_it_again() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_prompt_open_when_the_daemon_died_is_closed_on_restart() {
     let mut daemon = daemon().await;
-    let session = daemon.launch("ask").await.unwrap();
-    daemon
-        .wait_for_state(&session, SessionState::Awaiting)
-        .await
-        .unwrap();
+    let session = launched(&daemon, "ask", SessionState::Awaiting).await;
     daemon.restart().await.unwrap();
     let mut client = daemon.client().await.unwrap();
     let state = client.subscribe(&session, 0).await.unwrap();
@@ -161,11 +149,7 @@ async fn a_prompt_open_when_the_daemon_died_is_closed_on_restart() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn watch_replays_an_ended_session_and_exits_with_its_outcome() {
     let daemon = daemon().await;
-    let session = daemon.launch("crash").await.unwrap();
-    daemon
-        .wait_for_state(&session, SessionState::Ended)
-        .await
-        .unwrap();
+    let session = launched(&daemon, "crash", SessionState::Ended).await;
     let watched = daemon
         .vpd()
         .args(["watch", session.as_str()])

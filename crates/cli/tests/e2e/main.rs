@@ -24,6 +24,20 @@ pub async fn daemon() -> TestDaemon {
     TestDaemon::start(vpd()).await.expect("the daemon starts")
 }
 
+/// Launch a demo session and wait until it is in `state`.
+pub async fn launched(
+    daemon: &TestDaemon,
+    prompt: &str,
+    state: SessionState,
+) -> viewport_protocol::SessionId {
+    let session = daemon.launch(prompt).await.expect("the session launches");
+    daemon
+        .wait_for_state(&session, state)
+        .await
+        .expect("the session reaches the state");
+    session
+}
+
 /// A frame, or an error when none comes in time.
 pub async fn next(client: &mut Client) -> Result<ServerFrame> {
     match tokio::time::timeout(WAIT, client.next_frame()).await {

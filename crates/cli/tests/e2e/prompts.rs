@@ -26,11 +26,7 @@ fn chosen(update: &SessionUpdate) -> Option<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_prompt_waits_with_no_viewport_and_is_answered_after_reconnect() {
     let daemon = daemon().await;
-    let session = daemon.launch("ask").await.unwrap();
-    daemon
-        .wait_for_state(&session, SessionState::Awaiting)
-        .await
-        .unwrap();
+    let session = launched(&daemon, "ask", SessionState::Awaiting).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let mut late = daemon.tcp_client().await.unwrap();
     let state = late.subscribe(&session, 0).await.unwrap();

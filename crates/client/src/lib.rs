@@ -154,7 +154,7 @@ impl Client {
     async fn read_text(&mut self) -> Result<Option<String>> {
         while let Some(message) = self.ws.next().await {
             match message? {
-                Message::Text(text) => return Ok(Some(text.as_str().to_owned())),
+                Message::Text(text) => return Ok(Some(into_string(text))),
                 Message::Close(_) => return Ok(None),
                 _ => {}
             }
@@ -324,6 +324,14 @@ impl Client {
         })
         .await
     }
+}
+
+/// The text of a message as a `String`, reusing its buffer when nothing else
+/// shares it (the usual case) instead of copying it.
+fn into_string(text: tungstenite::Utf8Bytes) -> String {
+    let bytes = tungstenite::Bytes::from(text);
+    // Utf8Bytes holds valid UTF-8 by construction, so this cannot fail.
+    String::from_utf8(Vec::from(bytes)).unwrap_or_default()
 }
 
 /// If `text` answers `request_id`, its result or error.

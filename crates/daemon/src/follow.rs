@@ -14,7 +14,6 @@ use tokio::sync::{broadcast, mpsc};
 use tokio::task::JoinHandle;
 use viewport_protocol::frames::{ListSubscribeResult, SessionSubscribeResult};
 use viewport_protocol::{ErrorCode, FrameError, RequestId, ServerFrame, SessionId};
-use viewport_store::StoredUpdate;
 
 use crate::frames::{Frame, ended_frame, frame, update_frame};
 use crate::hub::{Hub, Published};
@@ -62,11 +61,11 @@ struct Rendered {
 }
 
 impl Rendered {
-    fn of(session_id: &SessionId, stored: &StoredUpdate) -> Self {
+    fn of(session_id: &SessionId, seq: u64, kind: &str, json: &str) -> Self {
         Self {
-            seq: stored.seq,
-            update: update_frame(session_id, stored.seq, &stored.json),
-            ended: ended_frame(session_id, &stored.kind, &stored.json),
+            seq,
+            update: update_frame(session_id, seq, json),
+            ended: ended_frame(session_id, kind, json),
         }
     }
 }
@@ -195,11 +194,11 @@ impl SessionFollower {
         tokio::spawn(async move {
             readers
                 .read(move |r| {
-                    let page = r.updates_after(&id, after, REPLAY_PAGE)?;
-                    Ok(page
-                        .into_iter()
-                        .map(|stored| Rendered::of(&id, &stored))
-                        .collect())
+                    let mut page = Vec::with_capacity(REPLAY_PAGE);
+                    r.visit_updates_after(&id, after, REPLAY_PAGE, |seq, kind, json| {
+                        page.push(Rendered::of(&id, seq, kind, json));
+                    })?;
+                    Ok(page)
                 })
                 .await
         })

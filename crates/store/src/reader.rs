@@ -37,30 +37,52 @@ impl Reader {
         after_seq: u64,
         limit: usize,
     ) -> Result<Vec<StoredUpdate>> {
+        let mut updates = Vec::with_capacity(limit.min(4096));
+        self.visit_updates_after(session_id, after_seq, limit, |seq, kind, json| {
+            updates.push(StoredUpdate {
+                seq,
+                kind: kind.to_owned(),
+                json: json.to_owned(),
+            });
+        })?;
+        Ok(updates)
+    }
+
+    /// Like [`updates_after`](Self::updates_after), handing each update to
+    /// `visit` as borrowed text (no copy per row): `(seq, updateType, json)`.
+    /// Returns how many were visited.
+    pub fn visit_updates_after(
+        &self,
+        session_id: &SessionId,
+        after_seq: u64,
+        limit: usize,
+        mut visit: impl FnMut(u64, &str, &str),
+    ) -> Result<usize> {
         let mut stmt = self
             .conn
             .prepare_cached(
                 "SELECT seq, kind, body FROM events WHERE session_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
             )
             .during("preparing the replay query")?;
-        let rows = stmt
-            .query_map(
-                rusqlite::params![
-                    session_id.as_str(),
-                    after_seq.min(i64::MAX as u64),
-                    limit as i64
-                ],
-                |row| {
-                    Ok(StoredUpdate {
-                        seq: row.get(0)?,
-                        kind: row.get(1)?,
-                        json: row.get(2)?,
-                    })
-                },
-            )
+        let after = after_seq.min(i64::MAX as u64);
+        let mut rows = stmt
+            .query(rusqlite::params![session_id.as_str(), after, limit as i64])
             .during("reading updates")?;
-        rows.collect::<Result<Vec<_>, _>>()
-            .during("reading updates")
+        let mut visited = 0;
+        while let Some(row) = rows.next().during("reading updates")? {
+            let seq: u64 = row.get(0).during("reading an update")?;
+            let kind = row
+                .get_ref(1)
+                .and_then(|v| Ok(v.as_str()?))
+                .during("reading an update")?;
+            let json = row
+                .get_ref(2)
+                .and_then(|v| Ok(v.as_str()?))
+                .during("reading an update")?;
+            visit(seq, kind, json);
+            visited += 1;
+        }
+        Ok(visited)
     }
 
     pub fn session(&self, session_id: &SessionId) -> Result<Option<SessionSummary>> {

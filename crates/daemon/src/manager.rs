@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, oneshot};
 use viewport_agents::profile::DEFAULT_PROFILE;
 use viewport_agents::spawn::SpawnSpec;
-use viewport_agents::{AcpSession, AgentProfile};
+use viewport_agents::{AcpSession, AgentProfile, DriverEvent};
 use viewport_protocol::frames::{ConfigOverrides, ReindexResult};
 use viewport_protocol::state::{DirectoryInfo, SessionKind, SessionSummary};
 use viewport_protocol::update::{MessageText, PermissionOutcome, PermissionResolved};
@@ -65,15 +65,8 @@ impl Manager {
             .unwrap_or_else(|| DEFAULT_PROFILE.to_owned());
         let profile = AgentProfile::builtin(&profile_name)
             .map_err(|e| FrameError::new(ErrorCode::AgentUnavailable, e.to_string()))?;
-        let cwd = PathBuf::from(&directory.path);
-        let mut spec = SpawnSpec::for_profile(&profile, cwd.clone())
-            .map_err(|e| FrameError::new(ErrorCode::AgentUnavailable, e.to_string()))?;
-
         let id = SessionId::generate();
-        let session_dir = self.home.session_dir(&id);
-        std::fs::create_dir_all(&session_dir)
-            .map_err(|e| internal("creating the session directory", e))?;
-        spec.stderr_log = Some(session_dir.join("agent.stderr.log"));
+        let spec = self.spawn_spec(&profile, &directory, &id)?;
         let genesis = SessionGenesis {
             directory_id,
             kind: SessionKind::Acp,
@@ -81,48 +74,72 @@ impl Manager {
             cwd: directory.path.clone(),
             model,
         };
-        self.store(&id, EventBody::Genesis(genesis)).await?;
-        self.store(
+        let first = SessionUpdate::UserMessage(MessageText {
+            text: prompt.clone(),
+        });
+        self.store_all(
             &id,
-            EventBody::Update(SessionUpdate::UserMessage(MessageText {
-                text: prompt.clone(),
-            })),
+            vec![EventBody::Genesis(genesis), EventBody::Update(first)],
         )
         .await?;
 
         let (events_tx, events_rx) = mpsc::channel(DRIVER_QUEUE);
-        let agent = match AcpSession::start(&spec, events_tx) {
-            Ok(agent) => agent,
+        match AcpSession::start(&spec, events_tx) {
+            Ok(agent) => {
+                agent.prompt(prompt);
+                let active = state_change(SessionState::Active, None, None);
+                self.store_all(&id, vec![EventBody::Update(active)]).await?;
+                self.run_session(id.clone(), agent, events_rx);
+            }
             Err(e) => {
                 let end = state_change(
                     SessionState::Ended,
                     Some(EndReason::Failed),
                     Some(e.to_string()),
                 );
-                self.store(&id, EventBody::Update(end)).await?;
-                return Ok(id);
+                self.store_all(&id, vec![EventBody::Update(end)]).await?;
             }
-        };
-        agent.prompt(prompt);
-        self.store(
-            &id,
-            EventBody::Update(state_change(SessionState::Active, None, None)),
-        )
-        .await?;
+        }
+        Ok(id)
+    }
+
+    /// How to start the agent: the profile's program in the directory, its
+    /// stderr kept in the session's own directory.
+    fn spawn_spec(
+        &self,
+        profile: &AgentProfile,
+        directory: &DirectoryInfo,
+        id: &SessionId,
+    ) -> Result<SpawnSpec, FrameError> {
+        let mut spec = SpawnSpec::for_profile(profile, PathBuf::from(&directory.path))
+            .map_err(|e| FrameError::new(ErrorCode::AgentUnavailable, e.to_string()))?;
+        let session_dir = self.home.session_dir(id);
+        std::fs::create_dir_all(&session_dir)
+            .map_err(|e| internal("creating the session directory", e))?;
+        spec.stderr_log = Some(session_dir.join("agent.stderr.log"));
+        Ok(spec)
+    }
+
+    /// Hand the session to its own task; if that task dies, the session ends
+    /// `failed` and the daemon goes on.
+    fn run_session(
+        self: &Arc<Self>,
+        id: SessionId,
+        agent: AcpSession,
+        events: mpsc::Receiver<DriverEvent>,
+    ) {
         let (commands_tx, commands_rx) = mpsc::unbounded_channel();
         self.lock_live().insert(id.clone(), commands_tx);
         let task = SessionTask::new(id.clone(), self.ingest.clone(), agent);
-        let handle = tokio::spawn(task.run(commands_rx, events_rx));
+        let handle = tokio::spawn(task.run(commands_rx, events));
         let manager = self.clone();
-        let session_id = id.clone();
         tokio::spawn(async move {
             if let Err(e) = handle.await {
-                tracing::error!(session = %session_id, "session task failed: {e}");
-                manager.end_after_failure(&session_id, &e.to_string()).await;
+                tracing::error!(session = %id, "session task failed: {e}");
+                manager.end_after_failure(&id, &e.to_string()).await;
             }
-            manager.lock_live().remove(&session_id);
+            manager.lock_live().remove(&id);
         });
-        Ok(id)
     }
 
     pub async fn prompt(&self, id: &SessionId, text: String) -> Result<(), FrameError> {
@@ -244,24 +261,34 @@ impl Manager {
             .read(move |r| r.pending_prompts(&lookup))
             .await
             .unwrap_or_default();
-        for prompt in pending {
-            let resolved = SessionUpdate::PermissionResolved(PermissionResolved {
-                prompt_id: prompt.request.prompt_id,
-                outcome: PermissionOutcome::Cancelled,
-                reason: Some(detail.to_owned()),
-            });
-            let _ = self.store(id, EventBody::Update(resolved)).await;
-        }
+        let mut updates: Vec<EventBody> = pending
+            .into_iter()
+            .map(|prompt| {
+                EventBody::Update(SessionUpdate::PermissionResolved(PermissionResolved {
+                    prompt_id: prompt.request.prompt_id,
+                    outcome: PermissionOutcome::Cancelled,
+                    reason: Some(detail.to_owned()),
+                }))
+            })
+            .collect();
         let end = state_change(SessionState::Ended, Some(reason), Some(detail.to_owned()));
-        let _ = self.store(id, EventBody::Update(end)).await;
+        updates.push(EventBody::Update(end));
+        if let Err(e) = self.store_all(id, updates).await {
+            tracing::error!(session = %id, "cannot record the end of the session: {e}");
+        }
     }
 
-    async fn store(&self, id: &SessionId, body: EventBody) -> Result<u64, FrameError> {
-        self.ingest
-            .commit(vec![NewEvent {
+    /// Store events of one session in one commit.
+    async fn store_all(&self, id: &SessionId, bodies: Vec<EventBody>) -> Result<u64, FrameError> {
+        let events = bodies
+            .into_iter()
+            .map(|body| NewEvent {
                 session_id: id.clone(),
                 body,
-            }])
+            })
+            .collect();
+        self.ingest
+            .commit(events)
             .await
             .map_err(|e| internal("storing the session", e))
     }

@@ -239,5 +239,6 @@ fn describe_status(status: &SystemStatus) -> String {
         SystemStatus::Commands { commands } => format!("· {} commands available", commands.len()),
         SystemStatus::Title { title } => format!("· title: {title}"),
         SystemStatus::Notice { message } => format!("· {message}"),
+        SystemStatus::Other { kind, .. } => format!("· {kind}"),
     }
 }

@@ -336,6 +336,12 @@ pub enum SystemStatus {
     Title { title: String },
     /// Anything else worth showing, in words.
     Notice { message: String },
+    /// An update kind this version of vpd does not know, kept as the agent
+    /// sent it rather than dropped.
+    Other {
+        kind: String,
+        data: serde_json::Value,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

@@ -70,9 +70,22 @@ pub fn map_update(update: acp::SessionUpdate) -> Mapped {
                 None => notice.title,
             },
         }),
-        _ => return Mapped::Nothing,
+        other => SessionUpdate::SystemStatus(unknown_status(
+            serde_json::to_value(&other).unwrap_or_default(),
+        )),
     };
     Mapped::Update(mapped)
+}
+
+/// An update kind we have no type for, kept whole. `update` is the ACP
+/// update object, tagged by `sessionUpdate`.
+pub fn unknown_status(update: serde_json::Value) -> SystemStatus {
+    let kind = update
+        .get("sessionUpdate")
+        .and_then(|k| k.as_str())
+        .unwrap_or("unknown")
+        .to_owned();
+    SystemStatus::Other { kind, data: update }
 }
 
 /// A content block in words: text as it is, anything else described.
@@ -233,6 +246,18 @@ mod tests {
         assert_eq!(mapped.kind, ToolKind::Edit);
         assert_eq!(mapped.status, ToolStatus::InProgress);
         assert_eq!(mapped.raw_input, Some(serde_json::json!({"path": "a"})));
+    }
+
+    #[test]
+    fn kinds_without_a_type_of_ours_are_kept_whole() {
+        let update = acp::SessionUpdate::ConfigOptionUpdate(acp::ConfigOptionUpdate::new(vec![]));
+        let Mapped::Update(SessionUpdate::SystemStatus(SystemStatus::Other { kind, data })) =
+            map_update(update)
+        else {
+            panic!("dropped");
+        };
+        assert_eq!(kind, "config_option_update");
+        assert_eq!(data["sessionUpdate"], "config_option_update");
     }
 
     #[test]

@@ -22,6 +22,7 @@ use tokio::process::{Child, ChildStdin, ChildStdout};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
+use viewport_protocol::SessionUpdate;
 use viewport_protocol::update::PermissionOutcome;
 
 use self::collector::MessageCollector;
@@ -219,7 +220,14 @@ fn line_stream(
         async |(mut lines, events, collector)| loop {
             match lines.next_line().await {
                 Ok(Some(line)) => match fast_update(&line) {
-                    Some(notification) => forward_update(&events, &collector, notification).await,
+                    Some(FastUpdate::Known(notification)) => {
+                        forward_update(&events, &collector, notification).await;
+                    }
+                    Some(FastUpdate::Unknown(update)) => {
+                        flush_message(&events, &collector).await;
+                        let status = SessionUpdate::SystemStatus(map::unknown_status(update));
+                        let _ = events.send(DriverEvent::Update(status)).await;
+                    }
                     None => return Some((Ok(line), (lines, events, collector))),
                 },
                 Ok(None) => return None,
@@ -232,20 +240,36 @@ fn line_stream(
 /// The bytes read from an agent at once.
 const READ_BUFFER: usize = 64 * 1024;
 
+/// What the fast path makes of a `session/update` line.
+// Returned once per line and consumed at once: boxing the common variant
+// would cost an allocation per update to save a move.
+#[allow(clippy::large_enum_variant)]
+enum FastUpdate {
+    Known(SessionNotification),
+    /// An update kind the ACP crate has no type for (a newer agent): kept whole.
+    Unknown(serde_json::Value),
+}
+
 /// A `session/update` notification, if that is what `line` is.
-fn fast_update(line: &str) -> Option<SessionNotification> {
+fn fast_update(line: &str) -> Option<FastUpdate> {
     #[derive(serde::Deserialize)]
-    struct Notification {
+    struct Notification<P> {
         method: String,
-        params: SessionNotification,
+        params: P,
         #[serde(default)]
         id: Option<serde_json::Value>,
     }
     if !line.contains("\"session/update\"") {
         return None;
     }
-    let parsed: Notification = serde_json::from_str(line).ok()?;
-    (parsed.method == "session/update" && parsed.id.is_none()).then_some(parsed.params)
+    if let Ok(parsed) = serde_json::from_str::<Notification<SessionNotification>>(line) {
+        return (parsed.method == "session/update" && parsed.id.is_none())
+            .then_some(FastUpdate::Known(parsed.params));
+    }
+    let parsed: Notification<serde_json::Value> = serde_json::from_str(line).ok()?;
+    let update = parsed.params.get("update")?.clone();
+    (parsed.method == "session/update" && parsed.id.is_none())
+        .then_some(FastUpdate::Unknown(update))
 }
 
 async fn finish_prompt(
@@ -327,4 +351,24 @@ async fn ask_permission(
         };
         responder.respond(RequestPermissionResponse::new(outcome))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_fast_path_takes_updates_and_leaves_everything_else_to_the_sdk() {
+        let chunk = r#"{"jsonrpc":"2.0","method":"session/update","params":{"sessionId":"s","update":{"sessionUpdate":"agent_message_chunk","content":{"type":"text","text":"hi"}}}}"#;
+        assert!(matches!(fast_update(chunk), Some(FastUpdate::Known(_))));
+        let future = r#"{"jsonrpc":"2.0","method":"session/update","params":{"sessionId":"s","update":{"sessionUpdate":"hologram","depth":3}}}"#;
+        let Some(FastUpdate::Unknown(update)) = fast_update(future) else {
+            panic!("dropped")
+        };
+        assert_eq!(update["depth"], 3);
+        let request = r#"{"jsonrpc":"2.0","id":7,"method":"session/request_permission","params":{"note":"session/update"}}"#;
+        assert!(fast_update(request).is_none());
+        let response = r#"{"jsonrpc":"2.0","id":3,"result":{"stopReason":"end_turn"}}"#;
+        assert!(fast_update(response).is_none());
+    }
 }

@@ -19,7 +19,7 @@ pub async fn connect() -> Result<Client> {
     if let Ok(client) = Client::connect_unix(&home.socket()).await {
         return Ok(client);
     }
-    start_daemon(&home)?;
+    let mut daemon = start_daemon(&home)?;
     let deadline = Instant::now() + START_TIMEOUT;
     loop {
         match Client::connect_unix(&home.socket()).await {
@@ -30,12 +30,17 @@ pub async fn connect() -> Result<Client> {
                     log_tail(&home)
                 )
             }
-            Err(_) => tokio::time::sleep(START_POLL).await,
+            Err(_) => {
+                if let Ok(Some(status)) = daemon.try_wait() {
+                    bail!("the daemon could not start ({status})\n{}", log_tail(&home));
+                }
+                tokio::time::sleep(START_POLL).await;
+            }
         }
     }
 }
 
-fn start_daemon(home: &DataHome) -> Result<()> {
+fn start_daemon(home: &DataHome) -> Result<std::process::Child> {
     home.ensure()?;
     let log_path = home.log_file();
     let log = std::fs::OpenOptions::new()
@@ -44,7 +49,7 @@ fn start_daemon(home: &DataHome) -> Result<()> {
         .open(&log_path)
         .with_context(|| format!("cannot open {}", log_path.display()))?;
     let exe = std::env::current_exe().context("cannot find the vpd executable")?;
-    std::process::Command::new(exe)
+    let daemon = std::process::Command::new(exe)
         .arg("daemon")
         .stdin(Stdio::null())
         .stdout(log.try_clone()?)
@@ -54,7 +59,7 @@ fn start_daemon(home: &DataHome) -> Result<()> {
         .spawn()
         .context("cannot start the daemon")?;
     eprintln!("vpd: started the daemon (log: {})", log_path.display());
-    Ok(())
+    Ok(daemon)
 }
 
 fn log_tail(home: &DataHome) -> String {

@@ -59,7 +59,7 @@ pub async fn run_daemon(options: DaemonOptions, shutdown: impl Future<Output = (
 
     let tcp = TcpListener::bind(&listen)
         .await
-        .with_context(|| format!("cannot listen on {listen}"))?;
+        .with_context(|| format!("cannot listen on {listen} (choose another address with `--listen ADDR:PORT` or VIEWPORT_LISTEN; port 0 picks a free one)"))?;
     let address = tcp.local_addr()?;
     let socket_path = home.socket();
     // The lock is ours, so a socket file left here is stale.

@@ -3,7 +3,7 @@
 //! projection rows the batch changes.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use rusqlite::{Connection, Transaction, params};
 use viewport_protocol::state::DirectoryInfo;
@@ -29,7 +29,6 @@ pub struct ReindexProgress {
 /// The write connection and the live view of every session.
 pub struct Writer {
     conn: Connection,
-    path: PathBuf,
     views: HashMap<SessionId, SessionView>,
 }
 
@@ -39,20 +38,7 @@ impl Writer {
         let mut conn = migrations::open(path, durability)?;
         migrations::migrate(&mut conn, path)?;
         let views = load_views(&conn)?;
-        Ok(Self {
-            conn,
-            path: path.to_owned(),
-            views,
-        })
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    /// The view of one session as of the last commit.
-    pub fn view(&self, session_id: &SessionId) -> Option<&SessionView> {
-        self.views.get(session_id)
+        Ok(Self { conn, views })
     }
 
     pub fn views(&self) -> impl Iterator<Item = &SessionView> {

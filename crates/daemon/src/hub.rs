@@ -85,6 +85,14 @@ impl Hub {
                 }
                 EventBody::Update(update) => {
                     let kind = update.update_type();
+                    let watched = sessions
+                        .get(&event.session_id)
+                        .filter(|tx| tx.receiver_count() > 0);
+                    // Nobody follows the session and the list feed does not
+                    // carry this kind: rendering it would be wasted work.
+                    if watched.is_none() && kind != "state-change" {
+                        continue;
+                    }
                     let published = Arc::new(Published {
                         seq: event.seq,
                         update: update_frame(&event.session_id, event.seq, &event.json),
@@ -96,8 +104,7 @@ impl Hub {
                         self.send_list(&event.session_id, event.seq, frames);
                     }
                     let ended = published.ended.is_some();
-                    if let Some(tx) = sessions.get(&event.session_id) {
-                        // No receiver is fine: nobody is watching.
+                    if let Some(tx) = watched {
                         let _ = tx.send(published);
                     }
                     if ended {

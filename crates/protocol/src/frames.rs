@@ -233,7 +233,7 @@ impl ErrorCode {
 
 /// A request that failed, ready to become an `error` frame.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{code:?}: {message}")]
+#[error("{message} ({code})", code = code.as_str())]
 pub struct FrameError {
     pub request_id: Option<RequestId>,
     pub code: ErrorCode,

@@ -4,7 +4,7 @@ use std::fmt;
 
 use tokio::sync::oneshot;
 use viewport_protocol::SessionUpdate;
-use viewport_protocol::update::{PermissionOption, PermissionOutcome, StopReason};
+use viewport_protocol::update::{PermissionOption, PermissionOutcome, StopReason, ToolKind};
 
 /// One thing that happened in an agent, in the order it happened.
 #[derive(Debug)]
@@ -24,6 +24,9 @@ pub enum DriverEvent {
 pub struct PermissionAsk {
     pub tool_call_id: Option<String>,
     pub title: String,
+    /// The kind of tool, when the request says (else the session may know
+    /// it from the tool call announced earlier).
+    pub tool_kind: Option<ToolKind>,
     pub options: Vec<PermissionOption>,
     pub reply: oneshot::Sender<PermissionOutcome>,
 }

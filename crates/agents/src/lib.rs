@@ -3,14 +3,18 @@
 //! or of the store; the daemon's session manager consumes what they emit.
 //!
 //! # Layout
-//! - [`profile`]: agent profiles: which program runs for `demo` and friends.
+//! - [`profile`]: agent profiles: which program runs, with which variables,
+//!   how it takes instructions, and how to install it.
 //! - [`spawn`]: the one place that starts child processes, with the
 //!   environment allowlist. A later supervisor takes ownership of children here.
-//! - [`acp`]: the Agent Client Protocol driver (JSON-RPC over stdio).
+//! - [`acp`]: the Agent Client Protocol driver (JSON-RPC over stdio), with the
+//!   client side: files, terminals, permissions, settings.
 //! - [`event`]: what drivers emit.
+//! - [`pricing`]: the price table for agents that report tokens but no cost.
 
 pub mod acp;
 pub mod event;
+pub mod pricing;
 pub mod profile;
 pub mod spawn;
 
@@ -23,6 +27,15 @@ pub use profile::AgentProfile;
 pub enum AgentError {
     #[error("unknown agent profile `{name}`; known profiles: {known}")]
     UnknownProfile { name: String, known: String },
+    #[error("the {profile} agent is not installed: `{program}` was not found on PATH{hint}",
+        hint = if install.is_empty() { String::new() } else { format!("; install it with `{install}`") })]
+    NotInstalled {
+        profile: String,
+        program: String,
+        install: String,
+    },
+    #[error("the custom profile needs the agent's command (`--cmd \"PROGRAM ARGS\"` or `configOverrides.command`)")]
+    NoCommand,
     #[error("cannot start `{program}`: {source}")]
     Spawn {
         program: String,

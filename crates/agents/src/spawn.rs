@@ -9,7 +9,7 @@ use std::process::Stdio;
 use tokio::process::{Child, Command};
 
 use crate::AgentError;
-use crate::profile::{AgentProfile, Program};
+use crate::profile::Resolved;
 
 /// Variables an agent inherits from the daemon.
 pub const ENV_ALLOWLIST: &[&str] = &[
@@ -29,26 +29,22 @@ pub struct SpawnSpec {
 }
 
 impl SpawnSpec {
-    /// The spec that runs `profile` in `cwd`.
-    pub fn for_profile(profile: &AgentProfile, cwd: PathBuf) -> Result<Self, AgentError> {
-        let program = match &profile.program {
-            Program::SelfExe => self_exe()?,
-            Program::Named(name) => PathBuf::from(name),
-        };
-        Ok(Self {
-            program,
-            args: profile.args.clone(),
+    /// The spec that runs `resolved` in `cwd` with nothing but the allowlist.
+    pub fn new(resolved: Resolved, cwd: PathBuf) -> Self {
+        Self {
+            program: resolved.program,
+            args: resolved.args,
             cwd,
             env: Vec::new(),
             stderr_log: None,
-        })
+        }
     }
 }
 
 /// The running `vpd` executable. On Linux `/proc/self/exe` still runs the
 /// daemon's own binary after it was replaced on disk (an upgrade, a rebuild),
 /// when the path `current_exe` names is gone or holds a different version.
-fn self_exe() -> Result<PathBuf, AgentError> {
+pub(crate) fn self_exe() -> Result<PathBuf, AgentError> {
     let proc_self = PathBuf::from("/proc/self/exe");
     if proc_self.exists() {
         return Ok(proc_self);
@@ -62,6 +58,28 @@ fn self_exe() -> Result<PathBuf, AgentError> {
 /// Start the process with piped stdin and stdout. The child is killed if its
 /// handle is dropped, so a daemon task that dies takes no orphan with it.
 pub fn spawn_piped(spec: &SpawnSpec) -> Result<Child, AgentError> {
+    let mut command = command(spec);
+    command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(stderr_target(spec));
+    start(command, spec)
+}
+
+/// Start a command an agent asked to run (an ACP terminal): no stdin,
+/// stdout and stderr piped, in a process group of its own so that killing
+/// it takes its children too.
+pub fn spawn_tool_process(spec: &SpawnSpec) -> Result<Child, AgentError> {
+    let mut command = command(spec);
+    command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0);
+    start(command, spec)
+}
+
+fn command(spec: &SpawnSpec) -> Command {
     let mut command = Command::new(&spec.program);
     command
         .args(&spec.args)
@@ -73,10 +91,11 @@ pub fn spawn_piped(spec: &SpawnSpec) -> Result<Child, AgentError> {
                 .filter_map(|name| std::env::var(name).ok().map(|v| (*name, v))),
         )
         .envs(spec.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(stderr_target(spec))
         .kill_on_drop(true);
+    command
+}
+
+fn start(mut command: Command, spec: &SpawnSpec) -> Result<Child, AgentError> {
     command.spawn().map_err(|source| AgentError::Spawn {
         program: spec.program.display().to_string(),
         source,

@@ -240,5 +240,17 @@ fn describe_status(status: &SystemStatus) -> String {
         SystemStatus::Title { title } => format!("· title: {title}"),
         SystemStatus::Notice { message } => format!("· {message}"),
         SystemStatus::Other { kind, .. } => format!("· {kind}"),
+        SystemStatus::Agent { name, version, .. } => match (name, version) {
+            (Some(name), Some(version)) => format!("· agent: {name} {version}"),
+            (Some(name), None) => format!("· agent: {name}"),
+            _ => "· agent started".to_owned(),
+        },
+        SystemStatus::Config { options } => {
+            let shown: Vec<String> = options
+                .iter()
+                .map(|o| format!("{}={}", o.category.as_deref().unwrap_or(&o.id), o.current))
+                .collect();
+            format!("· settings: {}", shown.join(", "))
+        }
     }
 }

@@ -16,10 +16,11 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{self, Message};
 use viewport_protocol::frames::{
-    ConfigOverrides, LaunchResult, ListDirectoriesResult, ListSessionsResult, ListSubscribeResult,
+    LaunchResult, ListDirectoriesResult, ListSessionsResult, ListSubscribeResult,
     ReindexResult, SessionSubscribeResult,
 };
 use viewport_protocol::limits::MAX_TRANSPORT_MESSAGE_BYTES;
+use viewport_protocol::options::{AgentInfo, ConfigOverrides, ContextItem, ListAgentsResult};
 use viewport_protocol::state::{DirectoryInfo, SessionSummary};
 use viewport_protocol::{
     ClientFrame, DirectoryId, ErrorCode, PromptId, RequestId, ServerFrame, SessionId,
@@ -191,21 +192,35 @@ impl Client {
         }
     }
 
+    /// Launch with a profile (default `demo`) and no other options.
     pub async fn launch(
         &mut self,
         directory_id: DirectoryId,
         prompt: &str,
         agent: Option<&str>,
     ) -> Result<SessionId> {
-        let config_overrides = agent.map(|a| ConfigOverrides {
-            agent: Some(a.to_owned()),
+        let overrides = ConfigOverrides {
+            agent: agent.map(str::to_owned),
             ..Default::default()
-        });
+        };
+        self.launch_with(directory_id, prompt, None, overrides)
+            .await
+    }
+
+    /// Launch with every session option.
+    pub async fn launch_with(
+        &mut self,
+        directory_id: DirectoryId,
+        prompt: &str,
+        model: Option<String>,
+        overrides: ConfigOverrides,
+    ) -> Result<SessionId> {
+        let config_overrides = (overrides != ConfigOverrides::default()).then_some(overrides);
         let frame = ClientFrame::Launch {
             request_id: RequestId::generate(),
             directory_id,
             prompt: prompt.to_owned(),
-            model: None,
+            model,
             config_overrides,
         };
         Ok(self.request::<LaunchResult>(frame).await?.session_id)
@@ -252,12 +267,72 @@ impl Client {
     }
 
     pub async fn prompt(&mut self, session_id: &SessionId, text: &str) -> Result<()> {
+        self.prompt_with(session_id, text, Vec::new()).await
+    }
+
+    /// A prompt with files or other resources along with its text.
+    pub async fn prompt_with(
+        &mut self,
+        session_id: &SessionId,
+        text: &str,
+        context: Vec<ContextItem>,
+    ) -> Result<()> {
         let frame = ClientFrame::Prompt {
             request_id: Some(RequestId::generate()),
             session_id: session_id.clone(),
             text: text.to_owned(),
+            context,
         };
         self.request::<serde_json::Value>(frame).await.map(drop)
+    }
+
+    /// Switch a session's mode, model or thought level.
+    pub async fn set_config(
+        &mut self,
+        session_id: &SessionId,
+        mode: Option<String>,
+        model: Option<String>,
+        thought_level: Option<String>,
+    ) -> Result<()> {
+        let frame = ClientFrame::SetConfig {
+            request_id: Some(RequestId::generate()),
+            session_id: session_id.clone(),
+            mode,
+            model,
+            thought_level,
+        };
+        self.request::<serde_json::Value>(frame).await.map(drop)
+    }
+
+    pub async fn close(&mut self, session_id: &SessionId) -> Result<()> {
+        let frame = ClientFrame::Close {
+            request_id: Some(RequestId::generate()),
+            session_id: session_id.clone(),
+        };
+        self.request::<serde_json::Value>(frame).await.map(drop)
+    }
+
+    pub async fn destroy(&mut self, session_id: &SessionId) -> Result<()> {
+        let frame = ClientFrame::Destroy {
+            request_id: Some(RequestId::generate()),
+            session_id: session_id.clone(),
+        };
+        self.request::<serde_json::Value>(frame).await.map(drop)
+    }
+
+    pub async fn resume(&mut self, session_id: &SessionId) -> Result<()> {
+        let frame = ClientFrame::Resume {
+            request_id: Some(RequestId::generate()),
+            session_id: session_id.clone(),
+        };
+        self.request::<serde_json::Value>(frame).await.map(drop)
+    }
+
+    pub async fn list_agents(&mut self) -> Result<Vec<AgentInfo>> {
+        let frame = ClientFrame::ListAgents {
+            request_id: RequestId::generate(),
+        };
+        Ok(self.request::<ListAgentsResult>(frame).await?.agents)
     }
 
     pub async fn cancel(&mut self, session_id: &SessionId) -> Result<()> {

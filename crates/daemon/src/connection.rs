@@ -11,9 +11,9 @@ use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 use tokio_util::sync::CancellationToken;
-use viewport_protocol::frames::{
-    ConfigOverrides, LaunchResult, ListDirectoriesResult, ListSessionsResult,
-};
+use viewport_agents::acp::config::ConfigRequest;
+use viewport_protocol::frames::{LaunchResult, ListDirectoriesResult, ListSessionsResult};
+use viewport_protocol::options::{ConfigOverrides, ListAgentsResult};
 use viewport_protocol::limits::MAX_SUBSCRIPTIONS_PER_CONNECTION;
 use viewport_protocol::update::PermissionOutcome;
 use viewport_protocol::{
@@ -203,12 +203,10 @@ impl Connection {
                 request_id,
                 session_id,
                 text,
+                context,
             } => {
-                self.reply(
-                    request_id,
-                    manager.prompt(&session_id, text).await.map(|()| empty),
-                )
-                .await;
+                let result = manager.prompt(&session_id, text, context).await;
+                self.reply(request_id, result.map(|()| empty)).await;
             }
             ClientFrame::Cancel {
                 request_id,
@@ -261,6 +259,47 @@ impl Connection {
             }
             ClientFrame::Reindex { request_id } => {
                 self.reply(Some(request_id), manager.reindex().await).await;
+            }
+            ClientFrame::SetConfig {
+                request_id,
+                session_id,
+                mode,
+                model,
+                thought_level,
+            } => {
+                let request = ConfigRequest {
+                    mode,
+                    model,
+                    thought_level,
+                };
+                let result = manager.set_config(&session_id, request).await;
+                self.reply(request_id, result.map(|()| empty)).await;
+            }
+            ClientFrame::Close {
+                request_id,
+                session_id,
+            } => {
+                let result = manager.close(&session_id).await;
+                self.reply(request_id, result.map(|()| empty)).await;
+            }
+            ClientFrame::Destroy {
+                request_id,
+                session_id,
+            } => {
+                let result = manager.destroy(&session_id).await;
+                self.reply(request_id, result.map(|()| empty)).await;
+            }
+            ClientFrame::Resume {
+                request_id,
+                session_id,
+            } => {
+                let result = manager.resume(&session_id).await;
+                self.reply(request_id, result.map(|()| empty)).await;
+            }
+            ClientFrame::ListAgents { request_id } => {
+                let agents = manager.agents();
+                self.reply(Some(request_id), Ok(ListAgentsResult { agents }))
+                    .await;
             }
         }
     }

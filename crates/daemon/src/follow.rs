@@ -153,6 +153,7 @@ impl SessionFollower {
         // While one page goes out, the next is read and rendered on a
         // blocking thread.
         let mut next = Some(self.read_page(*last));
+        let mut ended = false;
         while let Some(reading) = next.take() {
             let page = match reading.await {
                 Ok(Ok(page)) => page,
@@ -161,7 +162,6 @@ impl SessionFollower {
             };
             if page.len() == REPLAY_PAGE
                 && let Some(tail) = page.last()
-                && tail.ended.is_none()
             {
                 next = Some(self.read_page(tail.seq));
             }
@@ -169,12 +169,11 @@ impl SessionFollower {
             for rendered in page {
                 run.push(rendered.update);
                 *last = rendered.seq;
-                if let Some(end) = rendered.ended {
-                    run.push(end);
-                    let _ = self.out.send_run(run).await;
-                    return Step::Done;
-                }
-                if run.len() == REPLAY_RUN {
+                // A resumed session goes on after an end: only the last
+                // stored update can end the replay.
+                ended = rendered.ended.is_some();
+                run.extend(rendered.ended);
+                if run.len() >= REPLAY_RUN {
                     let full = std::mem::replace(&mut run, Vec::with_capacity(REPLAY_RUN));
                     if self.out.send_run(full).await.is_err() {
                         return Step::Done;
@@ -185,7 +184,7 @@ impl SessionFollower {
                 return Step::Done;
             }
         }
-        Step::Continue
+        if ended { Step::Done } else { Step::Continue }
     }
 
     /// Start reading and rendering the page after `after`.

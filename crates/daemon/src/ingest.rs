@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use thiserror::Error;
 use tokio::sync::{mpsc, oneshot};
+use viewport_protocol::SessionId;
 use viewport_protocol::state::DirectoryInfo;
 use viewport_store::{NewEvent, ReindexProgress, Writer};
 
@@ -47,6 +48,10 @@ enum Item {
     },
     Reindex {
         reply: Reply<ReindexProgress>,
+    },
+    DeleteSession {
+        session_id: SessionId,
+        reply: Reply<bool>,
     },
 }
 
@@ -91,18 +96,24 @@ impl Ingest {
     }
 
     pub async fn add_directory(&self, path: PathBuf) -> Result<DirectoryInfo, IngestError> {
-        let (reply, done) = oneshot::channel();
-        self.tx
-            .send(Item::AddDirectory { path, reply })
+        self.control(|reply| Item::AddDirectory { path, reply })
             .await
-            .map_err(|_| IngestError::Stopped)?;
-        done.await.map_err(|_| IngestError::Stopped)?
     }
 
     pub async fn reindex(&self) -> Result<ReindexProgress, IngestError> {
+        self.control(|reply| Item::Reindex { reply }).await
+    }
+
+    /// Delete a session's events and projections; whether it existed.
+    pub async fn delete_session(&self, session_id: SessionId) -> Result<bool, IngestError> {
+        self.control(|reply| Item::DeleteSession { session_id, reply })
+            .await
+    }
+
+    async fn control<T>(&self, item: impl FnOnce(Reply<T>) -> Item) -> Result<T, IngestError> {
         let (reply, done) = oneshot::channel();
         self.tx
-            .send(Item::Reindex { reply })
+            .send(item(reply))
             .await
             .map_err(|_| IngestError::Stopped)?;
         done.await.map_err(|_| IngestError::Stopped)?
@@ -189,6 +200,10 @@ fn handle_control(writer: &mut Writer, item: Item) {
             let result = writer.reindex(&mut |p| {
                 tracing::info!(events = p.events, sessions = p.sessions, "reindexing");
             });
+            let _ = reply.send(result.map_err(|e| IngestError::Failed(e.to_string())));
+        }
+        Item::DeleteSession { session_id, reply } => {
+            let result = writer.delete_session(&session_id);
             let _ = reply.send(result.map_err(|e| IngestError::Failed(e.to_string())));
         }
         Item::Events { .. } => {}

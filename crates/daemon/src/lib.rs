@@ -9,7 +9,10 @@
 //! - [`frames`]: renders stored events into wire frames (live and replay alike).
 //! - [`follow`]: a viewport's subscription: replay from the store, then live,
 //!   with no gap and no duplicate, falling back to the store when it lags.
-//! - [`manager`]: the session manager: launches sessions and routes commands.
+//! - [`launch`]: a launch's profile and session options turned into what the
+//!   agent driver runs; launch options kept for `resume`.
+//! - [`manager`]: the session manager: launches, resumes, closes and destroys
+//!   sessions and routes commands.
 //! - [`session`]: one task per live session: its agent, its pending prompts,
 //!   its state.
 //! - [`server`]: axum: `/ws` on TCP (token required) and on the unix socket
@@ -24,6 +27,7 @@ pub mod frames;
 pub mod home;
 pub mod hub;
 pub mod ingest;
+pub mod launch;
 pub mod manager;
 pub mod readers;
 pub mod run;

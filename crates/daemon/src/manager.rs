@@ -3,16 +3,18 @@
 //! from the store. WebSocket connections call it; they own nothing.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::{mpsc, oneshot};
-use viewport_agents::profile::DEFAULT_PROFILE;
-use viewport_agents::spawn::SpawnSpec;
+use viewport_agents::acp::config::ConfigRequest;
+use viewport_agents::profile::{BUILTIN_NAMES, ProgramSearch};
 use viewport_agents::{AcpSession, AgentProfile, DriverEvent};
-use viewport_protocol::frames::{ConfigOverrides, ReindexResult};
+use viewport_protocol::frames::ReindexResult;
+use viewport_protocol::options::{AgentInfo, ConfigOverrides, ContextItem};
 use viewport_protocol::state::{DirectoryInfo, SessionKind, SessionSummary};
-use viewport_protocol::update::{MessageText, PermissionOutcome, PermissionResolved};
+use viewport_protocol::update::{
+    MessageText, PermissionOutcome, PermissionResolved, SystemStatus,
+};
 use viewport_protocol::{
     DirectoryId, EndReason, ErrorCode, FrameError, PromptId, SessionId, SessionState, SessionUpdate,
 };
@@ -20,6 +22,7 @@ use viewport_store::{EventBody, NewEvent, SessionGenesis};
 
 use crate::home::DataHome;
 use crate::ingest::Ingest;
+use crate::launch::{self, LaunchPlan, SessionRules, StoredLaunch};
 use crate::readers::ReaderPool;
 use crate::session::{Reply, SessionCommand, SessionTask, state_change};
 
@@ -31,6 +34,13 @@ pub struct Manager {
     ingest: Ingest,
     readers: Arc<ReaderPool>,
     live: Mutex<HashMap<SessionId, mpsc::UnboundedSender<SessionCommand>>>,
+}
+
+fn cannot_resume(id: &SessionId, why: &str) -> FrameError {
+    FrameError::new(
+        ErrorCode::InvalidFrame,
+        format!("session {id} cannot be resumed: {why}"),
+    )
 }
 
 fn internal(context: &str, error: impl std::fmt::Display) -> FrameError {
@@ -51,6 +61,22 @@ impl Manager {
         &self.readers
     }
 
+    /// Where agent programs are looked for: `PATH`, then the data home's
+    /// `agents/node_modules/.bin` (`npm install --prefix ~/.viewport/agents …`).
+    fn program_search(&self) -> ProgramSearch {
+        ProgramSearch::from_env([self.home.root().join("agents/node_modules/.bin")])
+    }
+
+    /// Every agent profile, with whether its program is installed.
+    pub fn agents(&self) -> Vec<AgentInfo> {
+        let search = self.program_search();
+        BUILTIN_NAMES
+            .iter()
+            .filter_map(|name| AgentProfile::builtin(name).ok())
+            .map(|profile| profile.info(&search))
+            .collect()
+    }
+
     /// Start a session in a registered directory and run `prompt` as its first turn.
     pub async fn launch(
         self: &Arc<Self>,
@@ -60,18 +86,18 @@ impl Manager {
         overrides: ConfigOverrides,
     ) -> Result<SessionId, FrameError> {
         let directory = self.directory(&directory_id).await?;
-        let profile_name = overrides
-            .agent
-            .unwrap_or_else(|| DEFAULT_PROFILE.to_owned());
-        let profile = AgentProfile::builtin(&profile_name)
-            .map_err(|e| FrameError::new(ErrorCode::AgentUnavailable, e.to_string()))?;
+        let mut plan = launch::plan(&self.program_search(), &directory, model.clone(), &overrides)?;
         let id = SessionId::generate();
-        let spec = self.spawn_spec(&profile, &directory, &id)?;
+        let stored = StoredLaunch {
+            model: model.clone(),
+            overrides,
+        };
+        self.prepare_session_dir(&id, &mut plan, &stored)?;
         let genesis = SessionGenesis {
             directory_id,
             kind: SessionKind::Acp,
-            agent: profile.name.to_owned(),
-            cwd: directory.path.clone(),
+            agent: plan.profile.name.to_owned(),
+            cwd: plan.spec.cwd.display().to_string(),
             model,
         };
         let first = SessionUpdate::UserMessage(MessageText {
@@ -82,42 +108,90 @@ impl Manager {
             vec![EventBody::Genesis(genesis), EventBody::Update(first)],
         )
         .await?;
-
-        let (events_tx, events_rx) = mpsc::channel(DRIVER_QUEUE);
-        match AcpSession::start(&spec, events_tx) {
-            Ok(agent) => {
-                agent.prompt(prompt);
-                let active = state_change(SessionState::Active, None, None);
-                self.store_all(&id, vec![EventBody::Update(active)]).await?;
-                self.run_session(id.clone(), agent, events_rx);
-            }
-            Err(e) => {
-                let end = state_change(
-                    SessionState::Ended,
-                    Some(EndReason::Failed),
-                    Some(e.to_string()),
-                );
-                self.store_all(&id, vec![EventBody::Update(end)]).await?;
-            }
+        let active = state_change(SessionState::Active, None, None);
+        if let Err(e) = self.start_agent(&id, plan, Some(prompt), active).await {
+            let end = state_change(SessionState::Ended, Some(EndReason::Failed), Some(e));
+            self.store_all(&id, vec![EventBody::Update(end)]).await?;
         }
         Ok(id)
     }
 
-    /// How to start the agent: the profile's program in the directory, its
-    /// stderr kept in the session's own directory.
-    fn spawn_spec(
+    /// Start an ended session's agent again and continue its conversation.
+    pub async fn resume(self: &Arc<Self>, id: &SessionId) -> Result<(), FrameError> {
+        if self.lock_live().contains_key(id) {
+            return Err(FrameError::new(
+                ErrorCode::InvalidFrame,
+                format!("session {id} is running; there is nothing to resume"),
+            ));
+        }
+        let summary = self.summary(id).await?;
+        let stored = launch::load(&self.home.session_dir(id))
+            .map_err(|e| internal("reading the launch options", e))?
+            .ok_or_else(|| cannot_resume(id, "its launch options were not kept"))?;
+        let (agent_session, can_resume) = self
+            .agent_session(id)
+            .await?
+            .ok_or_else(|| cannot_resume(id, "its agent never started a conversation"))?;
+        if !can_resume {
+            let why = format!(
+                "the {} agent cannot load a stored conversation (it does not offer session/load)",
+                summary.agent
+            );
+            return Err(cannot_resume(id, &why));
+        }
+        let directory = self.directory(&summary.directory_id).await?;
+        let mut plan = launch::plan(
+            &self.program_search(),
+            &directory,
+            stored.model.clone(),
+            &stored.overrides,
+        )?;
+        plan.setup.resume = Some(agent_session);
+        plan.setup.instructions = None;
+        self.prepare_session_dir(id, &mut plan, &stored)?;
+        let idle = state_change(SessionState::Idle, None, Some("resumed".to_owned()));
+        self.start_agent(id, plan, None, idle)
+            .await
+            .map_err(|e| FrameError::new(ErrorCode::AgentUnavailable, e))
+    }
+
+    /// Keep the launch options and point the agent's stderr into the
+    /// session's own directory.
+    fn prepare_session_dir(
         &self,
-        profile: &AgentProfile,
-        directory: &DirectoryInfo,
         id: &SessionId,
-    ) -> Result<SpawnSpec, FrameError> {
-        let mut spec = SpawnSpec::for_profile(profile, PathBuf::from(&directory.path))
-            .map_err(|e| FrameError::new(ErrorCode::AgentUnavailable, e.to_string()))?;
+        plan: &mut LaunchPlan,
+        stored: &StoredLaunch,
+    ) -> Result<(), FrameError> {
         let session_dir = self.home.session_dir(id);
-        std::fs::create_dir_all(&session_dir)
-            .map_err(|e| internal("creating the session directory", e))?;
-        spec.stderr_log = Some(session_dir.join("agent.stderr.log"));
-        Ok(spec)
+        launch::save(&session_dir, stored)
+            .map_err(|e| internal("keeping the launch options", e))?;
+        plan.spec.stderr_log = Some(session_dir.join("agent.stderr.log"));
+        Ok(())
+    }
+
+    /// Spawn the agent, record `state`, send `prompt` if there is one and
+    /// hand the session to its task. An agent that cannot start is an error
+    /// in words, for the caller to record.
+    async fn start_agent(
+        self: &Arc<Self>,
+        id: &SessionId,
+        plan: LaunchPlan,
+        prompt: Option<String>,
+        state: SessionUpdate,
+    ) -> Result<(), String> {
+        let (events_tx, events_rx) = mpsc::channel(DRIVER_QUEUE);
+        let agent =
+            AcpSession::start(&plan.spec, plan.setup, events_tx).map_err(|e| e.to_string())?;
+        let turn_running = prompt.is_some();
+        if let Some(prompt) = prompt {
+            agent.prompt(prompt, &[]);
+        }
+        self.store_all(id, vec![EventBody::Update(state)])
+            .await
+            .map_err(|e| e.message)?;
+        self.run_session(id.clone(), agent, events_rx, plan.rules, turn_running);
+        Ok(())
     }
 
     /// Hand the session to its own task; if that task dies, the session ends
@@ -127,10 +201,20 @@ impl Manager {
         id: SessionId,
         agent: AcpSession,
         events: mpsc::Receiver<DriverEvent>,
+        rules: SessionRules,
+        turn_running: bool,
     ) {
         let (commands_tx, commands_rx) = mpsc::unbounded_channel();
+        let myself = commands_tx.downgrade();
         self.lock_live().insert(id.clone(), commands_tx);
-        let task = SessionTask::new(id.clone(), self.ingest.clone(), agent);
+        let task = SessionTask::new(
+            id.clone(),
+            self.ingest.clone(),
+            agent,
+            rules,
+            turn_running,
+            myself,
+        );
         let handle = tokio::spawn(task.run(commands_rx, events));
         let manager = self.clone();
         tokio::spawn(async move {
@@ -142,10 +226,58 @@ impl Manager {
         });
     }
 
-    pub async fn prompt(&self, id: &SessionId, text: String) -> Result<(), FrameError> {
-        self.command(id, |reply| SessionCommand::Prompt { text, reply })
+    pub async fn prompt(
+        &self,
+        id: &SessionId,
+        text: String,
+        context: Vec<ContextItem>,
+    ) -> Result<(), FrameError> {
+        self.command(id, |reply| SessionCommand::Prompt {
+            text,
+            context,
+            reply,
+        })
+        .await
+    }
+
+    pub async fn set_config(
+        &self,
+        id: &SessionId,
+        request: ConfigRequest,
+    ) -> Result<(), FrameError> {
+        self.command(id, |reply| SessionCommand::SetConfig { request, reply })
             .await
     }
+
+    pub async fn close(&self, id: &SessionId) -> Result<(), FrameError> {
+        self.command(id, |reply| SessionCommand::Close { reply })
+            .await
+    }
+
+    /// Delete a session and everything stored of it, stopping it first.
+    pub async fn destroy(&self, id: &SessionId) -> Result<(), FrameError> {
+        let running = self.lock_live().contains_key(id);
+        if running {
+            self.kill(id).await?;
+        }
+        let existed = self
+            .ingest
+            .delete_session(id.clone())
+            .await
+            .map_err(|e| internal("deleting the session", e))?;
+        if !existed {
+            return Err(FrameError::new(
+                ErrorCode::UnknownSession,
+                format!("no session {id}"),
+            ));
+        }
+        match std::fs::remove_dir_all(self.home.session_dir(id)) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(internal("deleting the session's files", e)),
+        }
+    }
+
 
     pub async fn cancel(&self, id: &SessionId) -> Result<(), FrameError> {
         self.command(id, |reply| SessionCommand::Cancel { reply })
@@ -291,6 +423,50 @@ impl Manager {
             .commit(events)
             .await
             .map_err(|e| internal("storing the session", e))
+    }
+
+    async fn summary(&self, id: &SessionId) -> Result<SessionSummary, FrameError> {
+        let lookup = id.clone();
+        match self.readers.read(move |r| r.session(&lookup)).await {
+            Ok(Some(summary)) => Ok(summary),
+            Ok(None) => Err(FrameError::new(
+                ErrorCode::UnknownSession,
+                format!("no session {id}"),
+            )),
+            Err(e) => Err(internal("reading the session", e)),
+        }
+    }
+
+    /// The agent's own session id, the last one the session recorded, and
+    /// whether the agent said it can load it again.
+    async fn agent_session(&self, id: &SessionId) -> Result<Option<(String, bool)>, FrameError> {
+        let lookup = id.clone();
+        self.readers
+            .read(move |r| {
+                let mut found = None;
+                let mut after = 0;
+                loop {
+                    let mut last = after;
+                    r.visit_updates_after(&lookup, after, 4096, |seq, kind, json| {
+                        last = seq;
+                        if kind == "system-status"
+                            && let Ok(SessionUpdate::SystemStatus(SystemStatus::Agent {
+                                agent_session_id,
+                                can_resume,
+                                ..
+                            })) = serde_json::from_str(json)
+                        {
+                            found = Some((agent_session_id, can_resume));
+                        }
+                    })?;
+                    if last == after {
+                        return Ok(found);
+                    }
+                    after = last;
+                }
+            })
+            .await
+            .map_err(|e| internal("reading the session", e))
     }
 
     async fn directory(&self, id: &DirectoryId) -> Result<DirectoryInfo, FrameError> {

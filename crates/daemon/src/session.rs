@@ -4,12 +4,16 @@
 //! the first one this task sees.
 
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot};
+use viewport_agents::acp::config::ConfigRequest;
 use viewport_agents::{AcpSession, AgentExit, DriverEvent, PermissionAsk};
+use viewport_protocol::options::{ContextItem, PermissionPolicy, TimeoutOutcome};
 use viewport_protocol::update::{
-    Attention, AttentionReason, PermissionOption, PermissionOutcome, PermissionRequest,
-    PermissionResolved, StateChange, StepCommitted, SystemStatus,
+    Attention, AttentionReason, Cost, PermissionOption, PermissionOptionKind, PermissionOutcome,
+    PermissionRequest, PermissionResolved, StateChange, StepCommitted, SystemStatus, TokenUsage,
+    ToolKind,
 };
 use viewport_protocol::{
     EndReason, ErrorCode, FrameError, PromptId, SessionId, SessionState, SessionUpdate,
@@ -17,16 +21,28 @@ use viewport_protocol::{
 use viewport_store::{EventBody, NewEvent};
 
 use crate::ingest::Ingest;
+use crate::launch::SessionRules;
 
 pub type Reply = oneshot::Sender<Result<(), FrameError>>;
 
 /// Agent events taken off the driver's queue at once.
 const EVENT_BATCH: usize = 512;
 
+/// A turn that runs at least this long asks for attention when it ends.
+const LONG_TURN: Duration = Duration::from_secs(30);
+
+/// The share of the cost cap at which the session warns.
+const COST_WARNING: f64 = 0.8;
+
 /// What viewports ask of a session.
 pub enum SessionCommand {
     Prompt {
         text: String,
+        context: Vec<ContextItem>,
+        reply: Reply,
+    },
+    SetConfig {
+        request: ConfigRequest,
         reply: Reply,
     },
     Cancel {
@@ -37,6 +53,10 @@ pub enum SessionCommand {
         outcome: PermissionOutcome,
         reply: Reply,
     },
+    /// A prompt's timeout passed (sent by the session to itself).
+    PromptTimedOut { prompt_id: PromptId },
+    /// End the conversation gracefully; the session ends `completed`.
+    Close { reply: Reply },
     /// Stop the agent; the session ends with `reason`.
     Kill {
         reason: EndReason,
@@ -47,7 +67,16 @@ pub enum SessionCommand {
 
 struct OpenPrompt {
     options: Vec<PermissionOption>,
+    /// What an `allow always` answer would remember.
+    key: String,
     reply: oneshot::Sender<PermissionOutcome>,
+}
+
+/// What the session has spent.
+#[derive(Debug, Default)]
+struct Spending {
+    cost_usd: f64,
+    warned: bool,
 }
 
 pub struct SessionTask {
@@ -56,30 +85,57 @@ pub struct SessionTask {
     agent: Option<AcpSession>,
     state: SessionState,
     turn_running: bool,
-    queued_prompts: VecDeque<String>,
+    queued_prompts: VecDeque<(String, Vec<ContextItem>)>,
     open_prompts: HashMap<PromptId, OpenPrompt>,
     resolved_prompts: HashSet<PromptId>,
     kill_replies: Vec<Reply>,
     kill_reason: Option<(EndReason, Option<String>)>,
     /// Updates appended but not yet handed to the ingest thread.
     unsent: Vec<NewEvent>,
+    rules: SessionRules,
+    /// Tool kinds by tool call id, from the calls the agent announced.
+    tool_kinds: HashMap<String, ToolKind>,
+    /// Permission keys a person answered `allow always`.
+    always_allowed: HashSet<String>,
+    spending: Spending,
+    turn_started: Option<Instant>,
+    /// Lets timers send commands to this task without keeping it alive.
+    myself: mpsc::WeakUnboundedSender<SessionCommand>,
 }
 
 impl SessionTask {
-    /// A session whose agent runs its first turn.
-    pub fn new(id: SessionId, ingest: Ingest, agent: AcpSession) -> Self {
+    /// A session whose agent runs its first turn (`turn_running`), or
+    /// waits for one (a resumed session).
+    pub fn new(
+        id: SessionId,
+        ingest: Ingest,
+        agent: AcpSession,
+        rules: SessionRules,
+        turn_running: bool,
+        myself: mpsc::WeakUnboundedSender<SessionCommand>,
+    ) -> Self {
         Self {
             id,
             ingest,
             agent: Some(agent),
-            state: SessionState::Active,
-            turn_running: true,
+            state: if turn_running {
+                SessionState::Active
+            } else {
+                SessionState::Idle
+            },
+            turn_running,
             queued_prompts: VecDeque::new(),
             open_prompts: HashMap::new(),
             resolved_prompts: HashSet::new(),
             kill_replies: Vec::new(),
             kill_reason: None,
             unsent: Vec::new(),
+            rules,
+            tool_kinds: HashMap::new(),
+            always_allowed: HashSet::new(),
+            spending: Spending::default(),
+            turn_started: turn_running.then(Instant::now),
+            myself,
         }
     }
 
@@ -115,9 +171,12 @@ impl SessionTask {
         while let Some(command) = commands.recv().await {
             let reply = match command {
                 SessionCommand::Prompt { reply, .. }
+                | SessionCommand::SetConfig { reply, .. }
                 | SessionCommand::Cancel { reply }
                 | SessionCommand::Respond { reply, .. }
+                | SessionCommand::Close { reply }
                 | SessionCommand::Kill { reply, .. } => reply,
+                SessionCommand::PromptTimedOut { .. } => continue,
             };
             let _ = reply.send(Err(FrameError::new(
                 ErrorCode::SessionEnded,
@@ -176,21 +235,34 @@ impl SessionTask {
 
     async fn on_agent_event(&mut self, event: DriverEvent) {
         match event {
-            DriverEvent::Update(update) => self.append(update),
+            DriverEvent::Update(update) => self.on_update(update),
             DriverEvent::Permission(ask) => self.on_permission(ask).await,
             DriverEvent::TurnEnded(end) => {
                 match end {
                     Ok(stop_reason) => {
-                        self.append(SessionUpdate::StepCommitted(StepCommitted { stop_reason }))
+                        self.append(SessionUpdate::StepCommitted(StepCommitted { stop_reason }));
+                        if let Some(took) = self.turn_started.map(|t| t.elapsed())
+                            && took >= LONG_TURN
+                        {
+                            self.append(SessionUpdate::Attention(Attention {
+                                reason: AttentionReason::TurnFinished,
+                                message: format!("The turn finished after {}s", took.as_secs()),
+                            }));
+                        }
                     }
                     Err(message) => {
-                        let message = format!("the turn failed: {message}");
+                        let message = format!("The turn failed: {message}");
                         self.append(SessionUpdate::SystemStatus(SystemStatus::Notice {
+                            message: message.clone(),
+                        }));
+                        self.append(SessionUpdate::Attention(Attention {
+                            reason: AttentionReason::TurnFailed,
                             message,
                         }));
                     }
                 }
                 self.turn_running = false;
+                self.turn_started = None;
                 self.start_next_prompt();
                 self.settle().await;
             }
@@ -198,49 +270,194 @@ impl SessionTask {
         }
     }
 
+    /// Store an agent update, pricing token reports and watching the cap.
+    fn on_update(&mut self, update: SessionUpdate) {
+        match update {
+            SessionUpdate::TokenUsage(usage) => {
+                let usage = self.priced(usage);
+                let cost = usage.cost.as_ref().filter(|c| c.currency == "USD");
+                let cost = cost.map(|c| c.amount);
+                self.append(SessionUpdate::TokenUsage(usage));
+                if let Some(cost) = cost {
+                    self.check_cost(cost);
+                }
+            }
+            SessionUpdate::ToolCall(call) => {
+                self.tool_kinds.insert(call.tool_call_id.clone(), call.kind);
+                self.append(SessionUpdate::ToolCall(call));
+            }
+            SessionUpdate::SystemStatus(SystemStatus::Config { options }) => {
+                let model = options
+                    .iter()
+                    .find(|o| o.category.as_deref() == Some("model"));
+                if let Some(model) = model {
+                    self.rules.model = Some(model.current.clone());
+                }
+                self.append(SessionUpdate::SystemStatus(SystemStatus::Config { options }));
+            }
+            other => self.append(other),
+        }
+    }
+
+    /// A token report with its cost, worked out from the price table when
+    /// the agent gave tokens but no cost.
+    fn priced(&self, mut usage: TokenUsage) -> TokenUsage {
+        if usage.cost.is_none()
+            && let (Some(model), Some(input), Some(output)) =
+                (&self.rules.model, usage.input_tokens, usage.output_tokens)
+            && let Some(amount) = viewport_agents::pricing::cost_usd(model, input, output)
+        {
+            usage.cost = Some(Cost {
+                amount,
+                currency: "USD".to_owned(),
+            });
+        }
+        usage
+    }
+
+    /// Warn at 80% of the cap; at the cap, cancel the turn and end the session.
+    fn check_cost(&mut self, cost_usd: f64) {
+        self.spending.cost_usd = cost_usd;
+        let Some(cap) = self.rules.cost_cap_usd else {
+            return;
+        };
+        if cost_usd >= cap {
+            if self.kill_reason.is_none() {
+                let detail = format!("the session cost ${cost_usd:.4}, over its cap of ${cap:.2}");
+                self.kill_reason = Some((EndReason::CostCap, Some(detail)));
+                if let Some(agent) = &self.agent {
+                    agent.cancel();
+                    agent.kill();
+                }
+            }
+        } else if cost_usd >= cap * COST_WARNING && !self.spending.warned {
+            self.spending.warned = true;
+            self.append(SessionUpdate::Attention(Attention {
+                reason: AttentionReason::CostCapNear,
+                message: format!(
+                    "The session has cost ${cost_usd:.4}, {:.0}% of its ${cap:.2} cap",
+                    cost_usd / cap * 100.0
+                ),
+            }));
+        }
+    }
+
     async fn on_permission(&mut self, ask: PermissionAsk) {
         let prompt_id = PromptId::generate();
+        let kind = ask.tool_kind.or_else(|| {
+            let id = ask.tool_call_id.as_ref()?;
+            self.tool_kinds.get(id).copied()
+        });
+        let key = permission_key(kind, &ask.title);
         let request = PermissionRequest {
             prompt_id: prompt_id.clone(),
             tool_call_id: ask.tool_call_id,
             title: ask.title.clone(),
             options: ask.options.clone(),
         };
+        let automatic = self.automatic_answer(kind, &key, &ask.options);
         self.open_prompts.insert(
-            prompt_id,
+            prompt_id.clone(),
             OpenPrompt {
                 options: ask.options,
+                key,
                 reply: ask.reply,
             },
         );
         self.append(SessionUpdate::PermissionRequest(request));
+        if let Some((outcome, reason)) = automatic {
+            let _ = self.resolve(prompt_id, outcome, Some(reason)).await;
+            return;
+        }
         self.settle().await;
         self.append(SessionUpdate::Attention(Attention {
             reason: AttentionReason::PermissionPending,
             message: format!("Permission needed: {}", ask.title),
         }));
+        if let Some((after, _)) = self.rules.timeout {
+            let myself = self.myself.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(after).await;
+                if let Some(tx) = myself.upgrade() {
+                    let _ = tx.send(SessionCommand::PromptTimedOut { prompt_id });
+                }
+            });
+        }
+    }
+
+    /// The answer the policy (or an earlier `allow always`) gives at once.
+    fn automatic_answer(
+        &self,
+        kind: Option<ToolKind>,
+        key: &str,
+        options: &[PermissionOption],
+    ) -> Option<(PermissionOutcome, String)> {
+        let policy = self.rules.policy;
+        let (allow, reason) = if self.always_allowed.contains(key) {
+            (true, "allowed always earlier in this session".to_owned())
+        } else {
+            match policy {
+                PermissionPolicy::Ask => return None,
+                PermissionPolicy::AllowAll => (true, format!("policy {}", policy.as_str())),
+                PermissionPolicy::DenyAll => (false, format!("policy {}", policy.as_str())),
+                PermissionPolicy::AllowReadOnly => {
+                    let read_only = matches!(
+                        kind,
+                        Some(ToolKind::Read | ToolKind::Search | ToolKind::Think)
+                    );
+                    if !read_only {
+                        return None;
+                    }
+                    (true, format!("policy {}", policy.as_str()))
+                }
+            }
+        };
+        Some((pick_option(options, allow), reason))
+    }
+
+    async fn on_prompt_timeout(&mut self, prompt_id: PromptId) {
+        let Some((after, outcome)) = self.rules.timeout else {
+            return;
+        };
+        let Some(open) = self.open_prompts.get(&prompt_id) else {
+            return;
+        };
+        let outcome = match outcome {
+            TimeoutOutcome::Allow => pick_option(&open.options, true),
+            TimeoutOutcome::Deny => pick_option(&open.options, false),
+            TimeoutOutcome::Cancel => PermissionOutcome::Cancelled,
+        };
+        let reason = format!("nobody answered within {}s", after.as_secs());
+        let _ = self.resolve(prompt_id, outcome, Some(reason)).await;
     }
 
     fn start_next_prompt(&mut self) {
         if self.turn_running {
             return;
         }
-        if let (Some(text), Some(agent)) = (self.queued_prompts.pop_front(), &self.agent) {
-            agent.prompt(text);
+        if let (Some((text, context)), Some(agent)) =
+            (self.queued_prompts.pop_front(), &self.agent)
+        {
+            agent.prompt(text, &context);
             self.turn_running = true;
+            self.turn_started = Some(Instant::now());
         }
     }
 
     async fn on_command(&mut self, command: SessionCommand) {
         match command {
-            SessionCommand::Prompt { text, reply } => {
+            SessionCommand::Prompt {
+                text,
+                context,
+                reply,
+            } => {
                 let stored = self
                     .commit(SessionUpdate::UserMessage(
                         viewport_protocol::update::MessageText { text: text.clone() },
                     ))
                     .await;
                 if stored.is_ok() {
-                    self.queued_prompts.push_back(text);
+                    self.queued_prompts.push_back((text, context));
                     self.start_next_prompt();
                     self.settle().await;
                 }
@@ -264,6 +481,43 @@ impl SessionTask {
                 reply,
             } => {
                 let _ = reply.send(self.respond(prompt_id, outcome).await);
+            }
+            SessionCommand::SetConfig { request, reply } => match &self.agent {
+                // Answered from a task: the agent's reply may queue behind
+                // updates this task has yet to store.
+                Some(agent) => {
+                    let applied = agent.set_config(request);
+                    tokio::spawn(async move {
+                        let result = applied
+                            .await
+                            .map_err(|message| FrameError::new(ErrorCode::InvalidFrame, message));
+                        let _ = reply.send(result);
+                    });
+                }
+                None => {
+                    let _ = reply.send(Err(FrameError::new(
+                        ErrorCode::SessionEnded,
+                        format!("session {} has ended", self.id),
+                    )));
+                }
+            },
+            SessionCommand::PromptTimedOut { prompt_id } => {
+                self.on_prompt_timeout(prompt_id).await;
+            }
+            SessionCommand::Close { reply } => {
+                self.kill_replies.push(reply);
+                self.kill_reason.get_or_insert((
+                    EndReason::Completed,
+                    Some("closed by a viewport".to_owned()),
+                ));
+                self.queued_prompts.clear();
+                self.cancel_open_prompts("the session was closed").await;
+                if let Some(agent) = &self.agent {
+                    if self.turn_running {
+                        agent.cancel();
+                    }
+                    agent.close();
+                }
             }
             SessionCommand::Kill {
                 reason,
@@ -297,8 +551,17 @@ impl SessionTask {
                 )
             });
         };
+        let chosen = match &outcome {
+            PermissionOutcome::Selected { option_id } => {
+                open.options.iter().find(|o| &o.option_id == option_id)
+            }
+            PermissionOutcome::Cancelled => None,
+        };
+        if chosen.is_some_and(|o| o.kind == PermissionOptionKind::AllowAlways) {
+            self.always_allowed.insert(open.key.clone());
+        }
         if let PermissionOutcome::Selected { option_id } = &outcome
-            && !open.options.iter().any(|o| &o.option_id == option_id)
+            && chosen.is_none()
         {
             let known: Vec<&str> = open.options.iter().map(|o| o.option_id.as_str()).collect();
             return Err(FrameError::new(
@@ -385,4 +648,30 @@ pub fn state_change(
         reason,
         detail,
     })
+}
+
+/// What `allow always` remembers: the kind of tool when the agent says,
+/// otherwise the request's title.
+fn permission_key(kind: Option<ToolKind>, title: &str) -> String {
+    match kind {
+        Some(kind) if kind != ToolKind::Other => format!("kind:{kind:?}"),
+        _ => format!("title:{title}"),
+    }
+}
+
+/// The option that allows (or refuses) once, else always; `cancelled` when
+/// the agent offers neither.
+fn pick_option(options: &[PermissionOption], allow: bool) -> PermissionOutcome {
+    let preference = if allow {
+        [PermissionOptionKind::AllowOnce, PermissionOptionKind::AllowAlways]
+    } else {
+        [PermissionOptionKind::RejectOnce, PermissionOptionKind::RejectAlways]
+    };
+    preference
+        .iter()
+        .find_map(|kind| options.iter().find(|o| o.kind == *kind))
+        .map(|o| PermissionOutcome::Selected {
+            option_id: o.option_id.clone(),
+        })
+        .unwrap_or(PermissionOutcome::Cancelled)
 }

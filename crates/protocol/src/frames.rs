@@ -9,6 +9,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{DirectoryId, PromptId, RequestId, SessionId};
+use crate::options::{ConfigOverrides, ContextItem};
 use crate::limits::{MAX_CLIENT_FRAME_BYTES, MAX_PROMPT_BYTES, MAX_REQUEST_ID_LEN};
 use crate::state::{DirectoryInfo, EndReason, SessionKind, SessionSummary};
 use crate::update::{PermissionRequest, SessionUpdate};
@@ -55,6 +56,9 @@ pub enum ClientFrame {
         request_id: Option<RequestId>,
         session_id: SessionId,
         text: String,
+        /// Files or other resources sent along with the text.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        context: Vec<ContextItem>,
     },
     /// Stop the current turn; the session stays.
     #[serde(rename_all = "camelCase")]
@@ -94,6 +98,44 @@ pub enum ClientFrame {
     /// Rebuild every projection from the event log.
     #[serde(rename_all = "camelCase")]
     Reindex { request_id: RequestId },
+    /// Switch a live session's mode, model or thought level.
+    #[serde(rename_all = "camelCase")]
+    SetConfig {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        request_id: Option<RequestId>,
+        session_id: SessionId,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        mode: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        model: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        thought_level: Option<String>,
+    },
+    /// End a session gracefully: the current turn is cancelled, the agent is
+    /// asked to exit, and the session ends `completed`.
+    #[serde(rename_all = "camelCase")]
+    Close {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        request_id: Option<RequestId>,
+        session_id: SessionId,
+    },
+    /// Delete a session and everything stored of it (its agent is stopped first).
+    #[serde(rename_all = "camelCase")]
+    Destroy {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        request_id: Option<RequestId>,
+        session_id: SessionId,
+    },
+    /// Restart an ended session's agent and continue its conversation.
+    #[serde(rename_all = "camelCase")]
+    Resume {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        request_id: Option<RequestId>,
+        session_id: SessionId,
+    },
+    /// The agent profiles this daemon offers, and whether each is installed.
+    #[serde(rename_all = "camelCase")]
+    ListAgents { request_id: RequestId },
 }
 
 /// The client frame types, as on the wire.
@@ -109,6 +151,11 @@ pub const CLIENT_FRAME_TYPES: &[&str] = &[
     "addDirectory",
     "listDirectories",
     "reindex",
+    "setConfig",
+    "close",
+    "destroy",
+    "resume",
+    "listAgents",
 ];
 
 impl ClientFrame {
@@ -119,26 +166,19 @@ impl ClientFrame {
             | Self::Prompt { request_id, .. }
             | Self::Cancel { request_id, .. }
             | Self::RespondToPrompt { request_id, .. }
-            | Self::Kill { request_id, .. } => request_id.as_ref(),
+            | Self::Kill { request_id, .. }
+            | Self::SetConfig { request_id, .. }
+            | Self::Close { request_id, .. }
+            | Self::Destroy { request_id, .. }
+            | Self::Resume { request_id, .. } => request_id.as_ref(),
             Self::Launch { request_id, .. }
             | Self::ListSessions { request_id }
             | Self::AddDirectory { request_id, .. }
             | Self::ListDirectories { request_id }
-            | Self::Reindex { request_id } => Some(request_id),
+            | Self::Reindex { request_id }
+            | Self::ListAgents { request_id } => Some(request_id),
         }
     }
-}
-
-/// Per-session settings a `launch` may override.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct ConfigOverrides {
-    /// The agent profile (default `demo`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub agent: Option<String>,
-    /// Stop the session when its reported cost passes this many US dollars.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cost_cap_usd: Option<f64>,
 }
 
 /// A frame the daemon sends to a viewport.
@@ -361,6 +401,16 @@ fn validate(frame: &ClientFrame) -> Result<(), String> {
             (Some(_), None | Some(false)) | (None, Some(true)) => {}
             _ => return Err("give exactly one of `optionId` or `cancelled: true`".into()),
         },
+        ClientFrame::SetConfig {
+            mode,
+            model,
+            thought_level,
+            ..
+        } => {
+            if mode.is_none() && model.is_none() && thought_level.is_none() {
+                return Err("give at least one of `mode`, `model` or `thoughtLevel`".into());
+            }
+        }
         _ => {}
     }
     Ok(())

@@ -9,12 +9,15 @@
 //! - [`frames`]: client and server frames, typed request results, error codes,
 //!   and [`frames::parse_client_frame`], which turns raw text into a frame or an
 //!   error that names what was wrong.
+//! - [`options`]: session options a launch sets (agent, env, MCP servers,
+//!   instructions, permission policy, cost cap) and agent profile listings.
 //! - [`limits`]: size and count limits shared by both ends.
 //! - [`schema`]: the JSON Schema of the whole protocol (checked in under `schema/`).
 
 pub mod frames;
 pub mod ids;
 pub mod limits;
+pub mod options;
 pub mod schema;
 pub mod state;
 pub mod update;

@@ -336,6 +336,21 @@ pub enum SystemStatus {
     Title { title: String },
     /// Anything else worth showing, in words.
     Notice { message: String },
+    /// The agent's own session behind this one, reported once it is up.
+    #[serde(rename_all = "camelCase")]
+    Agent {
+        /// The agent's session id (what `session/load` takes to resume).
+        agent_session_id: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        name: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        version: Option<String>,
+        /// Whether the agent can load this conversation again (`vpd resume`).
+        can_resume: bool,
+    },
+    /// The settings a viewport can switch with `setConfig`, with their
+    /// current values; each report replaces the previous one whole.
+    Config { options: Vec<ConfigOption> },
     /// An update kind this version of vpd does not know, kept as the agent
     /// sent it rather than dropped.
     Other {
@@ -353,6 +368,34 @@ pub enum AttentionReason {
     AgentFailed,
     /// The agent asked for attention.
     AgentNotification,
+    /// A turn failed with an error; the session stays.
+    TurnFailed,
+    /// A turn that ran a long time finished.
+    TurnFinished,
+    /// The session's cost passed 80% of its cap.
+    CostCapNear,
+    /// The agent needs its user to log in before it can work.
+    LoginRequired,
+}
+
+/// One switchable setting of a session (a mode, a model, a thought level…).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ConfigOption {
+    pub id: String,
+    pub name: String,
+    /// `mode`, `model`, `thought_level` or the agent's own category.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
+    pub current: String,
+    pub choices: Vec<ConfigChoice>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ConfigChoice {
+    pub value: String,
+    pub name: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

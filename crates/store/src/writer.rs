@@ -121,6 +121,26 @@ impl Writer {
         Ok(results)
     }
 
+    /// Delete a session: its events and its projections, in one transaction.
+    /// Returns whether it existed.
+    pub fn delete_session(&mut self, session_id: &SessionId) -> Result<bool> {
+        let tx = self.conn.transaction().during("starting a delete")?;
+        let id = session_id.as_str();
+        let events = tx
+            .execute("DELETE FROM events WHERE session_id = ?1", params![id])
+            .during("deleting a session's events")?;
+        tx.execute("DELETE FROM sessions WHERE session_id = ?1", params![id])
+            .during("deleting a session")?;
+        tx.execute(
+            "DELETE FROM pending_prompts WHERE session_id = ?1",
+            params![id],
+        )
+        .during("deleting a session's prompts")?;
+        tx.commit().during("committing a delete")?;
+        self.views.remove(session_id);
+        Ok(events > 0)
+    }
+
     /// Register a directory by its canonical path; registering it again
     /// returns the existing record.
     pub fn add_directory(&mut self, canonical_path: &Path) -> Result<DirectoryInfo> {

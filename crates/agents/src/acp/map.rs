@@ -2,6 +2,7 @@
 
 use agent_client_protocol::v1::schema as acp;
 use viewport_protocol::SessionUpdate;
+use viewport_protocol::options::{ContextItem, McpServer};
 use viewport_protocol::update::{
     AvailableCommand, Cost, MessageText, PermissionOption, PermissionOptionKind, PlanEntry,
     PlanEntryPriority, PlanEntryStatus, StopReason, SystemStatus, TokenUsage, ToolCall,
@@ -64,6 +65,13 @@ pub fn map_update(update: acp::SessionUpdate) -> Mapped {
             }),
             ..TokenUsage::default()
         }),
+        U::ConfigOptionUpdate(update) => SessionUpdate::SystemStatus(SystemStatus::Config {
+            options: update
+                .config_options
+                .iter()
+                .map(super::config::option_view)
+                .collect(),
+        }),
         U::Notice(notice) => SessionUpdate::SystemStatus(SystemStatus::Notice {
             message: match notice.description {
                 Some(description) => format!("{}: {description}", notice.title),
@@ -86,6 +94,70 @@ pub fn unknown_status(update: serde_json::Value) -> SystemStatus {
         .unwrap_or("unknown")
         .to_owned();
     SystemStatus::Other { kind, data: update }
+}
+
+/// A prompt's context item as an ACP block: the content embedded when we
+/// have it, a link otherwise.
+pub fn context_block(item: &ContextItem) -> acp::ContentBlock {
+    match &item.text {
+        Some(text) => {
+            let mut resource = acp::TextResourceContents::new(text.clone(), item.uri.clone());
+            resource = resource.mime_type(item.mime_type.clone());
+            acp::ContentBlock::Resource(acp::EmbeddedResource::new(
+                acp::EmbeddedResourceResource::TextResourceContents(resource),
+            ))
+        }
+        None => {
+            let name = item.uri.rsplit('/').next().unwrap_or(&item.uri).to_owned();
+            acp::ContentBlock::ResourceLink(
+                acp::ResourceLink::new(name, item.uri.clone()).mime_type(item.mime_type.clone()),
+            )
+        }
+    }
+}
+
+pub fn mcp_server(server: &McpServer) -> acp::McpServer {
+    let headers = |headers: &std::collections::BTreeMap<String, String>| {
+        headers
+            .iter()
+            .map(|(k, v)| acp::HttpHeader::new(k.clone(), v.clone()))
+            .collect::<Vec<_>>()
+    };
+    match server {
+        McpServer::Stdio {
+            name,
+            command,
+            args,
+            env,
+        } => acp::McpServer::Stdio(
+            acp::McpServerStdio::new(name.clone(), command.clone())
+                .args(args.clone())
+                .env(
+                    env.iter()
+                        .map(|(k, v)| acp::EnvVariable::new(k.clone(), v.clone()))
+                        .collect(),
+                ),
+        ),
+        McpServer::Http { name, url, headers: h } => acp::McpServer::Http(
+            acp::McpServerHttp::new(name.clone(), url.clone()).headers(headers(h)),
+        ),
+        McpServer::Sse { name, url, headers: h } => acp::McpServer::Sse(
+            acp::McpServerSse::new(name.clone(), url.clone()).headers(headers(h)),
+        ),
+    }
+}
+
+/// A way to log in, in words.
+pub fn auth_method(method: &acp::AuthMethod) -> String {
+    let (name, description) = match method {
+        acp::AuthMethod::Agent(m) => (&m.name, &m.description),
+        acp::AuthMethod::Terminal(m) => (&m.name, &m.description),
+        _ => return "an authentication method of its own".to_owned(),
+    };
+    match description {
+        Some(d) => format!("{name} ({d})"),
+        None => name.clone(),
+    }
 }
 
 /// A content block in words: text as it is, anything else described.
@@ -250,14 +322,17 @@ mod tests {
 
     #[test]
     fn kinds_without_a_type_of_ours_are_kept_whole() {
-        let update = acp::SessionUpdate::ConfigOptionUpdate(acp::ConfigOptionUpdate::new(vec![]));
+        let update = acp::SessionUpdate::CompactionUpdate(acp::CompactionUpdate::new(
+            "c1",
+            acp::CompactionStatus::Started,
+        ));
         let Mapped::Update(SessionUpdate::SystemStatus(SystemStatus::Other { kind, data })) =
             map_update(update)
         else {
             panic!("dropped");
         };
-        assert_eq!(kind, "config_option_update");
-        assert_eq!(data["sessionUpdate"], "config_option_update");
+        assert_eq!(kind, "compaction_update");
+        assert_eq!(data["sessionUpdate"], "compaction_update");
     }
 
     #[test]

@@ -34,7 +34,9 @@ pub enum AgentError {
         program: String,
         install: String,
     },
-    #[error("the custom profile needs the agent's command (`--cmd \"PROGRAM ARGS\"` or `configOverrides.command`)")]
+    #[error(
+        "the custom profile needs the agent's command (`--cmd \"PROGRAM ARGS\"` or `configOverrides.command`)"
+    )]
     NoCommand,
     #[error("cannot start `{program}`: {source}")]
     Spawn {

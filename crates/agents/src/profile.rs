@@ -169,7 +169,11 @@ impl AgentProfile {
 
     /// The program to run. `command` is the launch's command, which only the
     /// `custom` profile uses.
-    pub fn resolve(&self, search: &ProgramSearch, command: &[String]) -> Result<Resolved, AgentError> {
+    pub fn resolve(
+        &self,
+        search: &ProgramSearch,
+        command: &[String],
+    ) -> Result<Resolved, AgentError> {
         match &self.program {
             Program::SelfExe => Ok(Resolved {
                 program: crate::spawn::self_exe()?,
@@ -223,13 +227,18 @@ impl AgentProfile {
     }
 
     /// The daemon's variables this profile passes through, besides the allowlist.
-    pub fn passthrough(&self, environment: impl Iterator<Item = (String, String)>) -> Vec<(String, String)> {
+    pub fn passthrough(
+        &self,
+        environment: impl Iterator<Item = (String, String)>,
+    ) -> Vec<(String, String)> {
         environment
             .filter(|(name, _)| {
-                self.passthrough_env.iter().any(|pattern| match pattern.strip_suffix('*') {
-                    Some(prefix) => name.starts_with(prefix),
-                    None => name == pattern,
-                })
+                self.passthrough_env
+                    .iter()
+                    .any(|pattern| match pattern.strip_suffix('*') {
+                        Some(prefix) => name.starts_with(prefix),
+                        None => name == pattern,
+                    })
             })
             .collect()
     }
@@ -254,8 +263,13 @@ pub struct ProgramSearch {
 }
 
 impl ProgramSearch {
-    pub fn new(path_var: Option<&std::ffi::OsStr>, extra: impl IntoIterator<Item = PathBuf>) -> Self {
-        let mut dirs: Vec<PathBuf> = path_var.map(|p| std::env::split_paths(p).collect()).unwrap_or_default();
+    pub fn new(
+        path_var: Option<&std::ffi::OsStr>,
+        extra: impl IntoIterator<Item = PathBuf>,
+    ) -> Self {
+        let mut dirs: Vec<PathBuf> = path_var
+            .map(|p| std::env::split_paths(p).collect())
+            .unwrap_or_default();
         dirs.extend(extra);
         Self { dirs }
     }
@@ -306,7 +320,10 @@ mod tests {
             .resolve(&ProgramSearch::new(None, []), &[])
             .unwrap_err()
             .to_string();
-        assert!(err.contains("npm install -g @zed-industries/claude-agent-acp"), "{err}");
+        assert!(
+            err.contains("npm install -g @zed-industries/claude-agent-acp"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -317,16 +334,28 @@ mod tests {
         std::fs::write(&program, "#!/bin/sh\n").unwrap();
         std::fs::set_permissions(&program, std::fs::Permissions::from_mode(0o755)).unwrap();
         let search = ProgramSearch::new(None, [dir.path().to_owned()]);
-        let resolved = AgentProfile::builtin("codex").unwrap().resolve(&search, &[]).unwrap();
+        let resolved = AgentProfile::builtin("codex")
+            .unwrap()
+            .resolve(&search, &[])
+            .unwrap();
         assert_eq!(resolved.program, program);
-        assert!(AgentProfile::builtin("codex").unwrap().info(&search).installed);
+        assert!(
+            AgentProfile::builtin("codex")
+                .unwrap()
+                .info(&search)
+                .installed
+        );
     }
 
     #[test]
     fn passthrough_takes_named_variables_and_prefixes() {
         let profile = AgentProfile::builtin("claude-code").unwrap();
-        let env = [("ANTHROPIC_BASE_URL", "u"), ("IS_SANDBOX", "1"), ("SECRET", "s")]
-            .map(|(k, v)| (k.to_owned(), v.to_owned()));
+        let env = [
+            ("ANTHROPIC_BASE_URL", "u"),
+            ("IS_SANDBOX", "1"),
+            ("SECRET", "s"),
+        ]
+        .map(|(k, v)| (k.to_owned(), v.to_owned()));
         let passed = profile.passthrough(env.into_iter());
         let names: Vec<&str> = passed.iter().map(|(k, _)| k.as_str()).collect();
         assert_eq!(names, ["ANTHROPIC_BASE_URL", "IS_SANDBOX"]);

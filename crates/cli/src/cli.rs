@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::options::SessionOptions;
+
 /// Run AI coding agents in a daemon that owns them; watch and steer them from anywhere.
 ///
 /// Commands other than `daemon` start the daemon in the background when it is
@@ -27,7 +29,7 @@ pub enum Command {
     /// Replay a session from the start (or --after SEQ), then follow it live.
     Watch(WatchArgs),
     /// Send a follow-up prompt to a session.
-    Send { session: String, text: String },
+    Send(SendArgs),
     /// Stop the current turn of a session; the session stays.
     Cancel { session: String },
     /// Allow a pending permission prompt (the only one, or PROMPT).
@@ -36,6 +38,16 @@ pub enum Command {
     Deny(AnswerArgs),
     /// End a session and stop its agent.
     Kill { session: String },
+    /// End a session gracefully: cancel its turn and let the agent exit.
+    Close { session: String },
+    /// Delete a session and everything stored of it.
+    Destroy { session: String },
+    /// Start an ended session's agent again and continue its conversation.
+    Resume(ResumeArgs),
+    /// Switch a running session's mode, model or thought level.
+    ConfigSession(ConfigSessionArgs),
+    /// The agents vpd can run, whether each is installed, and how to install it.
+    Agents(ListArgs),
     /// Rebuild every projection from the event log.
     Reindex,
     /// Registered directories.
@@ -95,6 +107,35 @@ pub struct RunArgs {
     /// Print frames as JSON lines.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub options: SessionOptions,
+}
+
+#[derive(Debug, Args)]
+pub struct SendArgs {
+    pub session: String,
+    pub text: String,
+    /// Send a file's content along with the text (repeatable).
+    #[arg(long = "file", short = 'f', value_name = "PATH")]
+    pub files: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ResumeArgs {
+    pub session: String,
+    /// Send this prompt once the session is back, and follow its turn.
+    pub prompt: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ConfigSessionArgs {
+    pub session: String,
+    #[arg(long)]
+    pub mode: Option<String>,
+    #[arg(long)]
+    pub model: Option<String>,
+    #[arg(long)]
+    pub thought_level: Option<String>,
 }
 
 #[derive(Debug, Args)]

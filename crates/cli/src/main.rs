@@ -3,6 +3,7 @@
 mod cli;
 mod commands;
 mod connect;
+mod options;
 mod render;
 
 use std::process::ExitCode;

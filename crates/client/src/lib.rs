@@ -16,8 +16,8 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{self, Message};
 use viewport_protocol::frames::{
-    LaunchResult, ListDirectoriesResult, ListSessionsResult, ListSubscribeResult,
-    ReindexResult, SessionSubscribeResult,
+    LaunchResult, ListDirectoriesResult, ListSessionsResult, ListSubscribeResult, ReindexResult,
+    SessionSubscribeResult,
 };
 use viewport_protocol::limits::MAX_TRANSPORT_MESSAGE_BYTES;
 use viewport_protocol::options::{AgentInfo, ConfigOverrides, ContextItem, ListAgentsResult};

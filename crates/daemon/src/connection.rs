@@ -13,8 +13,8 @@ use tokio::task::AbortHandle;
 use tokio_util::sync::CancellationToken;
 use viewport_agents::acp::config::ConfigRequest;
 use viewport_protocol::frames::{LaunchResult, ListDirectoriesResult, ListSessionsResult};
-use viewport_protocol::options::{ConfigOverrides, ListAgentsResult};
 use viewport_protocol::limits::MAX_SUBSCRIPTIONS_PER_CONNECTION;
+use viewport_protocol::options::{ConfigOverrides, ListAgentsResult};
 use viewport_protocol::update::PermissionOutcome;
 use viewport_protocol::{
     ClientFrame, ErrorCode, FrameError, RequestId, ServerFrame, SessionId, parse_client_frame,

@@ -227,7 +227,12 @@ mod tests {
             cost_cap_usd: Some(-1.0),
             ..SessionRules::default()
         };
-        assert!(check_rules(&rules).unwrap_err().message.contains("costCapUsd"));
+        assert!(
+            check_rules(&rules)
+                .unwrap_err()
+                .message
+                .contains("costCapUsd")
+        );
         let mut env = std::collections::BTreeMap::new();
         env.insert("A=B".into(), "x".into());
         assert!(check_env(&env).unwrap_err().message.contains("A=B"));

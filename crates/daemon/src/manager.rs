@@ -12,9 +12,7 @@ use viewport_agents::{AcpSession, AgentProfile, DriverEvent};
 use viewport_protocol::frames::ReindexResult;
 use viewport_protocol::options::{AgentInfo, ConfigOverrides, ContextItem};
 use viewport_protocol::state::{DirectoryInfo, SessionKind, SessionSummary};
-use viewport_protocol::update::{
-    MessageText, PermissionOutcome, PermissionResolved, SystemStatus,
-};
+use viewport_protocol::update::{MessageText, PermissionOutcome, PermissionResolved, SystemStatus};
 use viewport_protocol::{
     DirectoryId, EndReason, ErrorCode, FrameError, PromptId, SessionId, SessionState, SessionUpdate,
 };
@@ -86,7 +84,12 @@ impl Manager {
         overrides: ConfigOverrides,
     ) -> Result<SessionId, FrameError> {
         let directory = self.directory(&directory_id).await?;
-        let mut plan = launch::plan(&self.program_search(), &directory, model.clone(), &overrides)?;
+        let mut plan = launch::plan(
+            &self.program_search(),
+            &directory,
+            model.clone(),
+            &overrides,
+        )?;
         let id = SessionId::generate();
         let stored = StoredLaunch {
             model: model.clone(),
@@ -277,7 +280,6 @@ impl Manager {
             Err(e) => Err(internal("deleting the session's files", e)),
         }
     }
-
 
     pub async fn cancel(&self, id: &SessionId) -> Result<(), FrameError> {
         self.command(id, |reply| SessionCommand::Cancel { reply })

@@ -54,9 +54,13 @@ pub enum SessionCommand {
         reply: Reply,
     },
     /// A prompt's timeout passed (sent by the session to itself).
-    PromptTimedOut { prompt_id: PromptId },
+    PromptTimedOut {
+        prompt_id: PromptId,
+    },
     /// End the conversation gracefully; the session ends `completed`.
-    Close { reply: Reply },
+    Close {
+        reply: Reply,
+    },
     /// Stop the agent; the session ends with `reason`.
     Kill {
         reason: EndReason,
@@ -293,7 +297,9 @@ impl SessionTask {
                 if let Some(model) = model {
                     self.rules.model = Some(model.current.clone());
                 }
-                self.append(SessionUpdate::SystemStatus(SystemStatus::Config { options }));
+                self.append(SessionUpdate::SystemStatus(SystemStatus::Config {
+                    options,
+                }));
             }
             other => self.append(other),
         }
@@ -435,8 +441,7 @@ impl SessionTask {
         if self.turn_running {
             return;
         }
-        if let (Some((text, context)), Some(agent)) =
-            (self.queued_prompts.pop_front(), &self.agent)
+        if let (Some((text, context)), Some(agent)) = (self.queued_prompts.pop_front(), &self.agent)
         {
             agent.prompt(text, &context);
             self.turn_running = true;
@@ -663,9 +668,15 @@ fn permission_key(kind: Option<ToolKind>, title: &str) -> String {
 /// the agent offers neither.
 fn pick_option(options: &[PermissionOption], allow: bool) -> PermissionOutcome {
     let preference = if allow {
-        [PermissionOptionKind::AllowOnce, PermissionOptionKind::AllowAlways]
+        [
+            PermissionOptionKind::AllowOnce,
+            PermissionOptionKind::AllowAlways,
+        ]
     } else {
-        [PermissionOptionKind::RejectOnce, PermissionOptionKind::RejectAlways]
+        [
+            PermissionOptionKind::RejectOnce,
+            PermissionOptionKind::RejectAlways,
+        ]
     };
     preference
         .iter()

@@ -9,8 +9,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{DirectoryId, PromptId, RequestId, SessionId};
-use crate::options::{ConfigOverrides, ContextItem};
 use crate::limits::{MAX_CLIENT_FRAME_BYTES, MAX_PROMPT_BYTES, MAX_REQUEST_ID_LEN};
+use crate::options::{ConfigOverrides, ContextItem};
 use crate::state::{DirectoryInfo, EndReason, SessionKind, SessionSummary};
 use crate::update::{PermissionRequest, SessionUpdate};
 

@@ -90,7 +90,9 @@ pub(super) async fn create_terminal(
     responder: Responder<CreateTerminalResponse>,
     _cx: &ConnectionTo<Agent>,
 ) -> Handled {
-    let cwd = request.cwd.unwrap_or_else(|| shared.files.root().to_owned());
+    let cwd = request
+        .cwd
+        .unwrap_or_else(|| shared.files.root().to_owned());
     let created = shared
         .files
         .confine(&cwd)
@@ -124,7 +126,8 @@ pub(super) async fn terminal_output(
     responder.respond_with_result(
         output
             .map(|o| {
-                TerminalOutputResponse::new(o.text, o.truncated).exit_status(o.exit.map(exit_status))
+                TerminalOutputResponse::new(o.text, o.truncated)
+                    .exit_status(o.exit.map(exit_status))
             })
             .map_err(terminal_error),
     )

@@ -98,7 +98,9 @@ impl ConfigState {
         let mut actions = Vec::new();
         for (category, value) in wanted {
             let Some(value) = value else { continue };
-            let Some(option) = view.iter().find(|o| o.category.as_deref() == Some(category))
+            let Some(option) = view
+                .iter()
+                .find(|o| o.category.as_deref() == Some(category))
             else {
                 return Err(format!(
                     "the agent offers no {} setting",

@@ -131,7 +131,10 @@ mod tests {
         let root = FileRoot::new(dir.path());
         let file = dir.path().join("sub/new.txt");
         root.write(&file, "one\ntwo\nthree\n").await.unwrap();
-        assert_eq!(root.read(&file, None, None).await.unwrap(), "one\ntwo\nthree\n");
+        assert_eq!(
+            root.read(&file, None, None).await.unwrap(),
+            "one\ntwo\nthree\n"
+        );
         assert_eq!(root.read(&file, Some(2), Some(1)).await.unwrap(), "two\n");
     }
 
@@ -157,6 +160,9 @@ mod tests {
             root.confine(Path::new("relative")),
             Err(FsError::Relative(_))
         ));
-        assert_eq!(std::fs::read_to_string(dir.path().join("secret")).unwrap(), "s");
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("secret")).unwrap(),
+            "s"
+        );
     }
 }

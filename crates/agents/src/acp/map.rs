@@ -138,10 +138,18 @@ pub fn mcp_server(server: &McpServer) -> acp::McpServer {
                         .collect(),
                 ),
         ),
-        McpServer::Http { name, url, headers: h } => acp::McpServer::Http(
+        McpServer::Http {
+            name,
+            url,
+            headers: h,
+        } => acp::McpServer::Http(
             acp::McpServerHttp::new(name.clone(), url.clone()).headers(headers(h)),
         ),
-        McpServer::Sse { name, url, headers: h } => acp::McpServer::Sse(
+        McpServer::Sse {
+            name,
+            url,
+            headers: h,
+        } => acp::McpServer::Sse(
             acp::McpServerSse::new(name.clone(), url.clone()).headers(headers(h)),
         ),
     }
@@ -324,7 +332,7 @@ mod tests {
     fn kinds_without_a_type_of_ours_are_kept_whole() {
         let update = acp::SessionUpdate::CompactionUpdate(acp::CompactionUpdate::new(
             "c1",
-            acp::CompactionStatus::Started,
+            acp::CompactionStatus::InProgress,
         ));
         let Mapped::Update(SessionUpdate::SystemStatus(SystemStatus::Other { kind, data })) =
             map_update(update)

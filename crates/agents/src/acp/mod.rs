@@ -17,14 +17,15 @@ use std::time::Duration;
 
 use agent_client_protocol::schema::ProtocolVersion;
 use agent_client_protocol::v1::schema::{
-    self as acp, CancelNotification, ClientCapabilities, FileSystemCapabilities,
-    InitializeRequest, InitializeResponse, LoadSessionRequest, NewSessionRequest, PromptRequest,
-    PromptResponse, SessionNotification, SetSessionConfigOptionRequest, SetSessionModeRequest,
-    CreateTerminalRequest, CreateTerminalResponse, KillTerminalRequest, KillTerminalResponse,
-    ReadTextFileRequest, ReadTextFileResponse, ReleaseTerminalRequest, ReleaseTerminalResponse,
-    RequestPermissionRequest, RequestPermissionResponse, TerminalOutputRequest,
-    TerminalOutputResponse, WaitForTerminalExitRequest, WaitForTerminalExitResponse,
-    WriteTextFileRequest, WriteTextFileResponse,
+    self as acp, CancelNotification, ClientCapabilities, CreateTerminalRequest,
+    CreateTerminalResponse, FileSystemCapabilities, InitializeRequest, InitializeResponse,
+    KillTerminalRequest, KillTerminalResponse, LoadSessionRequest, NewSessionRequest,
+    PromptRequest, PromptResponse, ReadTextFileRequest, ReadTextFileResponse,
+    ReleaseTerminalRequest, ReleaseTerminalResponse, RequestPermissionRequest,
+    RequestPermissionResponse, SessionNotification, SetSessionConfigOptionRequest,
+    SetSessionModeRequest, TerminalOutputRequest, TerminalOutputResponse,
+    WaitForTerminalExitRequest, WaitForTerminalExitResponse, WriteTextFileRequest,
+    WriteTextFileResponse,
 };
 use agent_client_protocol::v1::{ConnectionTo, Responder};
 use agent_client_protocol::{Agent, Client, Lines};
@@ -254,7 +255,9 @@ async fn run_connection(
     macro_rules! spawned {
         ($request:ty, $response:ty, $handler:expr) => {{
             let shared = shared.clone();
-            async move |request: $request, responder: Responder<$response>, cx: ConnectionTo<Agent>| {
+            async move |request: $request,
+                        responder: Responder<$response>,
+                        cx: ConnectionTo<Agent>| {
                 let shared = shared.clone();
                 let cx2 = cx.clone();
                 cx.spawn(async move { $handler(&shared, request, responder, &cx2).await })
@@ -411,12 +414,20 @@ async fn open_session(
     let view = shared.config().view();
     if !view.is_empty() {
         shared
-            .send(SessionUpdate::SystemStatus(SystemStatus::Config { options: view }))
+            .send(SessionUpdate::SystemStatus(SystemStatus::Config {
+                options: view,
+            }))
             .await;
     }
     let first_block = match &setup.instructions {
-        Some(i) if setup.resume.is_none() && i.via == crate::profile::InstructionsVia::FirstPromptBlock => {
-            Some(acp::ContentBlock::from(format!("<instructions>\n{}\n</instructions>", i.text)))
+        Some(i)
+            if setup.resume.is_none()
+                && i.via == crate::profile::InstructionsVia::FirstPromptBlock =>
+        {
+            Some(acp::ContentBlock::from(format!(
+                "<instructions>\n{}\n</instructions>",
+                i.text
+            )))
         }
         _ => None,
     };
@@ -425,7 +436,8 @@ async fn open_session(
 
 /// `_meta.systemPrompt` for adapters that read it (Claude's).
 fn system_prompt_meta(instructions: Option<&Instructions>) -> Option<acp::Meta> {
-    let instructions = instructions.filter(|i| i.via == crate::profile::InstructionsVia::SystemPromptMeta)?;
+    let instructions =
+        instructions.filter(|i| i.via == crate::profile::InstructionsVia::SystemPromptMeta)?;
     let value = if instructions.replace {
         serde_json::Value::String(instructions.text.clone())
     } else {
@@ -438,7 +450,11 @@ fn system_prompt_meta(instructions: Option<&Instructions>) -> Option<acp::Meta> 
 
 /// When the agent refuses to start a session because nobody is logged in,
 /// say so, with the ways to log in it offers.
-async fn report_login(init: &InitializeResponse, error: &agent_client_protocol::Error, shared: &Shared) {
+async fn report_login(
+    init: &InitializeResponse,
+    error: &agent_client_protocol::Error,
+    shared: &Shared,
+) {
     let auth_error = error.code == agent_client_protocol::ErrorCode::AUTH_REQUIRED
         || error.to_string().to_lowercase().contains("auth");
     if !auth_error {
@@ -448,7 +464,10 @@ async fn report_login(init: &InitializeResponse, error: &agent_client_protocol::
     let message = if methods.is_empty() {
         format!("The agent needs you to log in: {error}")
     } else {
-        format!("The agent needs you to log in. It offers: {}", methods.join("; "))
+        format!(
+            "The agent needs you to log in. It offers: {}",
+            methods.join("; ")
+        )
     };
     shared
         .send(SessionUpdate::Attention(Attention {
@@ -495,7 +514,9 @@ async fn run_config_actions(
                     .map_err(|e| format!("the agent refused mode `{mode}`: {e}"))?;
                 shared.config().set_current_mode(&mode);
                 shared
-                    .send(SessionUpdate::SystemStatus(SystemStatus::Mode { mode_id: mode }))
+                    .send(SessionUpdate::SystemStatus(SystemStatus::Mode {
+                        mode_id: mode,
+                    }))
                     .await;
             }
             ConfigAction::SetOption { id, value } => {
@@ -513,7 +534,9 @@ async fn run_config_actions(
         }
         let options = shared.config().view();
         shared
-            .send(SessionUpdate::SystemStatus(SystemStatus::Config { options }))
+            .send(SessionUpdate::SystemStatus(SystemStatus::Config {
+                options,
+            }))
             .await;
     }
     Ok(())
@@ -542,24 +565,26 @@ fn line_stream(
     shared: Arc<Shared>,
 ) -> impl futures_util::Stream<Item = std::io::Result<String>> + Send + 'static {
     let lines = BufReader::with_capacity(READ_BUFFER, stdout).lines();
-    futures_util::stream::unfold((lines, shared), async |(mut lines, shared)| loop {
-        match lines.next_line().await {
-            Ok(Some(line)) => match fast_update(&line) {
-                Some(FastUpdate::Known(notification)) => {
-                    forward_update(&shared, notification).await;
-                }
-                Some(FastUpdate::Unknown(update)) => {
-                    if !shared.loading.load(Ordering::SeqCst) {
-                        flush_message(&shared).await;
-                        shared
-                            .send(SessionUpdate::SystemStatus(map::unknown_status(update)))
-                            .await;
+    futures_util::stream::unfold((lines, shared), async |(mut lines, shared)| {
+        loop {
+            match lines.next_line().await {
+                Ok(Some(line)) => match fast_update(&line) {
+                    Some(FastUpdate::Known(notification)) => {
+                        forward_update(&shared, notification).await;
                     }
-                }
-                None => return Some((Ok(line), (lines, shared))),
-            },
-            Ok(None) => return None,
-            Err(e) => return Some((Err(e), (lines, shared))),
+                    Some(FastUpdate::Unknown(update)) => {
+                        if !shared.loading.load(Ordering::SeqCst) {
+                            flush_message(&shared).await;
+                            shared
+                                .send(SessionUpdate::SystemStatus(map::unknown_status(update)))
+                                .await;
+                        }
+                    }
+                    None => return Some((Ok(line), (lines, shared))),
+                },
+                Ok(None) => return None,
+                Err(e) => return Some((Err(e), (lines, shared))),
+            }
         }
     })
 }

@@ -110,8 +110,14 @@ impl Terminals {
         let limit = request.output_limit.unwrap_or(DEFAULT_OUTPUT_LIMIT);
         let output = Arc::new(Mutex::new(Buffer::default()));
         let readers = [
-            child.stdout.take().map(|s| collect(s, output.clone(), limit)),
-            child.stderr.take().map(|s| collect(s, output.clone(), limit)),
+            child
+                .stdout
+                .take()
+                .map(|s| collect(s, output.clone(), limit)),
+            child
+                .stderr
+                .take()
+                .map(|s| collect(s, output.clone(), limit)),
         ];
         let (exit_tx, exit) = watch::channel(None);
         let pid = child.id();
@@ -126,7 +132,8 @@ impl Terminals {
             "term_{}",
             self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
         );
-        self.lock().insert(id.clone(), Terminal { output, exit, pid });
+        self.lock()
+            .insert(id.clone(), Terminal { output, exit, pid });
         Ok(id)
     }
 
@@ -272,7 +279,10 @@ mod tests {
         assert!(output.text.contains("hello") && output.text.contains("oops"));
         assert!(!output.truncated);
         terminals.release(&id).unwrap();
-        assert!(matches!(terminals.output(&id), Err(TerminalError::Unknown(_))));
+        assert!(matches!(
+            terminals.output(&id),
+            Err(TerminalError::Unknown(_))
+        ));
     }
 
     #[tokio::test]
@@ -284,7 +294,11 @@ mod tests {
         terminals.wait_for_exit(&id).await.unwrap();
         let output = terminals.output(&id).unwrap();
         assert!(output.truncated);
-        assert!(output.text.len() <= 10 && output.text.ends_with("1000\n"), "{:?}", output.text);
+        assert!(
+            output.text.len() <= 10 && output.text.ends_with("1000\n"),
+            "{:?}",
+            output.text
+        );
     }
 
     #[tokio::test]

@@ -1,6 +1,7 @@
 //! One module per group of commands; each takes its parsed arguments, talks
 //! to the daemon through `viewport-client`, and returns an exit code.
 
+mod agents;
 mod daemon;
 mod dir;
 mod follow;
@@ -27,11 +28,16 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Run(args) => session::run(args).await,
         Command::Ls(args) => session::list(args).await,
         Command::Watch(args) => session::watch(args).await,
-        Command::Send { session, text } => session::send(&session, &text).await,
+        Command::Send(args) => session::send(args).await,
         Command::Cancel { session } => session::cancel(&session).await,
         Command::Approve(args) => session::answer(args, true).await,
         Command::Deny(args) => session::answer(args, false).await,
         Command::Kill { session } => session::kill(&session).await,
+        Command::Close { session } => session::close(&session).await,
+        Command::Destroy { session } => session::destroy(&session).await,
+        Command::Resume(args) => session::resume(args).await,
+        Command::ConfigSession(args) => session::config(args).await,
+        Command::Agents(args) => agents::list(args).await,
         Command::Reindex => dir::reindex().await,
         Command::Dir(DirCommand::Add { path, json }) => dir::add(&path, json).await,
         Command::Dir(DirCommand::Ls { json }) => dir::list(json).await,

@@ -1,14 +1,18 @@
-//! Commands on sessions: run, ls, watch, send, cancel, approve, deny, kill.
+//! Commands on sessions: run, ls, watch, send, cancel, approve, deny, kill,
+//! close, destroy, resume, config-session.
 
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
+use viewport_protocol::options::ContextItem;
 use viewport_protocol::state::SessionSummary;
 use viewport_protocol::{SessionState, now_ms};
 
 use super::follow::Follow;
 use super::{print_json, resolve_session};
-use crate::cli::{AnswerArgs, ListArgs, RunArgs, WatchArgs};
+use crate::cli::{
+    AnswerArgs, ConfigSessionArgs, ListArgs, ResumeArgs, RunArgs, SendArgs, WatchArgs,
+};
 use crate::connect::connect;
 
 pub async fn run(args: RunArgs) -> Result<ExitCode> {
@@ -16,8 +20,14 @@ pub async fn run(args: RunArgs) -> Result<ExitCode> {
     let dir = std::fs::canonicalize(&args.dir)
         .with_context(|| format!("cannot use directory {}", args.dir.display()))?;
     let directory = client.add_directory(&dir.to_string_lossy()).await?;
+    let overrides = args.options.overrides(&args.agent)?;
     let session_id = client
-        .launch(directory.directory_id, &args.prompt, Some(&args.agent))
+        .launch_with(
+            directory.directory_id,
+            &args.prompt,
+            args.options.model.clone(),
+            overrides,
+        )
         .await?;
     if args.detach {
         println!("{session_id}");
@@ -102,11 +112,77 @@ fn age(ms: i64) -> String {
     }
 }
 
-pub async fn send(session: &str, text: &str) -> Result<ExitCode> {
+pub async fn send(args: SendArgs) -> Result<ExitCode> {
+    let context = args
+        .files
+        .iter()
+        .map(|path| file_context(path))
+        .collect::<Result<Vec<_>>>()?;
+    let mut client = connect().await?;
+    let session_id = resolve_session(&mut client, &args.session).await?;
+    client.prompt_with(&session_id, &args.text, context).await?;
+    eprintln!("vpd: sent to {session_id}");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A file as prompt context: its content, embedded.
+fn file_context(path: &std::path::Path) -> Result<ContextItem> {
+    let absolute =
+        std::fs::canonicalize(path).with_context(|| format!("cannot attach {}", path.display()))?;
+    let text = std::fs::read_to_string(&absolute)
+        .with_context(|| format!("cannot attach {}: not a readable text file", path.display()))?;
+    Ok(ContextItem {
+        uri: format!("file://{}", absolute.display()),
+        text: Some(text),
+        mime_type: None,
+    })
+}
+
+pub async fn close(session: &str) -> Result<ExitCode> {
     let mut client = connect().await?;
     let session_id = resolve_session(&mut client, session).await?;
-    client.prompt(&session_id, text).await?;
-    eprintln!("vpd: sent to {session_id}");
+    client.close(&session_id).await?;
+    eprintln!("vpd: closed {session_id}");
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn destroy(session: &str) -> Result<ExitCode> {
+    let mut client = connect().await?;
+    let session_id = resolve_session(&mut client, session).await?;
+    client.destroy(&session_id).await?;
+    eprintln!("vpd: deleted {session_id} and everything stored of it");
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn resume(args: ResumeArgs) -> Result<ExitCode> {
+    let mut client = connect().await?;
+    let session_id = resolve_session(&mut client, &args.session).await?;
+    client.resume(&session_id).await?;
+    let Some(prompt) = args.prompt else {
+        eprintln!("vpd: resumed {session_id}; `vpd send {session_id} TEXT` continues it");
+        return Ok(ExitCode::SUCCESS);
+    };
+    let head = client.session_state(&session_id).await?.session.last_seq;
+    client.prompt(&session_id, &prompt).await?;
+    let follow = Follow {
+        json: false,
+        until_idle: true,
+        approve_all: false,
+        ask: true,
+    };
+    follow.run(&mut client, &session_id, head).await
+}
+
+pub async fn config(args: ConfigSessionArgs) -> Result<ExitCode> {
+    if args.mode.is_none() && args.model.is_none() && args.thought_level.is_none() {
+        bail!("give at least one of --mode, --model or --thought-level");
+    }
+    let mut client = connect().await?;
+    let session_id = resolve_session(&mut client, &args.session).await?;
+    client
+        .set_config(&session_id, args.mode, args.model, args.thought_level)
+        .await?;
+    eprintln!("vpd: settings of {session_id} changed");
     Ok(ExitCode::SUCCESS)
 }
 

@@ -1,5 +1,6 @@
 //! Permission prompts wait for a viewport; the first answer wins.
 
+use viewport_protocol::options::{ConfigOverrides, PermissionPolicy, TimeoutOutcome};
 use viewport_protocol::update::PermissionOutcome;
 use viewport_protocol::{ErrorCode, SessionId, SessionState, SessionUpdate};
 
@@ -106,7 +107,8 @@ async fn a_hundred_asks_answered_from_other_viewports_all_reach_the_agent() {
     drop(launcher);
     let mut watcher = daemon.client().await.unwrap();
     watcher.subscribe(&session, 0).await.unwrap();
-    let options = ["allow", "allow-always", "reject"];
+    // `allow-always` would answer the next asks itself (see below).
+    let options = ["allow", "reject"];
     for turn in 0..100 {
         let request = updates_until(&mut watcher, |_, u| {
             matches!(u, SessionUpdate::PermissionRequest(_))
@@ -169,4 +171,99 @@ async fn cancel_ends_a_hanging_turn_and_keeps_the_session() {
             .count(),
         2
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn allow_always_answers_the_same_kind_of_request_for_the_rest_of_the_session() {
+    let daemon = daemon().await;
+    let session = daemon.launch("ask").await.unwrap();
+    let prompt = open_prompt(&daemon, &session).await;
+    let mut client = daemon.client().await.unwrap();
+    client.subscribe(&session, 0).await.unwrap();
+    client
+        .respond(&session, &prompt, Some("allow-always"))
+        .await
+        .unwrap();
+    updates_until(&mut client, |_, u| is_state(u, SessionState::Idle))
+        .await
+        .unwrap();
+    client.prompt(&session, "ask").await.unwrap();
+    let seen = updates_until(&mut client, |_, u| chosen(u).is_some())
+        .await
+        .unwrap();
+    assert_eq!(chosen(&seen.last().unwrap().1).as_deref(), Some("allow"));
+    let resolved = seen.iter().find_map(|(_, u)| match u {
+        SessionUpdate::PermissionResolved(r) => Some(r.clone()),
+        _ => None,
+    });
+    let reason = resolved.and_then(|r| r.reason).unwrap_or_default();
+    assert!(reason.contains("allowed always"), "recorded why: {reason}");
+}
+
+async fn launch_with_policy(
+    daemon: &TestDaemon,
+    prompt: &str,
+    policy: PermissionPolicy,
+) -> (SessionId, Vec<(u64, SessionUpdate)>) {
+    let directory = daemon.work_directory().await.unwrap();
+    let mut client = daemon.client().await.unwrap();
+    let overrides = ConfigOverrides {
+        permission_policy: Some(policy),
+        ..ConfigOverrides::default()
+    };
+    let session = client
+        .launch_with(directory, prompt, None, overrides)
+        .await
+        .unwrap();
+    client.subscribe(&session, 0).await.unwrap();
+    let seen = updates_until(&mut client, |_, u| is_state(u, SessionState::Idle))
+        .await
+        .unwrap();
+    (session, seen)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_policy_answers_for_the_user_and_records_each_decision() {
+    let daemon = daemon().await;
+    for (policy, answer) in [
+        (PermissionPolicy::AllowAll, "allow"),
+        (PermissionPolicy::DenyAll, "reject"),
+    ] {
+        let (_, seen) = launch_with_policy(&daemon, "ask", policy).await;
+        let chose = seen.iter().find_map(|(_, u)| chosen(u));
+        assert_eq!(chose.as_deref(), Some(answer), "{policy:?}");
+        let reason = seen.iter().find_map(|(_, u)| match u {
+            SessionUpdate::PermissionResolved(r) => r.reason.clone(),
+            _ => None,
+        });
+        assert_eq!(reason, Some(format!("policy {}", policy.as_str())));
+        assert!(
+            seen.iter()
+                .any(|(_, u)| matches!(u, SessionUpdate::PermissionRequest(_))),
+            "the request itself is an event too"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_prompt_nobody_answers_gets_the_timeout_answer() {
+    let daemon = daemon().await;
+    let directory = daemon.work_directory().await.unwrap();
+    let mut client = daemon.client().await.unwrap();
+    let overrides = ConfigOverrides {
+        permission_timeout_secs: Some(1),
+        permission_timeout_outcome: Some(TimeoutOutcome::Allow),
+        ..ConfigOverrides::default()
+    };
+    let session = client
+        .launch_with(directory, "ask", None, overrides)
+        .await
+        .unwrap();
+    client.subscribe(&session, 0).await.unwrap();
+    let seen = updates_until(&mut client, |_, u| chosen(u).is_some())
+        .await
+        .unwrap();
+    assert_eq!(chosen(&seen.last().unwrap().1).as_deref(), Some("allow"));
+    assert!(seen.iter().any(|(_, u)| matches!(u,
+        SessionUpdate::PermissionResolved(r) if r.reason.as_deref() == Some("nobody answered within 1s"))));
 }

@@ -18,6 +18,8 @@ pub struct TestDaemon {
     root: TempDir,
     child: Option<Child>,
     extra_args: Vec<String>,
+    /// Variables set for the daemon (and so, where allowed, its agents).
+    env: Vec<(String, String)>,
     /// `ADDR:PORT` of the WebSocket server.
     pub address: String,
     pub token: String,
@@ -42,6 +44,7 @@ impl TestDaemon {
             root,
             child: None,
             extra_args: Vec::new(),
+            env: Vec::new(),
             address: String::new(),
             token: String::new(),
         })
@@ -51,6 +54,16 @@ impl TestDaemon {
     pub async fn boot_with(&mut self, extra_args: &[&str]) -> Result<()> {
         self.extra_args = extra_args.iter().map(|a| a.to_string()).collect();
         self.boot().await
+    }
+
+    /// Set a variable for the daemon; takes effect at the next boot.
+    pub fn set_env(&mut self, name: &str, value: &str) {
+        self.env.push((name.to_owned(), value.to_owned()));
+    }
+
+    /// The temp directory everything of this daemon lives in.
+    pub fn root(&self) -> &Path {
+        self.root.path()
     }
 
     pub fn home(&self) -> PathBuf {
@@ -82,6 +95,7 @@ impl TestDaemon {
             .vpd()
             .args(["daemon", "--listen", "127.0.0.1:0"])
             .args(&self.extra_args)
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log)

@@ -6,6 +6,9 @@
 //!   README command runs with no API key, and tests and benchmarks use it.
 //! - [`daemon`]: start a real `vpd daemon` on a temp `VIEWPORT_HOME` and a free
 //!   port, connect clients to it, and clean up on drop.
+//! - [`model_server`]: a scripted model API (Anthropic, OpenAI Responses,
+//!   Gemini) on loopback, for real agent programs to talk to in tests.
 
 pub mod daemon;
 pub mod demo_agent;
+pub mod model_server;

@@ -1,0 +1,176 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! End to end with real agents: the ACP adapters published on npm (pinned in
+//! `tests/agents/package.json`, installed by `scripts/test`), each pointed at
+//! a scripted model server on 127.0.0.1. No network, no real key.
+
+mod claude;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Result, bail};
+use viewport_client::Client;
+use viewport_protocol::options::ConfigOverrides;
+use viewport_protocol::update::{PermissionOptionKind, PermissionRequest};
+use viewport_protocol::{ServerFrame, SessionId, SessionState, SessionUpdate};
+use viewport_testkit::daemon::TestDaemon;
+
+/// Real agents start slower than the demo agent; a turn may take a while
+/// on a loaded 2-core machine.
+pub const AGENT_WAIT: Duration = Duration::from_secs(120);
+
+pub fn vpd() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_vpd"))
+}
+
+/// Where `npm ci` put the adapters' executables.
+pub fn adapters_bin() -> PathBuf {
+    let bin = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/agents/node_modules/.bin");
+    assert!(
+        bin.is_dir(),
+        "the agent adapters are not installed: run `npm ci --prefix tests/agents` (./scripts/test does)"
+    );
+    bin
+}
+
+/// A daemon whose agents find the adapters on PATH and live in a temp HOME.
+pub async fn agent_daemon(env: &[(&str, &str)]) -> TestDaemon {
+    let mut daemon = TestDaemon::unstarted(vpd()).unwrap();
+    let path = format!(
+        "{}:{}",
+        adapters_bin().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let agent_home = daemon.root().join("agent-home");
+    std::fs::create_dir_all(&agent_home).unwrap();
+    daemon.set_env("PATH", &path);
+    daemon.set_env("HOME", &agent_home.to_string_lossy());
+    for (name, value) in env {
+        daemon.set_env(name, value);
+    }
+    daemon.boot_with(&[]).await.unwrap();
+    daemon
+}
+
+/// Launch `agent` in the daemon's work directory and follow it from the start.
+pub async fn launch(
+    daemon: &TestDaemon,
+    prompt: &str,
+    overrides: ConfigOverrides,
+) -> (Client, SessionId) {
+    let directory = daemon.work_directory().await.unwrap();
+    let mut client = daemon.client().await.unwrap();
+    let session = client
+        .launch_with(directory, prompt, None, overrides)
+        .await
+        .unwrap();
+    client.subscribe(&session, 0).await.unwrap();
+    (client, session)
+}
+
+/// Read updates until `stop` says so; fails with what was seen when the
+/// session ends first or nothing comes in time.
+pub async fn until(
+    client: &mut Client,
+    daemon: &TestDaemon,
+    mut stop: impl FnMut(&SessionUpdate) -> bool,
+) -> Result<Vec<SessionUpdate>> {
+    let mut seen = Vec::new();
+    let deadline = tokio::time::Instant::now() + AGENT_WAIT;
+    loop {
+        let frame = tokio::time::timeout_at(deadline, client.next_frame()).await;
+        let frame = match frame {
+            Ok(Ok(Some(frame))) => frame,
+            Ok(Ok(None)) => bail!("the connection closed; seen: {seen:#?}"),
+            Ok(Err(e)) => bail!("{e}; seen: {seen:#?}"),
+            Err(_) => bail!(
+                "nothing more within {AGENT_WAIT:?}; seen: {seen:#?}\nagent stderr:\n{}",
+                agent_stderr(daemon)
+            ),
+        };
+        match frame {
+            ServerFrame::SessionUpdate { update, .. } => {
+                let done = stop(&update);
+                seen.push(update);
+                if done {
+                    return Ok(seen);
+                }
+            }
+            ServerFrame::SessionEnded { reason, detail, .. } => {
+                if !stop(&SessionUpdate::StateChange(viewport_protocol::update::StateChange {
+                    state: SessionState::Ended,
+                    disconnected: false,
+                    reason: Some(reason),
+                    detail: detail.clone(),
+                })) {
+                    bail!(
+                        "the session ended ({reason}: {detail:?}); seen: {seen:#?}\nagent stderr:\n{}",
+                        agent_stderr(daemon)
+                    );
+                }
+                return Ok(seen);
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Every agent's stderr in this daemon's home.
+pub fn agent_stderr(daemon: &TestDaemon) -> String {
+    let mut all = String::new();
+    if let Ok(sessions) = std::fs::read_dir(daemon.home().join("sessions")) {
+        for entry in sessions.flatten() {
+            let log = entry.path().join("agent.stderr.log");
+            if let Ok(text) = std::fs::read_to_string(&log) {
+                let tail: String = text.chars().rev().take(4000).collect::<Vec<_>>().into_iter().rev().collect();
+                all.push_str(&tail);
+            }
+        }
+    }
+    all
+}
+
+pub fn permission(seen: &[SessionUpdate]) -> Option<PermissionRequest> {
+    seen.iter().rev().find_map(|u| match u {
+        SessionUpdate::PermissionRequest(r) => Some(r.clone()),
+        _ => None,
+    })
+}
+
+/// The option of `kind` a permission request offers.
+pub fn option_of(request: &PermissionRequest, kind: PermissionOptionKind) -> String {
+    request
+        .options
+        .iter()
+        .find(|o| o.kind == kind)
+        .unwrap_or_else(|| panic!("no {kind:?} option in {:?}", request.options))
+        .option_id
+        .clone()
+}
+
+pub fn is_step(update: &SessionUpdate) -> bool {
+    matches!(update, SessionUpdate::StepCommitted(_))
+}
+
+pub fn stop_reason(seen: &[SessionUpdate]) -> Option<viewport_protocol::update::StopReason> {
+    seen.iter().rev().find_map(|u| match u {
+        SessionUpdate::StepCommitted(s) => Some(s.stop_reason),
+        _ => None,
+    })
+}
+
+/// Every update stored for the session, read back from a fresh connection.
+pub async fn stored(daemon: &TestDaemon, session: &SessionId) -> Vec<SessionUpdate> {
+    let mut client = daemon.client().await.unwrap();
+    let head = client.session_state(session).await.unwrap().session.last_seq;
+    client.subscribe(session, 0).await.unwrap();
+    let mut updates = Vec::new();
+    while (updates.len() as u64) < head {
+        match tokio::time::timeout(AGENT_WAIT, client.next_frame()).await {
+            Ok(Ok(Some(ServerFrame::SessionUpdate { update, .. }))) => updates.push(update),
+            Ok(Ok(Some(_))) => {}
+            other => panic!("replay stopped early: {other:?}"),
+        }
+    }
+    updates
+}

@@ -190,7 +190,11 @@ fn stream(events: Vec<Event>, script: &Script, streaming: bool) -> Response {
         return json_response(anthropic::collect(&events));
     }
     let stall = script.stall;
-    let keep = if stall { 3.min(events.len()) } else { events.len() };
+    let keep = if stall {
+        3.min(events.len())
+    } else {
+        events.len()
+    };
     let chunks: Vec<Result<Bytes, std::io::Error>> =
         events.iter().take(keep).map(|e| Ok(sse(e))).collect();
     let body = futures_util::stream::iter(chunks);
@@ -232,7 +236,10 @@ mod anthropic {
             .filter_map(|t| t["name"].as_str());
         let tool = wanted_tool(script, offered).filter(|_| !has_tool_result(body));
         let model = if script.model.is_empty() {
-            body["model"].as_str().unwrap_or("claude-sonnet-4-5").to_owned()
+            body["model"]
+                .as_str()
+                .unwrap_or("claude-sonnet-4-5")
+                .to_owned()
         } else {
             script.model.clone()
         };

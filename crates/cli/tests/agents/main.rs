@@ -97,12 +97,14 @@ pub async fn until(
                 }
             }
             ServerFrame::SessionEnded { reason, detail, .. } => {
-                if !stop(&SessionUpdate::StateChange(viewport_protocol::update::StateChange {
-                    state: SessionState::Ended,
-                    disconnected: false,
-                    reason: Some(reason),
-                    detail: detail.clone(),
-                })) {
+                if !stop(&SessionUpdate::StateChange(
+                    viewport_protocol::update::StateChange {
+                        state: SessionState::Ended,
+                        disconnected: false,
+                        reason: Some(reason),
+                        detail: detail.clone(),
+                    },
+                )) {
                     bail!(
                         "the session ended ({reason}: {detail:?}); seen: {seen:#?}\nagent stderr:\n{}",
                         agent_stderr(daemon)
@@ -122,7 +124,14 @@ pub fn agent_stderr(daemon: &TestDaemon) -> String {
         for entry in sessions.flatten() {
             let log = entry.path().join("agent.stderr.log");
             if let Ok(text) = std::fs::read_to_string(&log) {
-                let tail: String = text.chars().rev().take(4000).collect::<Vec<_>>().into_iter().rev().collect();
+                let tail: String = text
+                    .chars()
+                    .rev()
+                    .take(4000)
+                    .collect::<Vec<_>>()
+                    .into_iter()
+                    .rev()
+                    .collect();
                 all.push_str(&tail);
             }
         }
@@ -162,7 +171,12 @@ pub fn stop_reason(seen: &[SessionUpdate]) -> Option<viewport_protocol::update::
 /// Every update stored for the session, read back from a fresh connection.
 pub async fn stored(daemon: &TestDaemon, session: &SessionId) -> Vec<SessionUpdate> {
     let mut client = daemon.client().await.unwrap();
-    let head = client.session_state(session).await.unwrap().session.last_seq;
+    let head = client
+        .session_state(session)
+        .await
+        .unwrap()
+        .session
+        .last_seq;
     client.subscribe(session, 0).await.unwrap();
     let mut updates = Vec::new();
     while (updates.len() as u64) < head {
@@ -173,4 +187,27 @@ pub async fn stored(daemon: &TestDaemon, session: &SessionId) -> Vec<SessionUpda
         }
     }
     updates
+}
+
+/// SIGKILL every process whose command line mentions `name` and whose
+/// working directory is `cwd` (this test's own agents, no one else's).
+pub fn kill_processes(name: &str, cwd: &Path) -> usize {
+    let cwd = std::fs::canonicalize(cwd).unwrap();
+    let mut killed = 0;
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+        let runs_in = std::fs::read_link(entry.path().join("cwd")).ok();
+        if String::from_utf8_lossy(&cmdline).contains(name)
+            && runs_in.as_deref() == Some(cwd.as_path())
+        {
+            let pid = nix::unistd::Pid::from_raw(pid);
+            if nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL).is_ok() {
+                killed += 1;
+            }
+        }
+    }
+    killed
 }

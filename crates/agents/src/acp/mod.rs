@@ -670,6 +670,7 @@ async fn forward_update(shared: &Shared, notification: SessionNotification) {
         _ => {}
     }
     match map_update(notification.update) {
+        Mapped::MessageChunk(text) if text.is_empty() => {}
         Mapped::MessageChunk(text) => {
             let pending = shared
                 .collector

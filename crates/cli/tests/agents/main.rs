@@ -4,6 +4,7 @@
 //! a scripted model server on 127.0.0.1. No network, no real key.
 
 mod claude;
+mod codex;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -17,7 +18,7 @@ use viewport_testkit::daemon::TestDaemon;
 
 /// Real agents start slower than the demo agent; a turn may take a while
 /// on a loaded 2-core machine.
-pub const AGENT_WAIT: Duration = Duration::from_secs(120);
+pub const AGENT_WAIT: Duration = Duration::from_secs(30);
 
 pub fn vpd() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_vpd"))

@@ -1,0 +1,113 @@
+//! OpenAI Codex through `@zed-industries/codex-acp`, against a scripted
+//! OpenAI Responses API named as a model provider in a temp `CODEX_HOME`.
+
+use serde_json::json;
+use viewport_protocol::SessionUpdate;
+use viewport_protocol::options::ConfigOverrides;
+use viewport_protocol::update::{PermissionOptionKind, StopReason};
+use viewport_testkit::model_server::{ModelServer, Script};
+
+use super::*;
+
+/// A `CODEX_HOME` whose only provider is the scripted server, asking
+/// before it runs anything.
+fn codex_home(daemon: &TestDaemon, model: &ModelServer) -> PathBuf {
+    let home = daemon.root().join("codex-home");
+    std::fs::create_dir_all(&home).unwrap();
+    let config = format!(
+        r#"model = "gpt-5-codex"
+model_provider = "scripted"
+approval_policy = "untrusted"
+sandbox_mode = "danger-full-access"
+
+[model_providers.scripted]
+name = "scripted"
+base_url = "{}/v1"
+env_key = "SCRIPTED_API_KEY"
+wire_api = "responses"
+"#,
+        model.url()
+    );
+    std::fs::write(home.join("config.toml"), config).unwrap();
+    home
+}
+
+fn overrides(daemon: &TestDaemon, model: &ModelServer) -> ConfigOverrides {
+    let mut overrides = ConfigOverrides {
+        agent: Some("codex".to_owned()),
+        ..ConfigOverrides::default()
+    };
+    let home = codex_home(daemon, model);
+    overrides
+        .env
+        .insert("CODEX_HOME".into(), home.to_string_lossy().into_owned());
+    overrides
+        .env
+        .insert("SCRIPTED_API_KEY".into(), "not-a-key".into());
+    overrides
+}
+
+async fn shell_turn(allow: bool) {
+    let daemon = agent_daemon(&[]).await;
+    let target = daemon.work_dir().join("codex.txt");
+    let script = Script::tool_then_text(
+        "exec_command",
+        json!({"cmd": "echo hi from codex > codex.txt", "workdir": daemon.work_dir()}),
+        "Shell done.",
+    );
+    let model = ModelServer::start(script).await.unwrap();
+    let (mut client, session) =
+        launch(&daemon, "write codex.txt", overrides(&daemon, &model)).await;
+    let seen = until(&mut client, &daemon, |u| {
+        matches!(u, SessionUpdate::PermissionRequest(_))
+    })
+    .await
+    .unwrap();
+    let request = permission(&seen).unwrap();
+    let kind = if allow {
+        PermissionOptionKind::AllowOnce
+    } else {
+        PermissionOptionKind::RejectOnce
+    };
+    client
+        .respond(
+            &session,
+            &request.prompt_id,
+            Some(&option_of(&request, kind)),
+        )
+        .await
+        .unwrap();
+    let seen = until(&mut client, &daemon, is_step).await.unwrap();
+    let written = std::fs::read_to_string(&target).ok();
+    if allow {
+        assert_eq!(stop_reason(&seen), Some(StopReason::EndTurn), "{seen:#?}");
+        assert_eq!(written.as_deref(), Some("hi from codex\n"));
+    } else {
+        // Codex ends a turn whose command was refused as cancelled.
+        assert_eq!(stop_reason(&seen), Some(StopReason::Cancelled), "{seen:#?}");
+        assert_eq!(written, None, "a refused command must not run");
+    }
+    let stored = stored(&daemon, &session).await;
+    assert!(
+        stored
+            .iter()
+            .any(|u| matches!(u, SessionUpdate::PermissionResolved(_)))
+    );
+    // Codex asks before it announces the call; a refused call is never announced.
+    assert_eq!(
+        stored
+            .iter()
+            .any(|u| matches!(u, SessionUpdate::ToolCall(_))),
+        allow
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn codex_runs_a_command_when_a_viewport_allows_it() {
+    shell_turn(true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn codex_does_not_run_a_command_a_viewport_denies() {
+    shell_turn(false).await;
+}

@@ -52,6 +52,9 @@ pub struct AgentProfile {
     pub npm_packages: &'static [&'static str],
     pub instructions: InstructionsVia,
     pub permission_policy: PermissionPolicy,
+    /// Offer the agent our file methods (reads and writes confined to the
+    /// session's directory). Off for agents that cannot use them.
+    pub client_fs: bool,
 }
 
 /// Every built-in profile, in the order `vpd agents` lists them.
@@ -100,6 +103,12 @@ impl AgentProfile {
                 args: vec!["--acp".to_owned()],
                 passthrough_env: &["GEMINI_*", "GOOGLE_*"],
                 npm_packages: &["@google/gemini-cli"],
+                // Gemini CLI 0.61 cannot tell a missing file from a failed
+                // read through ACP (it looks for ENOENT in a JSON-RPC error
+                // object's string form), so it could never create a file
+                // through us; it uses its own file access, inside its
+                // workspace checks, instead.
+                client_fs: false,
                 ..Self::base(name)
             },
             "opencode" => Self {
@@ -158,6 +167,7 @@ impl AgentProfile {
             npm_packages: &[],
             instructions: InstructionsVia::FirstPromptBlock,
             permission_policy: PermissionPolicy::Ask,
+            client_fs: true,
         }
     }
 

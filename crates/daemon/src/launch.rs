@@ -79,6 +79,7 @@ pub fn plan(
             model: model.clone(),
             thought_level: overrides.thought_level.clone(),
         },
+        client_fs: profile.client_fs,
     };
     let rules = SessionRules {
         policy: overrides

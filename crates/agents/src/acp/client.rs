@@ -16,6 +16,7 @@ use agent_client_protocol::{Agent, Error};
 use tokio::sync::oneshot;
 use viewport_protocol::update::PermissionOutcome;
 
+use super::fs::FsError;
 use super::map::{permission_option, tool_call_update};
 use super::terminals::{ExitStatus, TerminalError, TerminalRequest};
 use super::{Shared, flush_message};
@@ -64,10 +65,7 @@ pub(super) async fn read_file(
         .files
         .read(&request.path, request.line, request.limit)
         .await;
-    responder.respond_with_result(
-        read.map(ReadTextFileResponse::new)
-            .map_err(|e| refused(&e.to_string())),
-    )
+    responder.respond_with_result(read.map(ReadTextFileResponse::new).map_err(fs_error))
 }
 
 pub(super) async fn write_file(
@@ -80,7 +78,7 @@ pub(super) async fn write_file(
     responder.respond_with_result(
         written
             .map(|()| WriteTextFileResponse::new())
-            .map_err(|e| refused(&e.to_string())),
+            .map_err(fs_error),
     )
 }
 
@@ -96,7 +94,7 @@ pub(super) async fn create_terminal(
     let created = shared
         .files
         .confine(&cwd)
-        .map_err(|e| refused(&e.to_string()))
+        .map_err(fs_error)
         .and_then(|cwd| {
             let mut env = shared.terminal_env.clone();
             env.extend(request.env.into_iter().map(|v| (v.name, v.value)));
@@ -183,11 +181,29 @@ fn exit_status(status: ExitStatus) -> TerminalExitStatus {
 
 fn terminal_error(error: TerminalError) -> Error {
     match error {
-        TerminalError::Spawn(e) => Error::internal_error().data(e.to_string()),
+        TerminalError::Spawn(e) => Error::new(
+            agent_client_protocol::ErrorCode::INTERNAL_ERROR,
+            e.to_string(),
+        ),
         other => refused(&other.to_string()),
     }
 }
 
+/// ACP's "resource not found" code: agents treat it as a missing file.
+const RESOURCE_NOT_FOUND: i32 = -32002;
+
+fn fs_error(error: FsError) -> Error {
+    match error {
+        FsError::NotFound(_) => Error::new(RESOURCE_NOT_FOUND, error.to_string()),
+        other => refused(&other.to_string()),
+    }
+}
+
+/// An error whose message says what was wrong: agents show the message,
+/// not the data.
 fn refused(message: &str) -> Error {
-    Error::invalid_params().data(message.to_owned())
+    Error::new(
+        agent_client_protocol::ErrorCode::INVALID_PARAMS,
+        message.to_owned(),
+    )
 }

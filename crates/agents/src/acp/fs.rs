@@ -11,6 +11,8 @@ pub enum FsError {
     Outside(String),
     #[error("`{0}` is not an absolute path")]
     Relative(String),
+    #[error("Resource not found: `{0}` does not exist")]
+    NotFound(String),
     #[error("{action} `{path}`: {source}")]
     Io {
         action: &'static str,
@@ -114,6 +116,9 @@ fn slice_lines(text: &str, line: Option<u32>, limit: Option<u32>) -> String {
 }
 
 fn io(action: &'static str, path: &Path, source: std::io::Error) -> FsError {
+    if source.kind() == std::io::ErrorKind::NotFound {
+        return FsError::NotFound(path.display().to_string());
+    }
     FsError::Io {
         action,
         path: path.display().to_string(),
@@ -136,6 +141,8 @@ mod tests {
             "one\ntwo\nthree\n"
         );
         assert_eq!(root.read(&file, Some(2), Some(1)).await.unwrap(), "two\n");
+        let missing = root.read(&dir.path().join("nope"), None, None).await;
+        assert!(matches!(missing, Err(FsError::NotFound(_))));
     }
 
     #[tokio::test]

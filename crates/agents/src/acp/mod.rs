@@ -46,7 +46,7 @@ use crate::event::{AgentExit, DriverEvent};
 use crate::spawn::{SpawnSpec, spawn_piped};
 
 /// How a session's conversation starts.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct SessionSetup {
     pub mcp_servers: Vec<McpServer>,
     /// Extra instructions and how this agent takes them.
@@ -56,6 +56,8 @@ pub struct SessionSetup {
     pub resume: Option<String>,
     /// Settings to switch to once the session is up.
     pub config: ConfigRequest,
+    /// Offer the agent our file methods.
+    pub client_fs: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -357,8 +359,8 @@ async fn open_session(
 ) -> Result<(acp::SessionId, Option<acp::ContentBlock>), agent_client_protocol::Error> {
     let capabilities = ClientCapabilities::new()
         .fs(FileSystemCapabilities::new()
-            .read_text_file(true)
-            .write_text_file(true))
+            .read_text_file(setup.client_fs)
+            .write_text_file(setup.client_fs))
         .terminal(true);
     let init = cx
         .send_request(

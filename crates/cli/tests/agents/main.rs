@@ -5,6 +5,7 @@
 
 mod claude;
 mod codex;
+mod gemini;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

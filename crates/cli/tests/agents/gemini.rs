@@ -1,0 +1,79 @@
+//! The Gemini CLI in its ACP mode, against a scripted Gemini API.
+
+use serde_json::json;
+use viewport_protocol::SessionUpdate;
+use viewport_protocol::options::ConfigOverrides;
+use viewport_protocol::update::{PermissionOptionKind, StopReason};
+use viewport_testkit::model_server::{ModelServer, Script};
+
+use super::*;
+
+fn overrides(model: &ModelServer) -> ConfigOverrides {
+    let mut overrides = ConfigOverrides {
+        agent: Some("gemini".to_owned()),
+        ..ConfigOverrides::default()
+    };
+    for (name, value) in [
+        ("GEMINI_API_KEY", "not-a-key"),
+        ("GOOGLE_GEMINI_BASE_URL", model.url().as_str()),
+        ("GEMINI_CLI_NO_RELAUNCH", "1"),
+    ] {
+        overrides.env.insert(name.to_owned(), value.to_owned());
+    }
+    overrides
+}
+
+async fn write_turn(allow: bool) {
+    let daemon = agent_daemon(&[]).await;
+    let target = daemon.work_dir().join("gemini.txt");
+    let script = Script::tool_then_text(
+        "write_file",
+        json!({"file_path": target.to_string_lossy(), "content": "hi from gemini\n"}),
+        "Gemini wrote it.",
+    );
+    let model = ModelServer::start(script).await.unwrap();
+    let (mut client, session) = launch(&daemon, "write gemini.txt", overrides(&model)).await;
+    let seen = until(&mut client, &daemon, |u| {
+        matches!(u, SessionUpdate::PermissionRequest(_))
+    })
+    .await;
+    let seen = seen.unwrap();
+    let request = permission(&seen).unwrap();
+    let kind = if allow {
+        PermissionOptionKind::AllowOnce
+    } else {
+        PermissionOptionKind::RejectOnce
+    };
+    client
+        .respond(
+            &session,
+            &request.prompt_id,
+            Some(&option_of(&request, kind)),
+        )
+        .await
+        .unwrap();
+    let seen = until(&mut client, &daemon, is_step).await.unwrap();
+    let written = std::fs::read_to_string(&target).ok();
+    if allow {
+        assert_eq!(stop_reason(&seen), Some(StopReason::EndTurn), "{seen:#?}");
+        assert_eq!(written.as_deref(), Some("hi from gemini\n"));
+    } else {
+        assert_eq!(written, None, "a refused write must not happen");
+    }
+    let stored = stored(&daemon, &session).await;
+    assert!(
+        stored
+            .iter()
+            .any(|u| matches!(u, SessionUpdate::PermissionResolved(_)))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gemini_writes_a_file_when_a_viewport_allows_it() {
+    write_turn(true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gemini_does_not_write_when_a_viewport_denies_it() {
+    write_turn(false).await;
+}

@@ -10,7 +10,15 @@
 //!   Unix time in microseconds when it was sent (for latency benchmarks);
 //! - `ask`: one permission request, then a message naming the chosen option;
 //! - `hang`: never answers the prompt, until cancelled;
-//! - `crash`: exits at once with status 3.
+//! - `crash`: exits at once with status 3;
+//! - `run COMMAND…`: runs the command in a client terminal (`terminal/*`)
+//!   and reports its exit status and output;
+//! - `read PATH` / `write PATH TEXT…`: reads or writes a file through the
+//!   client (`fs/*`) and reports what happened.
+//!
+//! Instructions sent as a first `<instructions>` block come back as a
+//! thought. The agent offers two modes (`default`, `plan`) and answers
+//! `session/load` (it keeps no history, so it replays one line).
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -18,12 +26,16 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use agent_client_protocol::schema::ProtocolVersion;
 use agent_client_protocol::v1::schema::{
-    AgentCapabilities, CancelNotification, ContentBlock, ContentChunk, Cost, Diff,
-    InitializeRequest, InitializeResponse, NewSessionRequest, NewSessionResponse, PermissionOption,
+    AgentCapabilities, CancelNotification, ContentBlock, ContentChunk, Cost, CreateTerminalRequest,
+    CurrentModeUpdate, Diff, InitializeRequest, InitializeResponse, LoadSessionRequest,
+    LoadSessionResponse, NewSessionRequest, NewSessionResponse, PermissionOption,
     PermissionOptionKind, Plan, PlanEntry, PlanEntryPriority, PlanEntryStatus, PromptRequest,
-    PromptResponse, RequestPermissionOutcome, RequestPermissionRequest, SessionId,
-    SessionNotification, SessionUpdate, StopReason, ToolCall, ToolCallContent, ToolCallLocation,
-    ToolCallStatus, ToolCallUpdate, ToolCallUpdateFields, ToolKind, UsageUpdate,
+    PromptResponse, ReadTextFileRequest, ReleaseTerminalRequest, RequestPermissionOutcome,
+    RequestPermissionRequest, SessionId, SessionMode, SessionModeState, SessionNotification,
+    SessionUpdate, SetSessionModeRequest, SetSessionModeResponse, StopReason,
+    TerminalOutputRequest, ToolCall, ToolCallContent, ToolCallLocation, ToolCallStatus,
+    ToolCallUpdate, ToolCallUpdateFields, ToolKind, UsageUpdate, WaitForTerminalExitRequest,
+    WriteTextFileRequest,
 };
 use agent_client_protocol::v1::{ConnectionTo, Responder};
 use agent_client_protocol::{Agent, ByteStreams, Client, Stdio};
@@ -41,6 +53,9 @@ pub enum Script {
     Ask,
     Hang,
     Crash,
+    Run(String),
+    Read(String),
+    Write(String, String),
 }
 
 impl Script {
@@ -58,6 +73,11 @@ impl Script {
             ["ask"] => Self::Ask,
             ["hang"] => Self::Hang,
             ["crash"] => Self::Crash,
+            ["run", ..] if words.len() > 1 => Self::Run(words[1..].join(" ")),
+            ["read", path] => Self::Read((*path).to_owned()),
+            ["write", path, ..] if words.len() > 2 => {
+                Self::Write((*path).to_owned(), words[2..].join(" "))
+            }
             _ => Self::Turn(prompt.to_owned()),
         }
     }
@@ -68,6 +88,7 @@ impl Script {
 pub async fn run_stdio() -> anyhow::Result<()> {
     let state = Arc::new(DemoState::default());
     let on_new = state.clone();
+    let on_load = state.clone();
     let on_prompt = state.clone();
     let on_cancel = state;
     Agent
@@ -77,7 +98,7 @@ pub async fn run_stdio() -> anyhow::Result<()> {
             async move |init: InitializeRequest, responder: Responder<InitializeResponse>, _cx| {
                 responder.respond(
                     InitializeResponse::new(init.protocol_version.min(ProtocolVersion::V1))
-                        .agent_capabilities(AgentCapabilities::new()),
+                        .agent_capabilities(AgentCapabilities::new().load_session(true)),
                 )
             },
             agent_client_protocol::on_receive_request!(),
@@ -87,7 +108,33 @@ pub async fn run_stdio() -> anyhow::Result<()> {
                         responder: Responder<NewSessionResponse>,
                         _cx| {
                 let id = on_new.open(request.cwd);
-                responder.respond(NewSessionResponse::new(id))
+                responder.respond(NewSessionResponse::new(id).modes(modes("default")))
+            },
+            agent_client_protocol::on_receive_request!(),
+        )
+        .on_receive_request(
+            async move |request: LoadSessionRequest,
+                        responder: Responder<LoadSessionResponse>,
+                        cx: ConnectionTo<Client>| {
+                let id = on_load.open(request.cwd);
+                // What a real agent replays of the stored conversation.
+                let replay = SessionUpdate::UserMessageChunk(ContentChunk::new(
+                    "(replayed from the stored conversation)".into(),
+                ));
+                cx.send_notification(SessionNotification::new(id, replay))?;
+                responder.respond(LoadSessionResponse::new().modes(modes("default")))
+            },
+            agent_client_protocol::on_receive_request!(),
+        )
+        .on_receive_request(
+            async move |request: SetSessionModeRequest,
+                        responder: Responder<SetSessionModeResponse>,
+                        cx: ConnectionTo<Client>| {
+                let update = SessionUpdate::CurrentModeUpdate(CurrentModeUpdate::new(
+                    request.mode_id.clone(),
+                ));
+                cx.send_notification(SessionNotification::new(request.session_id, update))?;
+                responder.respond(SetSessionModeResponse::new())
             },
             agent_client_protocol::on_receive_request!(),
         )
@@ -102,6 +149,9 @@ pub async fn run_stdio() -> anyhow::Result<()> {
                     cancelled: on_prompt.arm_cancel(),
                 };
                 let text = prompt_text(&request.prompt);
+                if let Some(instructions) = instructions(&request.prompt) {
+                    turn.thought(&format!("instructions: {instructions}"))?;
+                }
                 // The turn runs outside the dispatch loop so cancel
                 // notifications and permission answers can arrive meanwhile.
                 cx.spawn(async move {
@@ -211,15 +261,38 @@ impl DemoState {
     }
 }
 
+/// The prompt's own text: its last text block (a first block may carry
+/// instructions).
 fn prompt_text(blocks: &[ContentBlock]) -> String {
     blocks
         .iter()
-        .filter_map(|block| match block {
-            ContentBlock::Text(text) => Some(text.text.as_str()),
+        .rev()
+        .find_map(|block| match block {
+            ContentBlock::Text(text) => Some(text.text.clone()),
             _ => None,
         })
-        .collect::<Vec<_>>()
-        .join("\n")
+        .unwrap_or_default()
+}
+
+/// Instructions sent as a first `<instructions>` block, if any.
+fn instructions(blocks: &[ContentBlock]) -> Option<String> {
+    match blocks.first() {
+        Some(ContentBlock::Text(text)) if blocks.len() > 1 => text
+            .text
+            .strip_prefix("<instructions>")
+            .map(|rest| rest.trim_end_matches("</instructions>").trim().to_owned()),
+        _ => None,
+    }
+}
+
+fn modes(current: &str) -> SessionModeState {
+    SessionModeState::new(
+        current.to_owned(),
+        vec![
+            SessionMode::new("default", "Default"),
+            SessionMode::new("plan", "Plan"),
+        ],
+    )
 }
 
 fn unix_micros() -> u128 {
@@ -263,7 +336,71 @@ impl Turn {
                 Ok(StopReason::EndTurn)
             }
             Script::Turn(prompt) => self.realistic_turn(&prompt).await,
+            Script::Run(command) => {
+                let report = self.run_in_terminal(command).await?;
+                self.message(&report)?;
+                Ok(StopReason::EndTurn)
+            }
+            Script::Read(path) => {
+                let request = ReadTextFileRequest::new(self.session_id.clone(), path);
+                let said = match self.cx.send_request(request).block_task().await {
+                    Ok(read) => format!("read: {}", read.content),
+                    Err(e) => format!("read failed: {}", e.message),
+                };
+                self.message(&said)?;
+                Ok(StopReason::EndTurn)
+            }
+            Script::Write(path, text) => {
+                let request = WriteTextFileRequest::new(self.session_id.clone(), path, text);
+                let said = match self.cx.send_request(request).block_task().await {
+                    Ok(_) => "wrote it".to_owned(),
+                    Err(e) => format!("write failed: {}", e.message),
+                };
+                self.message(&said)?;
+                Ok(StopReason::EndTurn)
+            }
         }
+    }
+
+    /// Create a terminal, wait for it, read its output, release it.
+    async fn run_in_terminal(&self, command: String) -> AcpResult<String> {
+        let created = self
+            .cx
+            .send_request(CreateTerminalRequest::new(self.session_id.clone(), command))
+            .block_task()
+            .await;
+        let terminal = match created {
+            Ok(created) => created.terminal_id,
+            Err(e) => return Ok(format!("terminal failed: {}", e.message)),
+        };
+        let exit = self
+            .cx
+            .send_request(WaitForTerminalExitRequest::new(
+                self.session_id.clone(),
+                terminal.clone(),
+            ))
+            .block_task()
+            .await?;
+        let output = self
+            .cx
+            .send_request(TerminalOutputRequest::new(
+                self.session_id.clone(),
+                terminal.clone(),
+            ))
+            .block_task()
+            .await?;
+        self.cx
+            .send_request(ReleaseTerminalRequest::new(
+                self.session_id.clone(),
+                terminal,
+            ))
+            .block_task()
+            .await?;
+        let code = exit
+            .exit_status
+            .exit_code
+            .map_or("none".to_owned(), |c| c.to_string());
+        Ok(format!("exit {code}: {}", output.output.trim_end()))
     }
 
     fn update(&self, update: SessionUpdate) -> AcpResult<()> {

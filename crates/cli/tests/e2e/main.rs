@@ -3,6 +3,7 @@
 //! demo agent over ACP. One test binary, one module per behaviour.
 
 mod cli;
+mod client_side;
 mod frames;
 mod handoff;
 mod lifecycle;

@@ -23,7 +23,7 @@ pub enum Command {
     /// Run the daemon in the foreground (`vpd daemon stop` stops a running one).
     Daemon(DaemonArgs),
     /// Start a session with a prompt and follow it until its turn is done.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// List sessions.
     Ls(ListArgs),
     /// Replay a session from the start (or --after SEQ), then follow it live.

@@ -215,7 +215,8 @@ impl Client {
         model: Option<String>,
         overrides: ConfigOverrides,
     ) -> Result<SessionId> {
-        let config_overrides = (overrides != ConfigOverrides::default()).then_some(overrides);
+        let config_overrides =
+            (overrides != ConfigOverrides::default()).then(|| Box::new(overrides));
         let frame = ClientFrame::Launch {
             request_id: RequestId::generate(),
             directory_id,

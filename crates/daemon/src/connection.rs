@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 use viewport_agents::acp::config::ConfigRequest;
 use viewport_protocol::frames::{LaunchResult, ListDirectoriesResult, ListSessionsResult};
 use viewport_protocol::limits::MAX_SUBSCRIPTIONS_PER_CONNECTION;
-use viewport_protocol::options::{ConfigOverrides, ListAgentsResult};
+use viewport_protocol::options::ListAgentsResult;
 use viewport_protocol::update::PermissionOutcome;
 use viewport_protocol::{
     ClientFrame, ErrorCode, FrameError, RequestId, ServerFrame, SessionId, parse_client_frame,
@@ -191,7 +191,7 @@ impl Connection {
                 model,
                 config_overrides,
             } => {
-                let overrides = config_overrides.unwrap_or_else(ConfigOverrides::default);
+                let overrides = config_overrides.map(|o| *o).unwrap_or_default();
                 let result = manager.launch(directory_id, prompt, model, overrides).await;
                 self.reply(
                     Some(request_id),

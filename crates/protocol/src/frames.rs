@@ -47,7 +47,7 @@ pub enum ClientFrame {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         model: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        config_overrides: Option<ConfigOverrides>,
+        config_overrides: Option<Box<ConfigOverrides>>,
     },
     /// A follow-up user message (steering).
     #[serde(rename_all = "camelCase")]
@@ -402,15 +402,11 @@ fn validate(frame: &ClientFrame) -> Result<(), String> {
             _ => return Err("give exactly one of `optionId` or `cancelled: true`".into()),
         },
         ClientFrame::SetConfig {
-            mode,
-            model,
-            thought_level,
+            mode: None,
+            model: None,
+            thought_level: None,
             ..
-        } => {
-            if mode.is_none() && model.is_none() && thought_level.is_none() {
-                return Err("give at least one of `mode`, `model` or `thoughtLevel`".into());
-            }
-        }
+        } => return Err("give at least one of `mode`, `model` or `thoughtLevel`".into()),
         _ => {}
     }
     Ok(())

@@ -111,7 +111,7 @@ pub(super) async fn create_terminal(
                 })
                 .map_err(terminal_error)
         });
-    responder.respond_with_result(created.map(|id| CreateTerminalResponse::new(id)))
+    responder.respond_with_result(created.map(CreateTerminalResponse::new))
 }
 
 pub(super) async fn terminal_output(

@@ -25,7 +25,7 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode> {
             viewport_testkit::demo_agent::run_stdio().await?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Run(args) => session::run(args).await,
+        Command::Run(args) => session::run(*args).await,
         Command::Ls(args) => session::list(args).await,
         Command::Watch(args) => session::watch(args).await,
         Command::Send(args) => session::send(args).await,

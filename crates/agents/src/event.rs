@@ -4,7 +4,9 @@ use std::fmt;
 
 use tokio::sync::oneshot;
 use viewport_protocol::SessionUpdate;
-use viewport_protocol::update::{PermissionOption, PermissionOutcome, StopReason, ToolKind};
+use viewport_protocol::update::{
+    AttentionReason, PermissionOption, PermissionOutcome, StopReason, ToolKind,
+};
 
 /// One thing that happened in an agent, in the order it happened.
 #[derive(Debug)]
@@ -13,8 +15,8 @@ pub enum DriverEvent {
     Update(SessionUpdate),
     /// The agent asks permission and waits for `reply`.
     Permission(PermissionAsk),
-    /// The agent finished a turn (or the turn failed with a message).
-    TurnEnded(Result<StopReason, String>),
+    /// The agent finished a turn, or the turn failed.
+    TurnEnded(Result<StopReason, TurnFailure>),
     /// The agent process is gone; nothing follows.
     Exited(AgentExit),
 }
@@ -29,6 +31,14 @@ pub struct PermissionAsk {
     pub tool_kind: Option<ToolKind>,
     pub options: Vec<PermissionOption>,
     pub reply: oneshot::Sender<PermissionOutcome>,
+}
+
+/// Why a turn failed, and what a person should be told.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TurnFailure {
+    pub message: String,
+    /// `login-required` when the agent wants its user to log in, else `turn-failed`.
+    pub attention: AttentionReason,
 }
 
 /// How an agent process ended.

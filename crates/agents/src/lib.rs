@@ -19,7 +19,7 @@ pub mod profile;
 pub mod spawn;
 
 pub use acp::AcpSession;
-pub use event::{AgentExit, DriverEvent, PermissionAsk};
+pub use event::{AgentExit, DriverEvent, PermissionAsk, TurnFailure};
 pub use profile::AgentProfile;
 
 /// Why an agent could not be started or driven.

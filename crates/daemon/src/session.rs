@@ -254,13 +254,13 @@ impl SessionTask {
                             }));
                         }
                     }
-                    Err(message) => {
-                        let message = format!("The turn failed: {message}");
+                    Err(failure) => {
+                        let message = format!("The turn failed: {}", failure.message);
                         self.append(SessionUpdate::SystemStatus(SystemStatus::Notice {
                             message: message.clone(),
                         }));
                         self.append(SessionUpdate::Attention(Attention {
-                            reason: AttentionReason::TurnFailed,
+                            reason: failure.attention,
                             message,
                         }));
                     }

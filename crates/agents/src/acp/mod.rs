@@ -42,7 +42,7 @@ use self::collector::MessageCollector;
 use self::config::{ConfigAction, ConfigRequest, ConfigState};
 use self::map::{Mapped, map_update, stop_reason};
 use crate::AgentError;
-use crate::event::{AgentExit, DriverEvent};
+use crate::event::{AgentExit, DriverEvent, TurnFailure};
 use crate::spawn::{SpawnSpec, spawn_piped};
 
 /// How a session's conversation starts.
@@ -120,6 +120,7 @@ impl AcpSession {
             files: fs::FileRoot::new(&spec.cwd),
             terminals: terminals::Terminals::default(),
             terminal_env: spec.env.clone(),
+            auth_methods: Mutex::default(),
         });
         let connection = tokio::spawn(run_connection(
             Transport { stdin, stdout },
@@ -225,9 +226,38 @@ struct Shared {
     files: fs::FileRoot,
     terminals: terminals::Terminals,
     terminal_env: Vec<(String, String)>,
+    /// How the agent says one can log in, from `initialize`.
+    auth_methods: Mutex<Vec<String>>,
 }
 
 impl Shared {
+    /// A failed request in words; a login request names the ways to log in.
+    fn turn_failure(&self, error: &agent_client_protocol::Error) -> TurnFailure {
+        if !is_auth_error(error) {
+            return TurnFailure {
+                message: error.to_string(),
+                attention: AttentionReason::TurnFailed,
+            };
+        }
+        let methods = self
+            .auth_methods
+            .lock()
+            .map(|m| m.clone())
+            .unwrap_or_default();
+        let message = if methods.is_empty() {
+            format!("the agent needs you to log in ({error})")
+        } else {
+            format!(
+                "the agent needs you to log in; it offers: {}",
+                methods.join("; ")
+            )
+        };
+        TurnFailure {
+            message,
+            attention: AttentionReason::LoginRequired,
+        }
+    }
+
     fn config(&self) -> std::sync::MutexGuard<'_, ConfigState> {
         self.config.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -370,6 +400,9 @@ async fn open_session(
         )
         .block_task()
         .await?;
+    if let Ok(mut methods) = shared.auth_methods.lock() {
+        *methods = init.auth_methods.iter().map(map::auth_method).collect();
+    }
     let mcp_servers: Vec<acp::McpServer> = setup.mcp_servers.iter().map(map::mcp_server).collect();
     let (session_id, modes, options) = match &setup.resume {
         Some(agent_session) => {
@@ -396,7 +429,7 @@ async fn open_session(
             let created = match cx.send_request(request).block_task().await {
                 Ok(created) => created,
                 Err(e) => {
-                    report_login(&init, &e, shared).await;
+                    report_login(&e, shared).await;
                     return Err(e);
                 }
             };
@@ -450,33 +483,26 @@ fn system_prompt_meta(instructions: Option<&Instructions>) -> Option<acp::Meta> 
     Some(meta)
 }
 
+fn is_auth_error(error: &agent_client_protocol::Error) -> bool {
+    error.code == agent_client_protocol::ErrorCode::AUTH_REQUIRED
+        || error
+            .message
+            .to_lowercase()
+            .contains("authentication required")
+}
+
 /// When the agent refuses to start a session because nobody is logged in,
 /// say so, with the ways to log in it offers.
-async fn report_login(
-    init: &InitializeResponse,
-    error: &agent_client_protocol::Error,
-    shared: &Shared,
-) {
-    let auth_error = error.code == agent_client_protocol::ErrorCode::AUTH_REQUIRED
-        || error.to_string().to_lowercase().contains("auth");
-    if !auth_error {
-        return;
+async fn report_login(error: &agent_client_protocol::Error, shared: &Shared) {
+    if is_auth_error(error) {
+        let failure = shared.turn_failure(error);
+        shared
+            .send(SessionUpdate::Attention(Attention {
+                reason: failure.attention,
+                message: failure.message,
+            }))
+            .await;
     }
-    let methods: Vec<String> = init.auth_methods.iter().map(map::auth_method).collect();
-    let message = if methods.is_empty() {
-        format!("The agent needs you to log in: {error}")
-    } else {
-        format!(
-            "The agent needs you to log in. It offers: {}",
-            methods.join("; ")
-        )
-    };
-    shared
-        .send(SessionUpdate::Attention(Attention {
-            reason: AttentionReason::LoginRequired,
-            message,
-        }))
-        .await;
 }
 
 async fn apply_config(
@@ -653,7 +679,7 @@ async fn finish_prompt(
     }
     let end = result
         .map(|response| stop_reason(response.stop_reason))
-        .map_err(|e| e.to_string());
+        .map_err(|e| shared.turn_failure(&e));
     let _ = shared.events.send(DriverEvent::TurnEnded(end)).await;
     Ok(())
 }

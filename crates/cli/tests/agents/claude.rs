@@ -317,3 +317,35 @@ async fn a_missing_adapter_says_how_to_install_it() {
     assert!(!claude.installed);
     assert!(agents.iter().find(|a| a.name == "demo").unwrap().installed);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn claude_without_a_key_asks_its_user_to_log_in() {
+    let daemon = agent_daemon(&[]).await;
+    let model = ModelServer::start(Script::text("unreachable"))
+        .await
+        .unwrap();
+    let mut overrides = overrides(&model);
+    overrides.env.remove("ANTHROPIC_API_KEY");
+    let (mut client, session) = launch(&daemon, "hello", overrides).await;
+    let seen = until(
+        &mut client,
+        &daemon,
+        |u| matches!(u, SessionUpdate::Attention(a) if a.reason == AttentionReason::LoginRequired),
+    )
+    .await
+    .unwrap();
+    let Some(SessionUpdate::Attention(attention)) = seen.last() else {
+        unreachable!()
+    };
+    assert!(
+        attention.message.contains("log in"),
+        "{}",
+        attention.message
+    );
+    let summary = client.session_state(&session).await.unwrap().session;
+    assert_ne!(
+        summary.state,
+        SessionState::Ended,
+        "the session waits for the login"
+    );
+}

@@ -1,0 +1,67 @@
+//! OpenCode's ACP server, with its Anthropic provider pointed at a scripted
+//! Anthropic Messages API.
+
+use serde_json::json;
+use viewport_protocol::SessionUpdate;
+use viewport_protocol::options::ConfigOverrides;
+use viewport_protocol::update::{PermissionOptionKind, StopReason};
+use viewport_testkit::model_server::{ModelServer, Script};
+
+use super::*;
+
+fn overrides(model: &ModelServer) -> ConfigOverrides {
+    let mut overrides = ConfigOverrides {
+        agent: Some("opencode".to_owned()),
+        ..ConfigOverrides::default()
+    };
+    let config = json!({
+        "model": "anthropic/claude-sonnet-4-5",
+        "autoupdate": false,
+        "share": "disabled",
+        "provider": {"anthropic": {"options": {"baseURL": format!("{}/v1", model.url()), "apiKey": "not-a-key"}}},
+        "permission": {"edit": "ask", "bash": "ask"}
+    });
+    overrides
+        .env
+        .insert("OPENCODE_CONFIG_CONTENT".into(), config.to_string());
+    overrides
+        .env
+        .insert("OPENCODE_DISABLE_AUTOUPDATE".into(), "1".into());
+    overrides
+        .env
+        .insert("OPENCODE_DISABLE_MODELS_FETCH".into(), "1".into());
+    overrides
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn opencode_writes_a_file_when_a_viewport_allows_it() {
+    let daemon = agent_daemon(&[]).await;
+    let target = daemon.work_dir().join("opencode.txt");
+    let script = Script::tool_then_text(
+        "write",
+        json!({"filePath": target.to_string_lossy(), "content": "hi from opencode\n"}),
+        "OpenCode wrote it.",
+    );
+    let model = ModelServer::start(script).await.unwrap();
+    let (mut client, session) = launch(&daemon, "write opencode.txt", overrides(&model)).await;
+    let seen = until(&mut client, &daemon, |u| {
+        matches!(u, SessionUpdate::PermissionRequest(_))
+    })
+    .await;
+    let seen = seen.unwrap();
+    let request = permission(&seen).unwrap();
+    client
+        .respond(
+            &session,
+            &request.prompt_id,
+            Some(&option_of(&request, PermissionOptionKind::AllowOnce)),
+        )
+        .await
+        .unwrap();
+    let seen = until(&mut client, &daemon, is_step).await.unwrap();
+    assert_eq!(stop_reason(&seen), Some(StopReason::EndTurn), "{seen:#?}");
+    assert_eq!(
+        std::fs::read_to_string(&target).ok().as_deref(),
+        Some("hi from opencode\n")
+    );
+}

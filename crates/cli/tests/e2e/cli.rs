@@ -80,3 +80,112 @@ async fn directories_get_stable_ids_and_listings_have_json() {
         serde_json::from_str(&stdout(&run(&daemon, &["ls", "--json"]))).unwrap();
     assert_eq!(sessions, serde_json::json!([]));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn agents_lists_every_profile_and_how_to_install_it() {
+    let daemon = daemon().await;
+    let output = run(&daemon, &["agents", "--json"]);
+    assert!(output.status.success());
+    let agents: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let names: Vec<&str> = agents
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|a| a["name"].as_str())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "claude-code",
+            "codex",
+            "gemini",
+            "opencode",
+            "pi",
+            "demo",
+            "custom"
+        ]
+    );
+    let demo = &agents[5];
+    assert_eq!(
+        (demo["installed"].as_bool(), demo.get("install")),
+        (Some(true), None)
+    );
+    let gemini = &agents[2];
+    assert_eq!(gemini["install"], "npm install -g @google/gemini-cli");
+    let table = stdout(&run(&daemon, &["agents"]));
+    let shown = if gemini["installed"] == true {
+        "runs "
+    } else {
+        "install: npm install -g @google/gemini-cli"
+    };
+    assert!(table.contains(shown), "{table}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_takes_session_options_as_flags() {
+    let daemon = daemon().await;
+    std::fs::create_dir(daemon.work_dir().join("pkg")).unwrap();
+    let command = format!("{} __demo-agent", vpd().display());
+    let output = run(
+        &daemon,
+        &[
+            "run",
+            "--agent",
+            "custom",
+            "--cmd",
+            &command,
+            "--cwd",
+            "pkg",
+            "--env",
+            "WHO=flags",
+            "--instructions",
+            "be brief",
+            "run",
+            "echo",
+            "$WHO",
+            "in",
+            "$PWD",
+        ],
+    );
+    // The prompt is the first positional; the rest would be a usage error.
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let output = run(
+        &daemon,
+        &[
+            "run",
+            "--agent",
+            "custom",
+            "--cmd",
+            &command,
+            "--cwd",
+            "pkg",
+            "--env",
+            "WHO=flags",
+            "--instructions",
+            "be brief",
+            "run echo $WHO in $PWD",
+        ],
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text = stdout(&output);
+    assert!(
+        text.contains("exit 0: flags in ") && text.contains("/pkg"),
+        "{text}"
+    );
+    let bad = run(&daemon, &["run", "--env", "NOEQUALS", "hi"]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("NAME=VALUE"));
+    let missing = run(&daemon, &["run", "--agent", "pi", "hi"]);
+    assert_eq!(missing.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&missing.stderr);
+    assert!(stderr.contains("npm install -g pi-acp"), "{stderr}");
+}

@@ -3,7 +3,7 @@
 
 use serde_json::json;
 use viewport_protocol::options::ConfigOverrides;
-use viewport_protocol::update::{AttentionReason, PermissionOptionKind, StopReason, SystemStatus};
+use viewport_protocol::update::{AttentionReason, StopReason, SystemStatus};
 use viewport_protocol::{EndReason, ErrorCode, SessionUpdate};
 use viewport_testkit::model_server::{ModelServer, Script};
 
@@ -38,26 +38,7 @@ async fn write_turn(allow: bool) {
     );
     let model = ModelServer::start(script).await.unwrap();
     let (mut client, session) = launch(&daemon, "write hello.txt", overrides(&model)).await;
-    let seen = until(&mut client, &daemon, |u| {
-        matches!(u, SessionUpdate::PermissionRequest(_))
-    })
-    .await
-    .unwrap();
-    let request = permission(&seen).unwrap();
-    let kind = if allow {
-        PermissionOptionKind::AllowOnce
-    } else {
-        PermissionOptionKind::RejectOnce
-    };
-    client
-        .respond(
-            &session,
-            &request.prompt_id,
-            Some(&option_of(&request, kind)),
-        )
-        .await
-        .unwrap();
-    let seen = until(&mut client, &daemon, is_step).await.unwrap();
+    let seen = answer_permission(&mut client, &daemon, &session, allow).await;
     assert_eq!(stop_reason(&seen), Some(StopReason::EndTurn), "{seen:#?}");
     let written = std::fs::read_to_string(&target).ok();
     if allow {
@@ -117,17 +98,7 @@ pub fn is_state(update: &SessionUpdate, state: SessionState) -> bool {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn claude_cancelled_mid_turn_stops_with_cancelled_and_stays_usable() {
     let daemon = agent_daemon(&[]).await;
-    let mut script = Script::text("this answer never finishes");
-    script.stall = true;
-    let model = ModelServer::start(script).await.unwrap();
-    let (mut client, session) = launch(&daemon, "start something long", overrides(&model)).await;
-    until(
-        &mut client,
-        &daemon,
-        |u| matches!(u, SessionUpdate::AgentMessageChunk(c) if !c.text.is_empty()),
-    )
-    .await
-    .unwrap();
+    let (model, mut client, session) = stalled_turn(&daemon, overrides).await;
     client.cancel(&session).await.unwrap();
     let seen = until(&mut client, &daemon, is_step).await.unwrap();
     assert_eq!(stop_reason(&seen), Some(StopReason::Cancelled));
@@ -222,17 +193,7 @@ async fn claude_crossing_the_cost_cap_warns_then_ends_the_session() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn claude_crashing_mid_turn_ends_the_session_failed() {
     let daemon = agent_daemon(&[]).await;
-    let mut script = Script::text("never finished");
-    script.stall = true;
-    let model = ModelServer::start(script).await.unwrap();
-    let (mut client, session) = launch(&daemon, "go", overrides(&model)).await;
-    until(
-        &mut client,
-        &daemon,
-        |u| matches!(u, SessionUpdate::AgentMessageChunk(c) if !c.text.is_empty()),
-    )
-    .await
-    .unwrap();
+    let (_model, mut client, session) = stalled_turn(&daemon, overrides).await;
     let killed = kill_processes("claude-agent-acp", &daemon.work_dir());
     assert!(killed > 0, "found the adapter process");
     let seen = until(&mut client, &daemon, |u| is_state(u, SessionState::Ended))

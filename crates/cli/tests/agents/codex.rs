@@ -4,7 +4,7 @@
 use serde_json::json;
 use viewport_protocol::SessionUpdate;
 use viewport_protocol::options::ConfigOverrides;
-use viewport_protocol::update::{PermissionOptionKind, StopReason};
+use viewport_protocol::update::StopReason;
 use viewport_testkit::model_server::{ModelServer, Script};
 
 use super::*;
@@ -58,26 +58,7 @@ async fn shell_turn(allow: bool) {
     let model = ModelServer::start(script).await.unwrap();
     let (mut client, session) =
         launch(&daemon, "write codex.txt", overrides(&daemon, &model)).await;
-    let seen = until(&mut client, &daemon, |u| {
-        matches!(u, SessionUpdate::PermissionRequest(_))
-    })
-    .await
-    .unwrap();
-    let request = permission(&seen).unwrap();
-    let kind = if allow {
-        PermissionOptionKind::AllowOnce
-    } else {
-        PermissionOptionKind::RejectOnce
-    };
-    client
-        .respond(
-            &session,
-            &request.prompt_id,
-            Some(&option_of(&request, kind)),
-        )
-        .await
-        .unwrap();
-    let seen = until(&mut client, &daemon, is_step).await.unwrap();
+    let seen = answer_permission(&mut client, &daemon, &session, allow).await;
     let written = std::fs::read_to_string(&target).ok();
     if allow {
         assert_eq!(stop_reason(&seen), Some(StopReason::EndTurn), "{seen:#?}");

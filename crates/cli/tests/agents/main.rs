@@ -17,6 +17,7 @@ use viewport_protocol::options::ConfigOverrides;
 use viewport_protocol::update::{PermissionOptionKind, PermissionRequest};
 use viewport_protocol::{ServerFrame, SessionId, SessionState, SessionUpdate};
 use viewport_testkit::daemon::TestDaemon;
+use viewport_testkit::model_server::{ModelServer, Script};
 
 /// Real agents start slower than the demo agent; a turn may take a while
 /// on a loaded 2-core machine.
@@ -213,4 +214,50 @@ pub fn kill_processes(name: &str, cwd: &Path) -> usize {
         }
     }
     killed
+}
+
+/// Wait for the agent's permission request, allow it once (or reject it
+/// once), and read until the turn ends.
+pub async fn answer_permission(
+    client: &mut Client,
+    daemon: &TestDaemon,
+    session: &SessionId,
+    allow: bool,
+) -> Vec<SessionUpdate> {
+    let seen = until(client, daemon, |u| {
+        matches!(u, SessionUpdate::PermissionRequest(_))
+    })
+    .await
+    .unwrap();
+    let request = permission(&seen).unwrap();
+    let kind = if allow {
+        PermissionOptionKind::AllowOnce
+    } else {
+        PermissionOptionKind::RejectOnce
+    };
+    let option = option_of(&request, kind);
+    client
+        .respond(session, &request.prompt_id, Some(&option))
+        .await
+        .unwrap();
+    until(client, daemon, is_step).await.unwrap()
+}
+
+/// A turn whose model starts to answer and never finishes, under way.
+pub async fn stalled_turn(
+    daemon: &TestDaemon,
+    overrides: impl FnOnce(&ModelServer) -> ConfigOverrides,
+) -> (ModelServer, Client, SessionId) {
+    let mut script = Script::text("this answer never finishes");
+    script.stall = true;
+    let model = ModelServer::start(script).await.unwrap();
+    let (mut client, session) = launch(daemon, "start something long", overrides(&model)).await;
+    until(
+        &mut client,
+        daemon,
+        |u| matches!(u, SessionUpdate::AgentMessageChunk(c) if !c.text.is_empty()),
+    )
+    .await
+    .unwrap();
+    (model, client, session)
 }

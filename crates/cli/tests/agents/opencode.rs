@@ -2,9 +2,8 @@
 //! Anthropic Messages API.
 
 use serde_json::json;
-use viewport_protocol::SessionUpdate;
 use viewport_protocol::options::ConfigOverrides;
-use viewport_protocol::update::{PermissionOptionKind, StopReason};
+use viewport_protocol::update::StopReason;
 use viewport_testkit::model_server::{ModelServer, Script};
 
 use super::*;
@@ -44,21 +43,7 @@ async fn opencode_writes_a_file_when_a_viewport_allows_it() {
     );
     let model = ModelServer::start(script).await.unwrap();
     let (mut client, session) = launch(&daemon, "write opencode.txt", overrides(&model)).await;
-    let seen = until(&mut client, &daemon, |u| {
-        matches!(u, SessionUpdate::PermissionRequest(_))
-    })
-    .await;
-    let seen = seen.unwrap();
-    let request = permission(&seen).unwrap();
-    client
-        .respond(
-            &session,
-            &request.prompt_id,
-            Some(&option_of(&request, PermissionOptionKind::AllowOnce)),
-        )
-        .await
-        .unwrap();
-    let seen = until(&mut client, &daemon, is_step).await.unwrap();
+    let seen = answer_permission(&mut client, &daemon, &session, true).await;
     assert_eq!(stop_reason(&seen), Some(StopReason::EndTurn), "{seen:#?}");
     assert_eq!(
         std::fs::read_to_string(&target).ok().as_deref(),

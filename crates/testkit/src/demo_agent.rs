@@ -16,8 +16,9 @@
 //! - `read PATH` / `write PATH TEXT…`: reads or writes a file through the
 //!   client (`fs/*`) and reports what happened.
 //!
-//! Instructions sent as a first `<instructions>` block come back as a
-//! thought. The agent offers two modes (`default`, `plan`) and answers
+//! Instructions sent as a first `<instructions>` block, and the URIs of
+//! resources sent with a prompt, come back as thoughts; the prompt `mcp`
+//! gets a thought naming the MCP servers `session/new` gave. The agent offers two modes (`default`, `plan`) and answers
 //! `session/load` (it keeps no history, so it replays one line).
 
 use std::path::{Path, PathBuf};
@@ -27,12 +28,12 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use agent_client_protocol::schema::ProtocolVersion;
 use agent_client_protocol::v1::schema::{
     AgentCapabilities, CancelNotification, ContentBlock, ContentChunk, Cost, CreateTerminalRequest,
-    CurrentModeUpdate, Diff, InitializeRequest, InitializeResponse, LoadSessionRequest,
-    LoadSessionResponse, NewSessionRequest, NewSessionResponse, PermissionOption,
-    PermissionOptionKind, Plan, PlanEntry, PlanEntryPriority, PlanEntryStatus, PromptRequest,
-    PromptResponse, ReadTextFileRequest, ReleaseTerminalRequest, RequestPermissionOutcome,
-    RequestPermissionRequest, SessionId, SessionMode, SessionModeState, SessionNotification,
-    SessionUpdate, SetSessionModeRequest, SetSessionModeResponse, StopReason,
+    CurrentModeUpdate, Diff, EmbeddedResourceResource, InitializeRequest, InitializeResponse,
+    LoadSessionRequest, LoadSessionResponse, McpServer, NewSessionRequest, NewSessionResponse,
+    PermissionOption, PermissionOptionKind, Plan, PlanEntry, PlanEntryPriority, PlanEntryStatus,
+    PromptRequest, PromptResponse, ReadTextFileRequest, ReleaseTerminalRequest,
+    RequestPermissionOutcome, RequestPermissionRequest, SessionId, SessionMode, SessionModeState,
+    SessionNotification, SessionUpdate, SetSessionModeRequest, SetSessionModeResponse, StopReason,
     TerminalOutputRequest, ToolCall, ToolCallContent, ToolCallLocation, ToolCallStatus,
     ToolCallUpdate, ToolCallUpdateFields, ToolKind, UsageUpdate, WaitForTerminalExitRequest,
     WriteTextFileRequest,
@@ -107,6 +108,7 @@ pub async fn run_stdio() -> anyhow::Result<()> {
             async move |request: NewSessionRequest,
                         responder: Responder<NewSessionResponse>,
                         _cx| {
+                on_new.remember_mcp(&request.mcp_servers);
                 let id = on_new.open(request.cwd);
                 responder.respond(NewSessionResponse::new(id).modes(modes("default")))
             },
@@ -151,6 +153,12 @@ pub async fn run_stdio() -> anyhow::Result<()> {
                 let text = prompt_text(&request.prompt);
                 if let Some(instructions) = instructions(&request.prompt) {
                     turn.thought(&format!("instructions: {instructions}"))?;
+                }
+                for uri in resources(&request.prompt) {
+                    turn.thought(&format!("context: {uri}"))?;
+                }
+                if text.trim() == "mcp" {
+                    turn.thought(&format!("mcp servers: {}", on_prompt.mcp().join(", ")))?;
                 }
                 // The turn runs outside the dispatch loop so cancel
                 // notifications and permission answers can arrive meanwhile.
@@ -225,6 +233,8 @@ impl<R: agent_client_protocol::Role> agent_client_protocol::ConnectTo<R> for Std
 #[derive(Default)]
 struct DemoState {
     cwd: Mutex<Option<PathBuf>>,
+    /// The MCP servers `session/new` named, described.
+    mcp: Mutex<Vec<String>>,
     cancel: Mutex<Option<watch::Sender<bool>>>,
 }
 
@@ -234,6 +244,25 @@ impl DemoState {
             *slot = Some(cwd);
         }
         SessionId::from("demo-session")
+    }
+
+    fn remember_mcp(&self, servers: &[McpServer]) {
+        let described = servers
+            .iter()
+            .map(|server| match server {
+                McpServer::Stdio(s) => format!("{} (stdio: {})", s.name, s.command.display()),
+                McpServer::Http(s) => format!("{} (http: {})", s.name, s.url),
+                McpServer::Sse(s) => format!("{} (sse: {})", s.name, s.url),
+                _ => "unknown".to_owned(),
+            })
+            .collect();
+        if let Ok(mut slot) = self.mcp.lock() {
+            *slot = described;
+        }
+    }
+
+    fn mcp(&self) -> Vec<String> {
+        self.mcp.lock().map(|m| m.clone()).unwrap_or_default()
     }
 
     fn cwd(&self) -> PathBuf {
@@ -272,6 +301,22 @@ fn prompt_text(blocks: &[ContentBlock]) -> String {
             _ => None,
         })
         .unwrap_or_default()
+}
+
+/// The resources a prompt carries, by URI.
+fn resources(blocks: &[ContentBlock]) -> Vec<String> {
+    blocks
+        .iter()
+        .filter_map(|block| match block {
+            ContentBlock::Resource(resource) => match &resource.resource {
+                EmbeddedResourceResource::TextResourceContents(text) => Some(text.uri.clone()),
+                EmbeddedResourceResource::BlobResourceContents(blob) => Some(blob.uri.clone()),
+                _ => None,
+            },
+            ContentBlock::ResourceLink(link) => Some(link.uri.clone()),
+            _ => None,
+        })
+        .collect()
 }
 
 /// Instructions sent as a first `<instructions>` block, if any.

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use viewport_protocol::options::ConfigOverrides;
+use viewport_protocol::options::{ConfigOverrides, ContextItem, McpServer, PermissionPolicy};
 use viewport_protocol::update::SystemStatus;
 use viewport_protocol::{EndReason, ErrorCode, SessionId, SessionState, SessionUpdate};
 
@@ -245,4 +245,49 @@ async fn destroy_deletes_a_session_and_its_files() {
     assert!(sessions.iter().all(|s| s.session_id != session));
     let gone = client.destroy(&session).await.unwrap_err();
     assert_eq!(gone.code(), Some(ErrorCode::UnknownSession));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mcp_servers_and_prompt_context_reach_the_agent() {
+    let daemon = daemon().await;
+    let overrides = ConfigOverrides {
+        mcp_servers: vec![
+            McpServer::Stdio {
+                name: "fs".into(),
+                command: "mcp-fs".into(),
+                args: vec!["/srv".into()],
+                env: BTreeMap::new(),
+            },
+            McpServer::Http {
+                name: "docs".into(),
+                url: "http://127.0.0.1:9/mcp".into(),
+                headers: BTreeMap::new(),
+            },
+        ],
+        permission_policy: Some(PermissionPolicy::DenyAll),
+        ..ConfigOverrides::default()
+    };
+    let (mut client, session, seen) = turn(&daemon, "mcp", overrides).await;
+    assert!(
+        seen.iter()
+            .any(|u| matches!(u, SessionUpdate::AgentThoughtChunk(t)
+            if t.text == "mcp servers: fs (stdio: mcp-fs), docs (http: http://127.0.0.1:9/mcp)")),
+        "{seen:#?}"
+    );
+    let context = vec![ContextItem {
+        uri: "file:///srv/notes.md".into(),
+        text: Some("# notes".into()),
+        mime_type: Some("text/markdown".into()),
+    }];
+    client
+        .prompt_with(&session, "burst 1", context)
+        .await
+        .unwrap();
+    let seen = updates_until(&mut client, |_, u| {
+        matches!(u, SessionUpdate::StepCommitted(_))
+    })
+    .await
+    .unwrap();
+    assert!(seen.iter().any(|(_, u)| matches!(u,
+        SessionUpdate::AgentThoughtChunk(t) if t.text == "context: file:///srv/notes.md")));
 }

@@ -24,7 +24,12 @@ impl ConfigRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConfigAction {
     SetMode(String),
-    SetOption { id: String, value: String },
+    /// `boolean` options take `true` or `false`, select options a value id.
+    SetOption {
+        id: String,
+        value: String,
+        boolean: bool,
+    },
 }
 
 #[derive(Debug, Default)]
@@ -123,13 +128,21 @@ impl ConfigState {
             actions.push(if via_modes {
                 ConfigAction::SetMode(choice.value.clone())
             } else {
+                let boolean = self
+                    .option_of_id(&option.id)
+                    .is_some_and(|o| matches!(o.kind, acp::SessionConfigKind::Boolean(_)));
                 ConfigAction::SetOption {
                     id: option.id.clone(),
                     value: choice.value.clone(),
+                    boolean,
                 }
             });
         }
         Ok(actions)
+    }
+
+    fn option_of_id(&self, id: &str) -> Option<&acp::SessionConfigOption> {
+        self.options.iter().find(|o| *o.id.0 == *id)
     }
 
     fn option_of(&self, category: &str) -> Option<&acp::SessionConfigOption> {
@@ -227,7 +240,8 @@ mod tests {
                 ConfigAction::SetMode("plan".into()),
                 ConfigAction::SetOption {
                     id: "model".into(),
-                    value: "large".into()
+                    value: "large".into(),
+                    boolean: false,
                 }
             ]
         );

@@ -546,12 +546,17 @@ async fn run_config_actions(
                     }))
                     .await;
             }
-            ConfigAction::SetOption { id, value } => {
+            ConfigAction::SetOption { id, value, boolean } => {
+                let wire_value = if boolean {
+                    acp::SessionConfigOptionValue::from(value == "true")
+                } else {
+                    acp::SessionConfigValueId::new(value.clone()).into()
+                };
                 let response = cx
                     .send_request(SetSessionConfigOptionRequest::new(
                         session_id.clone(),
                         id.clone(),
-                        acp::SessionConfigValueId::new(value.clone()),
+                        wire_value,
                     ))
                     .block_task()
                     .await

@@ -80,7 +80,11 @@ struct OpenPrompt {
 #[derive(Debug, Default)]
 struct Spending {
     cost_usd: f64,
+    /// Whether the agent ever reported a cost (or tokens we could price).
+    priced: bool,
     warned: bool,
+    /// Whether the session was told its cap cannot be enforced.
+    told_unenforceable: bool,
 }
 
 pub struct SessionTask {
@@ -267,6 +271,7 @@ impl SessionTask {
                 }
                 self.turn_running = false;
                 self.turn_started = None;
+                self.note_unenforceable_cap();
                 self.start_next_prompt();
                 self.settle().await;
             }
@@ -324,6 +329,7 @@ impl SessionTask {
     /// Warn at 80% of the cap; at the cap, cancel the turn and end the session.
     fn check_cost(&mut self, cost_usd: f64) {
         self.spending.cost_usd = cost_usd;
+        self.spending.priced = true;
         let Some(cap) = self.rules.cost_cap_usd else {
             return;
         };
@@ -344,6 +350,20 @@ impl SessionTask {
                     "The session has cost ${cost_usd:.4}, {:.0}% of its ${cap:.2} cap",
                     cost_usd / cap * 100.0
                 ),
+            }));
+        }
+    }
+
+    /// A cap on an agent that reports no cost cannot hold: say so once,
+    /// after the first turn that brought no cost.
+    fn note_unenforceable_cap(&mut self) {
+        if self.rules.cost_cap_usd.is_some()
+            && !self.spending.priced
+            && !self.spending.told_unenforceable
+        {
+            self.spending.told_unenforceable = true;
+            self.append(SessionUpdate::SystemStatus(SystemStatus::Notice {
+                message: "The agent reports no cost (and no tokens vpd can price), so the cost cap cannot be enforced".to_owned(),
             }));
         }
     }

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use tempfile::TempDir;
 use viewport_client::Client;
+use viewport_protocol::options::ConfigOverrides;
 use viewport_protocol::{DirectoryId, SessionId, SessionState};
 
 /// How long a daemon may take to come up, or a test condition to hold.
@@ -168,6 +169,22 @@ impl TestDaemon {
         let directory = self.work_directory().await?;
         let mut client = self.client().await?;
         Ok(client.launch(directory, prompt, Some("demo")).await?)
+    }
+
+    /// Launch in the work directory with every session option, and follow
+    /// the session from its start on the returned client.
+    pub async fn launch_following(
+        &self,
+        prompt: &str,
+        overrides: ConfigOverrides,
+    ) -> Result<(Client, SessionId)> {
+        let directory = self.work_directory().await?;
+        let mut client = self.client().await?;
+        let session = client
+            .launch_with(directory, prompt, None, overrides)
+            .await?;
+        client.subscribe(&session, 0).await?;
+        Ok((client, session))
     }
 
     /// Wait until the session is in `state`, polling the session list.

@@ -10,22 +10,18 @@ use viewport_testkit::model_server::{ModelServer, Script};
 use super::*;
 
 fn overrides(model: &ModelServer) -> ConfigOverrides {
-    let mut overrides = ConfigOverrides {
-        agent: Some("claude-code".to_owned()),
-        ..ConfigOverrides::default()
-    };
-    for (name, value) in [
-        ("ANTHROPIC_BASE_URL", model.url().as_str()),
-        ("ANTHROPIC_API_KEY", "sk-test-not-a-key"),
-        ("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1"),
-        ("DISABLE_TELEMETRY", "1"),
-        ("DISABLE_AUTOUPDATER", "1"),
-        // Claude Code refuses its permission modes to root without it.
-        ("IS_SANDBOX", "1"),
-    ] {
-        overrides.env.insert(name.to_owned(), value.to_owned());
-    }
-    overrides
+    agent_overrides(
+        "claude-code",
+        &[
+            ("ANTHROPIC_BASE_URL", model.url().as_str()),
+            ("ANTHROPIC_API_KEY", "sk-test-not-a-key"),
+            ("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1"),
+            ("DISABLE_TELEMETRY", "1"),
+            ("DISABLE_AUTOUPDATER", "1"),
+            // Claude Code refuses its permission modes to root without it.
+            ("IS_SANDBOX", "1"),
+        ],
+    )
 }
 
 async fn write_turn(allow: bool) {

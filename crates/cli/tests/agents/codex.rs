@@ -33,18 +33,14 @@ wire_api = "responses"
 }
 
 fn overrides(daemon: &TestDaemon, model: &ModelServer) -> ConfigOverrides {
-    let mut overrides = ConfigOverrides {
-        agent: Some("codex".to_owned()),
-        ..ConfigOverrides::default()
-    };
     let home = codex_home(daemon, model);
-    overrides
-        .env
-        .insert("CODEX_HOME".into(), home.to_string_lossy().into_owned());
-    overrides
-        .env
-        .insert("SCRIPTED_API_KEY".into(), "not-a-key".into());
-    overrides
+    agent_overrides(
+        "codex",
+        &[
+            ("CODEX_HOME", &home.to_string_lossy()),
+            ("SCRIPTED_API_KEY", "not-a-key"),
+        ],
+    )
 }
 
 async fn shell_turn(allow: bool) {

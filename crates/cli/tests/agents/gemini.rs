@@ -9,18 +9,14 @@ use viewport_testkit::model_server::{ModelServer, Script};
 use super::*;
 
 fn overrides(model: &ModelServer) -> ConfigOverrides {
-    let mut overrides = ConfigOverrides {
-        agent: Some("gemini".to_owned()),
-        ..ConfigOverrides::default()
-    };
-    for (name, value) in [
-        ("GEMINI_API_KEY", "not-a-key"),
-        ("GOOGLE_GEMINI_BASE_URL", model.url().as_str()),
-        ("GEMINI_CLI_NO_RELAUNCH", "1"),
-    ] {
-        overrides.env.insert(name.to_owned(), value.to_owned());
-    }
-    overrides
+    agent_overrides(
+        "gemini",
+        &[
+            ("GEMINI_API_KEY", "not-a-key"),
+            ("GOOGLE_GEMINI_BASE_URL", model.url().as_str()),
+            ("GEMINI_CLI_NO_RELAUNCH", "1"),
+        ],
+    )
 }
 
 async fn write_turn(allow: bool) {

@@ -56,20 +56,27 @@ pub async fn agent_daemon(env: &[(&str, &str)]) -> TestDaemon {
     daemon
 }
 
-/// Launch `agent` in the daemon's work directory and follow it from the start.
+/// Launch in the daemon's work directory and follow the session from its start.
 pub async fn launch(
     daemon: &TestDaemon,
     prompt: &str,
     overrides: ConfigOverrides,
 ) -> (Client, SessionId) {
-    let directory = daemon.work_directory().await.unwrap();
-    let mut client = daemon.client().await.unwrap();
-    let session = client
-        .launch_with(directory, prompt, None, overrides)
-        .await
-        .unwrap();
-    client.subscribe(&session, 0).await.unwrap();
-    (client, session)
+    daemon.launch_following(prompt, overrides).await.unwrap()
+}
+
+/// Options that run `agent` with these variables set.
+pub fn agent_overrides(agent: &str, env: &[(&str, &str)]) -> ConfigOverrides {
+    let mut overrides = ConfigOverrides {
+        agent: Some(agent.to_owned()),
+        ..ConfigOverrides::default()
+    };
+    for (name, value) in env {
+        overrides
+            .env
+            .insert((*name).to_owned(), (*value).to_owned());
+    }
+    overrides
 }
 
 /// Read updates until `stop` says so; fails with what was seen when the

@@ -9,10 +9,6 @@ use viewport_testkit::model_server::{ModelServer, Script};
 use super::*;
 
 fn overrides(model: &ModelServer) -> ConfigOverrides {
-    let mut overrides = ConfigOverrides {
-        agent: Some("opencode".to_owned()),
-        ..ConfigOverrides::default()
-    };
     let config = json!({
         "model": "anthropic/claude-sonnet-4-5",
         "autoupdate": false,
@@ -20,16 +16,14 @@ fn overrides(model: &ModelServer) -> ConfigOverrides {
         "provider": {"anthropic": {"options": {"baseURL": format!("{}/v1", model.url()), "apiKey": "not-a-key"}}},
         "permission": {"edit": "ask", "bash": "ask"}
     });
-    overrides
-        .env
-        .insert("OPENCODE_CONFIG_CONTENT".into(), config.to_string());
-    overrides
-        .env
-        .insert("OPENCODE_DISABLE_AUTOUPDATE".into(), "1".into());
-    overrides
-        .env
-        .insert("OPENCODE_DISABLE_MODELS_FETCH".into(), "1".into());
-    overrides
+    agent_overrides(
+        "opencode",
+        &[
+            ("OPENCODE_CONFIG_CONTENT", &config.to_string()),
+            ("OPENCODE_DISABLE_AUTOUPDATE", "1"),
+            ("OPENCODE_DISABLE_MODELS_FETCH", "1"),
+        ],
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -16,13 +16,7 @@ async fn turn(
     prompt: &str,
     overrides: ConfigOverrides,
 ) -> (Client, SessionId, Vec<SessionUpdate>) {
-    let directory = daemon.work_directory().await.unwrap();
-    let mut client = daemon.client().await.unwrap();
-    let session = client
-        .launch_with(directory, prompt, None, overrides)
-        .await
-        .unwrap();
-    client.subscribe(&session, 0).await.unwrap();
+    let (mut client, session) = daemon.launch_following(prompt, overrides).await.unwrap();
     let seen = updates_until(&mut client, |_, u| is_state(u, SessionState::Idle))
         .await
         .unwrap();

@@ -205,17 +205,11 @@ async fn launch_with_policy(
     prompt: &str,
     policy: PermissionPolicy,
 ) -> (SessionId, Vec<(u64, SessionUpdate)>) {
-    let directory = daemon.work_directory().await.unwrap();
-    let mut client = daemon.client().await.unwrap();
     let overrides = ConfigOverrides {
         permission_policy: Some(policy),
         ..ConfigOverrides::default()
     };
-    let session = client
-        .launch_with(directory, prompt, None, overrides)
-        .await
-        .unwrap();
-    client.subscribe(&session, 0).await.unwrap();
+    let (mut client, session) = daemon.launch_following(prompt, overrides).await.unwrap();
     let seen = updates_until(&mut client, |_, u| is_state(u, SessionState::Idle))
         .await
         .unwrap();
@@ -248,18 +242,12 @@ async fn a_policy_answers_for_the_user_and_records_each_decision() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_prompt_nobody_answers_gets_the_timeout_answer() {
     let daemon = daemon().await;
-    let directory = daemon.work_directory().await.unwrap();
-    let mut client = daemon.client().await.unwrap();
     let overrides = ConfigOverrides {
         permission_timeout_secs: Some(1),
         permission_timeout_outcome: Some(TimeoutOutcome::Allow),
         ..ConfigOverrides::default()
     };
-    let session = client
-        .launch_with(directory, "ask", None, overrides)
-        .await
-        .unwrap();
-    client.subscribe(&session, 0).await.unwrap();
+    let (mut client, _) = daemon.launch_following("ask", overrides).await.unwrap();
     let seen = updates_until(&mut client, |_, u| chosen(u).is_some())
         .await
         .unwrap();

@@ -126,56 +126,28 @@ async fn run_takes_session_options_as_flags() {
     let daemon = daemon().await;
     std::fs::create_dir(daemon.work_dir().join("pkg")).unwrap();
     let command = format!("{} __demo-agent", vpd().display());
-    let output = run(
-        &daemon,
-        &[
-            "run",
-            "--agent",
-            "custom",
-            "--cmd",
-            &command,
-            "--cwd",
-            "pkg",
-            "--env",
-            "WHO=flags",
-            "--instructions",
-            "be brief",
-            "run",
-            "echo",
-            "$WHO",
-            "in",
-            "$PWD",
-        ],
-    );
-    // The prompt is the first positional; the rest would be a usage error.
-    assert_eq!(
-        output.status.code(),
-        Some(2),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let output = run(
-        &daemon,
-        &[
-            "run",
-            "--agent",
-            "custom",
-            "--cmd",
-            &command,
-            "--cwd",
-            "pkg",
-            "--env",
-            "WHO=flags",
-            "--instructions",
-            "be brief",
-            "run echo $WHO in $PWD",
-        ],
-    );
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let mut args = vec![
+        "run",
+        "--agent",
+        "custom",
+        "--cmd",
+        &command,
+        "--cwd",
+        "pkg",
+        "--env",
+        "WHO=flags",
+        "--instructions",
+        "be brief",
+    ];
+    // The prompt is one argument: words after it are a usage error.
+    let unquoted = [args.clone(), vec!["run", "echo", "$WHO"]].concat();
+    let output = run(&daemon, &unquoted);
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    args.push("run echo $WHO in $PWD");
+    let output = run(&daemon, &args);
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(output.status.success(), "{stderr}");
     let text = stdout(&output);
     assert!(
         text.contains("exit 0: flags in ") && text.contains("/pkg"),

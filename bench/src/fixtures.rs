@@ -16,6 +16,9 @@ pub fn start_session(writer: &mut Writer) -> Result<SessionId> {
         agent: "demo".into(),
         cwd: "/".into(),
         model: None,
+        name: None,
+        command: Vec::new(),
+        template: None,
     };
     let body = EventBody::Genesis(genesis);
     writer.append(vec![NewEvent {

@@ -76,6 +76,7 @@ fn seed(database: &Path, n: u64) -> Result<SessionId> {
         disconnected: false,
         reason: Some(EndReason::Completed),
         detail: None,
+        exit_code: None,
     });
     writer.append(vec![NewEvent {
         session_id: session.clone(),

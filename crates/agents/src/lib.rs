@@ -9,6 +9,8 @@
 //!   environment allowlist. A later supervisor takes ownership of children here.
 //! - [`acp`]: the Agent Client Protocol driver (JSON-RPC over stdio), with the
 //!   client side: files, terminals, permissions, settings.
+//! - [`pty`]: terminal sessions: a program in a PTY, its console log, its
+//!   screen (a VT parser) and live output by byte offset.
 //! - [`event`]: what drivers emit.
 //! - [`pricing`]: the price table for agents that report tokens but no cost.
 
@@ -16,6 +18,7 @@ pub mod acp;
 pub mod event;
 pub mod pricing;
 pub mod profile;
+pub mod pty;
 pub mod spawn;
 
 pub use acp::AcpSession;

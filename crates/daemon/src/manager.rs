@@ -102,6 +102,9 @@ impl Manager {
             agent: plan.profile.name.to_owned(),
             cwd: plan.spec.cwd.display().to_string(),
             model,
+            name: None,
+            command: Vec::new(),
+            template: None,
         };
         let first = SessionUpdate::UserMessage(MessageText {
             text: prompt.clone(),

@@ -653,9 +653,11 @@ impl SessionTask {
             }));
         }
         self.state = SessionState::Ended;
-        let stored = self
-            .commit(state_change(SessionState::Ended, Some(reason), detail))
-            .await;
+        let mut end = state_change(SessionState::Ended, Some(reason), detail);
+        if let SessionUpdate::StateChange(change) = &mut end {
+            change.exit_code = exit.code;
+        }
+        let stored = self.commit(end).await;
         for reply in self.kill_replies.drain(..) {
             let _ = reply.send(stored.clone());
         }
@@ -672,6 +674,7 @@ pub fn state_change(
         disconnected: false,
         reason,
         detail,
+        exit_code: None,
     })
 }
 

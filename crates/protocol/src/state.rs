@@ -115,6 +115,18 @@ pub struct SessionSummary {
     pub last_seq: u64,
     /// Permission prompts waiting for an answer.
     pub pending_prompts: u32,
+    /// The session's unique name (terminal sessions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// What a terminal session runs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub command: Vec<String>,
+    /// The terminal template it came from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template: Option<String>,
+    /// The exit status of its program, once it exited on its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit_code: Option<i32>,
 }
 
 /// A registered directory.

@@ -244,6 +244,9 @@ pub struct StateChange {
     /// Details of the end, such as an exit status or an error message.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+    /// The program's exit status, when it ended by exiting.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit_code: Option<i32>,
 }
 
 /// Why an agent stopped a turn, as ACP names it.

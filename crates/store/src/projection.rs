@@ -45,6 +45,10 @@ impl SessionView {
             updated_at: at,
             last_seq: 0,
             pending_prompts: 0,
+            name: genesis.name.clone(),
+            command: genesis.command.clone(),
+            template: genesis.template.clone(),
+            exit_code: None,
         };
         Self {
             summary,
@@ -62,11 +66,13 @@ impl SessionView {
                 state,
                 disconnected,
                 reason,
+                exit_code,
                 ..
             }) => {
                 summary.state = *state;
                 summary.disconnected = *disconnected;
                 summary.end_reason = *reason;
+                summary.exit_code = *exit_code;
                 PromptChange::None
             }
             SessionUpdate::UserMessage(message) if summary.title.is_none() => {
@@ -124,6 +130,9 @@ mod tests {
             agent: "demo".into(),
             cwd: "/tmp".into(),
             model: None,
+            name: None,
+            command: Vec::new(),
+            template: None,
         };
         SessionView::from_genesis("ses_1".parse().unwrap(), &genesis, 10)
     }
@@ -189,6 +198,7 @@ mod tests {
             disconnected: false,
             reason: Some(EndReason::DaemonLost),
             detail: None,
+            exit_code: None,
         });
         v.apply(1, &ended, 5);
         assert_eq!(v.summary.state, SessionState::Ended);

@@ -141,7 +141,8 @@ impl Reader {
 
 const SESSION_COLUMNS: &str =
     "SELECT session_id, directory_id, kind, agent, cwd, title, state, disconnected,
-    end_reason, created_at, updated_at, last_seq, pending_prompts FROM sessions";
+    end_reason, created_at, updated_at, last_seq, pending_prompts, name, command, template,
+    exit_code FROM sessions";
 
 /// An enum that serializes to a JSON string, as the text stored in a column.
 pub(crate) fn to_sql_text<T: Serialize>(value: &T) -> String {
@@ -177,6 +178,14 @@ fn session_from_row(row: &Row<'_>) -> rusqlite::Result<SessionSummary> {
         updated_at: row.get(10)?,
         last_seq: row.get(11)?,
         pending_prompts: row.get(12)?,
+        name: row.get(13)?,
+        command: {
+            let text: Option<String> = row.get(14)?;
+            text.and_then(|t| serde_json::from_str(&t).ok())
+                .unwrap_or_default()
+        },
+        template: row.get(15)?,
+        exit_code: row.get(16)?,
     })
 }
 

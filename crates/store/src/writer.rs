@@ -258,8 +258,9 @@ fn upsert_session(tx: &Transaction<'_>, view: &SessionView) -> Result<()> {
     let s = &view.summary;
     tx.prepare_cached(
         "INSERT OR REPLACE INTO sessions (session_id, directory_id, kind, agent, cwd, title, state,
-             disconnected, end_reason, created_at, updated_at, last_seq, pending_prompts)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+             disconnected, end_reason, created_at, updated_at, last_seq, pending_prompts,
+             name, command, template, exit_code)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
     )
     .and_then(|mut stmt| {
         stmt.execute(params![
@@ -276,6 +277,10 @@ fn upsert_session(tx: &Transaction<'_>, view: &SessionView) -> Result<()> {
             s.updated_at,
             s.last_seq,
             s.pending_prompts,
+            s.name,
+            (!s.command.is_empty()).then(|| serde_json::to_string(&s.command).unwrap_or_default()),
+            s.template,
+            s.exit_code,
         ])
     })
     .during("storing a session")?;

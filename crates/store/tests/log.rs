@@ -15,6 +15,9 @@ fn genesis(id: &SessionId) -> NewEvent {
             agent: "demo".into(),
             cwd: "/tmp".into(),
             model: None,
+            name: None,
+            command: Vec::new(),
+            template: None,
         }),
     }
 }
@@ -115,6 +118,7 @@ fn reindex_rebuilds_the_same_projections_from_events_alone() {
                 disconnected: false,
                 reason: None,
                 detail: None,
+                exit_code: None,
             }),
         ),
     ])

@@ -114,6 +114,7 @@ pub async fn until(
                         disconnected: false,
                         reason: Some(reason),
                         detail: detail.clone(),
+                        exit_code: None,
                     },
                 )) {
                     bail!(

@@ -17,6 +17,27 @@ use tokio::sync::{broadcast, watch};
 use crate::AgentError;
 use crate::spawn::{SpawnSpec, spawn_pty};
 
+/// The built-in terminal templates.
+pub const TEMPLATES: &[&str] = &["bash", "claude", "codex", "script"];
+
+/// The program a template runs; `script` runs the given command line, as
+/// does any template when a command is given.
+pub fn template_command(template: &str, command: Option<&str>) -> Result<Vec<String>, String> {
+    if let Some(line) = command {
+        return Ok(vec!["sh".to_owned(), "-c".to_owned(), line.to_owned()]);
+    }
+    match template {
+        "bash" => Ok(vec!["bash".to_owned()]),
+        "claude" => Ok(vec!["claude".to_owned()]),
+        "codex" => Ok(vec!["codex".to_owned()]),
+        "script" => Err("the `script` template runs a command: give it with --cmd".to_owned()),
+        other => Err(format!(
+            "unknown template `{other}`; the templates are: {}",
+            TEMPLATES.join(", ")
+        )),
+    }
+}
+
 /// Lines of scrollback the parser keeps.
 pub const SCROLLBACK_LINES: usize = 10_000;
 

@@ -40,8 +40,24 @@ pub enum Command {
     Kill { session: String },
     /// End a session gracefully: cancel its turn and let the agent exit.
     Close { session: String },
-    /// Delete a session and everything stored of it.
-    Destroy { session: String },
+    /// Delete a session and everything stored of it (a running one only with --force).
+    #[command(alias = "destroy")]
+    Rm {
+        session: String,
+        /// Stop the session first if it runs.
+        #[arg(long, short = 'f')]
+        force: bool,
+    },
+    /// Start a terminal session (bash, a TUI agent, a script) under a name, and attach.
+    New(NewArgs),
+    /// Attach to a terminal session: its screen, then live; Ctrl-b d detaches.
+    Attach { session: String },
+    /// A terminal session's output (plain text; --raw keeps escape sequences).
+    Logs(LogsArgs),
+    /// A session's details: command, template, status, exit code, paths.
+    Show(ShowArgs),
+    /// The files a session put in its artifacts directory ($VIEWPORT_ARTIFACTS).
+    Artifacts(ShowArgs),
     /// Start an ended session's agent again and continue its conversation.
     Resume(ResumeArgs),
     /// Switch a running session's mode, model or thought level.
@@ -112,9 +128,52 @@ pub struct RunArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct NewArgs {
+    /// A unique name: letters, digits, `.`, `_`, `-`.
+    pub name: String,
+    /// What to run: bash (default), claude, codex, or script (with --cmd).
+    #[arg(long, short = 't')]
+    pub template: Option<String>,
+    /// A shell command line to run instead of the template's program.
+    #[arg(long = "cmd", value_name = "COMMAND")]
+    pub command: Option<String>,
+    /// Working directory (registered if it is not yet).
+    #[arg(long, default_value = ".")]
+    pub dir: PathBuf,
+    /// Print the session id instead of attaching.
+    #[arg(long, short = 'd')]
+    pub detach: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    pub session: String,
+    /// Only the last N lines.
+    #[arg(long, short = 'n', value_name = "N")]
+    pub lines: Option<usize>,
+    /// Keep printing output as it comes, until the session ends.
+    #[arg(long, short = 'f')]
+    pub follow: bool,
+    /// Keep escape sequences (colors, cursor moves) as the program wrote them.
+    #[arg(long)]
+    pub raw: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    pub session: String,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
 pub struct SendArgs {
     pub session: String,
     pub text: String,
+    /// Terminal sessions: type the text without pressing Enter.
+    #[arg(long)]
+    pub no_enter: bool,
     /// Send a file's content along with the text (repeatable).
     #[arg(long = "file", short = 'f', value_name = "PATH")]
     pub files: Vec<PathBuf>,

@@ -85,7 +85,9 @@ impl Printer {
                 let text = self.paint(Style::Red, &format!("error ({}): {message}", code.as_str()));
                 self.line(text);
             }
-            ServerFrame::SessionStarted { .. } | ServerFrame::Response { .. } => {}
+            ServerFrame::SessionStarted { .. }
+            | ServerFrame::Response { .. }
+            | ServerFrame::TerminalOutput { .. } => {}
         }
     }
 

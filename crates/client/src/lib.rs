@@ -16,8 +16,8 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{self, Message};
 use viewport_protocol::frames::{
-    LaunchResult, ListDirectoriesResult, ListSessionsResult, ListSubscribeResult, ReindexResult,
-    SessionSubscribeResult,
+    AttachResult, LaunchResult, ListDirectoriesResult, ListSessionsResult, ListSubscribeResult,
+    ReindexResult, SessionSubscribeResult,
 };
 use viewport_protocol::limits::MAX_TRANSPORT_MESSAGE_BYTES;
 use viewport_protocol::options::{AgentInfo, ConfigOverrides, ContextItem, ListAgentsResult};
@@ -313,10 +313,12 @@ impl Client {
         self.request::<serde_json::Value>(frame).await.map(drop)
     }
 
-    pub async fn destroy(&mut self, session_id: &SessionId) -> Result<()> {
+    /// Delete a session; a running one only with `force`.
+    pub async fn destroy(&mut self, session_id: &SessionId, force: bool) -> Result<()> {
         let frame = ClientFrame::Destroy {
             request_id: Some(RequestId::generate()),
             session_id: session_id.clone(),
+            force,
         };
         self.request::<serde_json::Value>(frame).await.map(drop)
     }
@@ -325,6 +327,67 @@ impl Client {
         let frame = ClientFrame::Resume {
             request_id: Some(RequestId::generate()),
             session_id: session_id.clone(),
+        };
+        self.request::<serde_json::Value>(frame).await.map(drop)
+    }
+
+    /// Start a terminal session named `name` running `template` (or `command`).
+    pub async fn new_terminal(
+        &mut self,
+        directory_id: DirectoryId,
+        name: &str,
+        template: Option<&str>,
+        command: Option<&str>,
+        size: Option<(u16, u16)>,
+    ) -> Result<SessionId> {
+        let frame = ClientFrame::NewTerminal {
+            request_id: RequestId::generate(),
+            directory_id,
+            name: name.to_owned(),
+            template: template.map(str::to_owned),
+            command: command.map(str::to_owned),
+            cols: size.map(|(cols, _)| cols),
+            rows: size.map(|(_, rows)| rows),
+            env: Default::default(),
+            idle_after_secs: None,
+        };
+        Ok(self.request::<LaunchResult>(frame).await?.session_id)
+    }
+
+    /// Attach to a terminal: the screen (without `offset`) and the offset
+    /// `terminal-output` frames continue from; they come from `next_frame`.
+    pub async fn attach(
+        &mut self,
+        session_id: &SessionId,
+        offset: Option<u64>,
+        size: Option<(u16, u16)>,
+    ) -> Result<AttachResult> {
+        let frame = ClientFrame::Attach {
+            request_id: RequestId::generate(),
+            session_id: session_id.clone(),
+            offset,
+            cols: size.map(|(cols, _)| cols),
+            rows: size.map(|(_, rows)| rows),
+        };
+        self.request(frame).await
+    }
+
+    /// Type into a terminal session.
+    pub async fn terminal_input(&mut self, session_id: &SessionId, data: &str) -> Result<()> {
+        let frame = ClientFrame::TerminalInput {
+            request_id: Some(RequestId::generate()),
+            session_id: session_id.clone(),
+            data: data.to_owned(),
+        };
+        self.request::<serde_json::Value>(frame).await.map(drop)
+    }
+
+    pub async fn resize(&mut self, session_id: &SessionId, cols: u16, rows: u16) -> Result<()> {
+        let frame = ClientFrame::Resize {
+            request_id: Some(RequestId::generate()),
+            session_id: session_id.clone(),
+            cols,
+            rows,
         };
         self.request::<serde_json::Value>(frame).await.map(drop)
     }

@@ -12,6 +12,7 @@ use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 use tokio_util::sync::CancellationToken;
 use viewport_agents::acp::config::ConfigRequest;
+use viewport_agents::pty::TermSize;
 use viewport_protocol::frames::{LaunchResult, ListDirectoriesResult, ListSessionsResult};
 use viewport_protocol::limits::MAX_SUBSCRIPTIONS_PER_CONNECTION;
 use viewport_protocol::options::ListAgentsResult;
@@ -23,7 +24,8 @@ use viewport_protocol::{
 use crate::follow::{Outbox, SessionFollower, follow_list};
 use crate::frames::{Frame, frame};
 use crate::hub::Hub;
-use crate::manager::Manager;
+use crate::manager::{Manager, NewTerminal};
+use crate::terminal::TerminalFollower;
 
 /// Runs of frames queued for one viewport (a run is one live frame, or up
 /// to `REPLAY_RUN` replayed ones). A follower that fills it waits, lags
@@ -46,6 +48,8 @@ struct Connection {
     out: Outbox,
     /// Followers by session; `None` is the session list feed.
     followers: HashMap<Option<SessionId>, AbortHandle>,
+    /// Terminal output streams by session.
+    terminal_followers: HashMap<SessionId, AbortHandle>,
 }
 
 /// Serve one upgraded WebSocket until the peer leaves or the daemon stops.
@@ -58,6 +62,7 @@ pub async fn serve(socket: WebSocket, ctx: Arc<AppContext>) {
         ctx,
         out,
         followers: HashMap::new(),
+        terminal_followers: HashMap::new(),
     };
     loop {
         let message = tokio::select! {
@@ -82,7 +87,8 @@ pub async fn serve(socket: WebSocket, ctx: Arc<AppContext>) {
             }
         }
     }
-    for follower in connection.followers.values() {
+    let streams = connection.terminal_followers.values();
+    for follower in connection.followers.values().chain(streams) {
         follower.abort();
     }
     drop(connection);
@@ -285,8 +291,9 @@ impl Connection {
             ClientFrame::Destroy {
                 request_id,
                 session_id,
+                force,
             } => {
-                let result = manager.destroy(&session_id).await;
+                let result = manager.destroy(&session_id, force).await;
                 self.reply(request_id, result.map(|()| empty)).await;
             }
             ClientFrame::Resume {
@@ -296,12 +303,106 @@ impl Connection {
                 let result = manager.resume(&session_id).await;
                 self.reply(request_id, result.map(|()| empty)).await;
             }
+            ClientFrame::NewTerminal {
+                request_id,
+                directory_id,
+                name,
+                template,
+                command,
+                cols,
+                rows,
+                env,
+                idle_after_secs,
+            } => {
+                let request = NewTerminal {
+                    name,
+                    template,
+                    command,
+                    cols,
+                    rows,
+                    env,
+                    idle_after_secs,
+                };
+                let result = manager.new_terminal(directory_id, request).await;
+                self.reply(
+                    Some(request_id),
+                    result.map(|session_id| LaunchResult { session_id }),
+                )
+                .await;
+            }
+            ClientFrame::Attach {
+                request_id,
+                session_id,
+                offset,
+                cols,
+                rows,
+            } => {
+                self.attach(request_id, session_id, offset, cols.zip(rows))
+                    .await
+            }
+            ClientFrame::Detach {
+                request_id,
+                session_id,
+            } => {
+                if let Some(follower) = self.terminal_followers.remove(&session_id) {
+                    follower.abort();
+                }
+                self.reply(request_id, Ok(empty)).await;
+            }
+            ClientFrame::TerminalInput {
+                request_id,
+                session_id,
+                data,
+            } => {
+                let result = manager.terminal_input(&session_id, &data).await;
+                self.reply(request_id, result.map(|()| empty)).await;
+            }
+            ClientFrame::Resize {
+                request_id,
+                session_id,
+                cols,
+                rows,
+            } => {
+                let result = manager.resize(&session_id, TermSize { cols, rows }).await;
+                self.reply(request_id, result.map(|()| empty)).await;
+            }
             ClientFrame::ListAgents { request_id } => {
                 let agents = manager.agents();
                 self.reply(Some(request_id), Ok(ListAgentsResult { agents }))
                     .await;
             }
         }
+    }
+
+    /// Stream a terminal's output to this viewport (replacing an earlier
+    /// attach to the same session); its size becomes the terminal's.
+    async fn attach(
+        &mut self,
+        request_id: RequestId,
+        session_id: SessionId,
+        offset: Option<u64>,
+        size: Option<(u16, u16)>,
+    ) {
+        let manager = self.ctx.manager.clone();
+        let terminal = match manager.terminal(&session_id).await {
+            Ok(terminal) => terminal,
+            Err(error) => return self.send_error(error.for_request(Some(request_id))).await,
+        };
+        if let Some((cols, rows)) = size.filter(|(c, r)| *c > 0 && *r > 0) {
+            let _ = terminal.resize(TermSize { cols, rows });
+        }
+        if let Some(previous) = self.terminal_followers.remove(&session_id) {
+            previous.abort();
+        }
+        let follower = TerminalFollower {
+            session_id: session_id.clone(),
+            terminal,
+            request_id,
+            out: self.out.clone(),
+        };
+        let task = tokio::spawn(follower.run(offset));
+        self.terminal_followers
+            .insert(session_id, task.abort_handle());
     }
 
     async fn subscribe(

@@ -15,6 +15,8 @@
 //!   sessions and routes commands.
 //! - [`session`]: one task per live session: its agent, its pending prompts,
 //!   its state.
+//! - [`terminal`]: terminal sessions: the task that owns one, and the
+//!   follower that streams its output (by byte offset) to an attached viewport.
 //! - [`server`]: axum: `/ws` on TCP (token required) and on the unix socket
 //!   (file permissions are the auth).
 //! - [`connection`]: one WebSocket connection: reads frames, dispatches them,
@@ -33,6 +35,7 @@ pub mod readers;
 pub mod run;
 pub mod server;
 pub mod session;
+pub mod terminal;
 
 pub use home::DataHome;
 pub use run::{DaemonOptions, run_daemon};

@@ -3,15 +3,19 @@
 //! from the store. WebSocket connections call it; they own nothing.
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
 use viewport_agents::acp::config::ConfigRequest;
 use viewport_agents::profile::{BUILTIN_NAMES, ProgramSearch};
+use viewport_agents::pty::{TermSize, Terminal, template_command};
+use viewport_agents::spawn::SpawnSpec;
 use viewport_agents::{AcpSession, AgentProfile, DriverEvent};
 use viewport_protocol::frames::ReindexResult;
 use viewport_protocol::options::{AgentInfo, ConfigOverrides, ContextItem};
-use viewport_protocol::state::{DirectoryInfo, SessionKind, SessionSummary};
+use viewport_protocol::state::{DirectoryInfo, SessionKind, SessionSummary, check_session_name};
 use viewport_protocol::update::{MessageText, PermissionOutcome, PermissionResolved, SystemStatus};
 use viewport_protocol::{
     DirectoryId, EndReason, ErrorCode, FrameError, PromptId, SessionId, SessionState, SessionUpdate,
@@ -23,6 +27,7 @@ use crate::ingest::Ingest;
 use crate::launch::{self, LaunchPlan, SessionRules, StoredLaunch};
 use crate::readers::ReaderPool;
 use crate::session::{Reply, SessionCommand, SessionTask, state_change};
+use crate::terminal::TerminalTask;
 
 /// Driver events buffered per session before the agent feels backpressure.
 const DRIVER_QUEUE: usize = 1024;
@@ -32,6 +37,28 @@ pub struct Manager {
     ingest: Ingest,
     readers: Arc<ReaderPool>,
     live: Mutex<HashMap<SessionId, mpsc::UnboundedSender<SessionCommand>>>,
+    /// The terminals of live terminal sessions, for attach, input and resize.
+    terminals: Mutex<HashMap<SessionId, Terminal>>,
+    /// Held while a named session is checked and created.
+    naming: tokio::sync::Mutex<()>,
+}
+
+/// Seconds without output after which a terminal session counts as idle.
+const DEFAULT_IDLE_AFTER_SECS: u64 = 10;
+
+/// What `newTerminal` asks for, besides its directory.
+pub struct NewTerminal {
+    pub name: String,
+    pub template: Option<String>,
+    pub command: Option<String>,
+    pub cols: Option<u16>,
+    pub rows: Option<u16>,
+    pub env: std::collections::BTreeMap<String, String>,
+    pub idle_after_secs: Option<u64>,
+}
+
+fn invalid(message: String) -> FrameError {
+    FrameError::new(ErrorCode::InvalidFrame, message)
 }
 
 fn cannot_resume(id: &SessionId, why: &str) -> FrameError {
@@ -52,6 +79,8 @@ impl Manager {
             ingest,
             readers,
             live: Mutex::default(),
+            terminals: Mutex::default(),
+            naming: tokio::sync::Mutex::new(()),
         })
     }
 
@@ -232,6 +261,149 @@ impl Manager {
         });
     }
 
+    /// Start a terminal session under a unique name.
+    pub async fn new_terminal(
+        self: &Arc<Self>,
+        directory_id: DirectoryId,
+        request: NewTerminal,
+    ) -> Result<SessionId, FrameError> {
+        check_session_name(&request.name).map_err(invalid)?;
+        let template = request
+            .template
+            .clone()
+            .unwrap_or_else(|| "bash".to_owned());
+        let command = template_command(&template, request.command.as_deref()).map_err(invalid)?;
+        let directory = self.directory(&directory_id).await?;
+        // One creation at a time: the name check and the genesis commit
+        // must not interleave with another's.
+        let _naming = self.naming.lock().await;
+        if let Some(existing) = self.session_named(&request.name).await? {
+            return Err(invalid(format!(
+                "a session named `{}` already exists ({existing}); `vpd rm {}` removes it",
+                request.name, request.name
+            )));
+        }
+        let id = SessionId::generate();
+        let session_dir = self.home.session_dir(&id);
+        let artifacts = session_dir.join("artifacts");
+        std::fs::create_dir_all(&artifacts)
+            .map_err(|e| internal("creating the session directory", e))?;
+        let (program, args) = command
+            .split_first()
+            .ok_or_else(|| invalid("the command is empty".to_owned()))?;
+        let search = self.program_search();
+        let program = search.find(program).ok_or_else(|| {
+            FrameError::new(
+                ErrorCode::AgentUnavailable,
+                format!("`{program}` was not found on the daemon's PATH"),
+            )
+        })?;
+        let mut env: Vec<(String, String)> = request.env.into_iter().collect();
+        env.push((
+            "VIEWPORT_ARTIFACTS".to_owned(),
+            artifacts.display().to_string(),
+        ));
+        let spec = SpawnSpec {
+            program,
+            args: args.to_vec(),
+            cwd: PathBuf::from(&directory.path),
+            env,
+            stderr_log: None,
+        };
+        let size = TermSize {
+            cols: request.cols.unwrap_or(TermSize::default().cols),
+            rows: request.rows.unwrap_or(TermSize::default().rows),
+        };
+        let terminal = Terminal::start(&spec, size, &session_dir.join("console.log"))
+            .map_err(|e| FrameError::new(ErrorCode::AgentUnavailable, e.to_string()))?;
+        let genesis = SessionGenesis {
+            directory_id,
+            kind: SessionKind::Terminal,
+            agent: template.clone(),
+            cwd: directory.path.clone(),
+            model: None,
+            name: Some(request.name),
+            command,
+            template: Some(template),
+        };
+        let active = state_change(SessionState::Active, None, None);
+        self.store_all(
+            &id,
+            vec![EventBody::Genesis(genesis), EventBody::Update(active)],
+        )
+        .await?;
+        drop(_naming);
+        self.run_terminal(id.clone(), terminal, request.idle_after_secs);
+        Ok(id)
+    }
+
+    fn run_terminal(self: &Arc<Self>, id: SessionId, terminal: Terminal, idle_after: Option<u64>) {
+        let (commands_tx, commands_rx) = mpsc::unbounded_channel();
+        self.lock_live().insert(id.clone(), commands_tx);
+        self.lock_terminals().insert(id.clone(), terminal.clone());
+        let task = TerminalTask {
+            id: id.clone(),
+            ingest: self.ingest.clone(),
+            terminal,
+            idle_after: Duration::from_secs(idle_after.unwrap_or(DEFAULT_IDLE_AFTER_SECS).max(1)),
+        };
+        let handle = tokio::spawn(task.run(commands_rx));
+        let manager = self.clone();
+        tokio::spawn(async move {
+            if let Err(e) = handle.await {
+                tracing::error!(session = %id, "terminal task failed: {e}");
+                manager.end_after_failure(&id, &e.to_string()).await;
+            }
+            manager.lock_live().remove(&id);
+            manager.lock_terminals().remove(&id);
+        });
+    }
+
+    /// The live terminal of a session, or why there is none.
+    pub async fn terminal(&self, id: &SessionId) -> Result<Terminal, FrameError> {
+        if let Some(terminal) = self.lock_terminals().get(id) {
+            return Ok(terminal.clone());
+        }
+        let summary = self.summary(id).await?;
+        Err(match summary.kind {
+            SessionKind::Terminal => FrameError::new(
+                ErrorCode::SessionEnded,
+                format!("session {id} has ended; `vpd logs {id}` shows its output"),
+            ),
+            _ => FrameError::new(
+                ErrorCode::InvalidFrame,
+                format!("session {id} is not a terminal session"),
+            ),
+        })
+    }
+
+    pub async fn terminal_input(&self, id: &SessionId, data: &str) -> Result<(), FrameError> {
+        let terminal = self.terminal(id).await?;
+        terminal.write(data.as_bytes()).map_err(|e| {
+            FrameError::new(ErrorCode::Internal, format!("typing into {id} failed: {e}"))
+        })
+    }
+
+    pub async fn resize(&self, id: &SessionId, size: TermSize) -> Result<(), FrameError> {
+        let terminal = self.terminal(id).await?;
+        terminal
+            .resize(size)
+            .map_err(|e| FrameError::new(ErrorCode::Internal, format!("resizing {id} failed: {e}")))
+    }
+
+    /// The id of the stored session with this name, if any.
+    async fn session_named(&self, name: &str) -> Result<Option<SessionId>, FrameError> {
+        let sessions = self.sessions().await?;
+        Ok(sessions
+            .into_iter()
+            .find(|s| s.name.as_deref() == Some(name))
+            .map(|s| s.session_id))
+    }
+
+    fn lock_terminals(&self) -> std::sync::MutexGuard<'_, HashMap<SessionId, Terminal>> {
+        self.terminals.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     pub async fn prompt(
         &self,
         id: &SessionId,
@@ -260,9 +432,15 @@ impl Manager {
             .await
     }
 
-    /// Delete a session and everything stored of it, stopping it first.
-    pub async fn destroy(&self, id: &SessionId) -> Result<(), FrameError> {
+    /// Delete a session and everything stored of it. A running session is
+    /// refused unless `force`, which stops it first.
+    pub async fn destroy(&self, id: &SessionId, force: bool) -> Result<(), FrameError> {
         let running = self.lock_live().contains_key(id);
+        if running && !force {
+            return Err(invalid(format!(
+                "session {id} is running; stop it first (`vpd kill`) or remove it anyway with --force"
+            )));
+        }
         if running {
             self.kill(id).await?;
         }

@@ -177,19 +177,7 @@ impl SessionTask {
         // Commands that raced with the end get a clear answer.
         commands.close();
         while let Some(command) = commands.recv().await {
-            let reply = match command {
-                SessionCommand::Prompt { reply, .. }
-                | SessionCommand::SetConfig { reply, .. }
-                | SessionCommand::Cancel { reply }
-                | SessionCommand::Respond { reply, .. }
-                | SessionCommand::Close { reply }
-                | SessionCommand::Kill { reply, .. } => reply,
-                SessionCommand::PromptTimedOut { .. } => continue,
-            };
-            let _ = reply.send(Err(FrameError::new(
-                ErrorCode::SessionEnded,
-                format!("session {} has ended", self.id),
-            )));
+            refuse_ended(&self.id, command);
         }
     }
 
@@ -708,4 +696,21 @@ fn pick_option(options: &[PermissionOption], allow: bool) -> PermissionOutcome {
             option_id: o.option_id.clone(),
         })
         .unwrap_or(PermissionOutcome::Cancelled)
+}
+
+/// Answer a command that came after the session ended.
+pub fn refuse_ended(id: &SessionId, command: SessionCommand) {
+    let reply = match command {
+        SessionCommand::Prompt { reply, .. }
+        | SessionCommand::SetConfig { reply, .. }
+        | SessionCommand::Cancel { reply }
+        | SessionCommand::Respond { reply, .. }
+        | SessionCommand::Close { reply }
+        | SessionCommand::Kill { reply, .. } => reply,
+        SessionCommand::PromptTimedOut { .. } => return,
+    };
+    let _ = reply.send(Err(FrameError::new(
+        ErrorCode::SessionEnded,
+        format!("session {id} has ended"),
+    )));
 }

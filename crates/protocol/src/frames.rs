@@ -119,12 +119,15 @@ pub enum ClientFrame {
         request_id: Option<RequestId>,
         session_id: SessionId,
     },
-    /// Delete a session and everything stored of it (its agent is stopped first).
+    /// Delete a session and everything stored of it. A running session is
+    /// refused unless `force`, which stops it first.
     #[serde(rename_all = "camelCase")]
     Destroy {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         request_id: Option<RequestId>,
         session_id: SessionId,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        force: bool,
     },
     /// Restart an ended session's agent and continue its conversation.
     #[serde(rename_all = "camelCase")]
@@ -136,6 +139,69 @@ pub enum ClientFrame {
     /// The agent profiles this daemon offers, and whether each is installed.
     #[serde(rename_all = "camelCase")]
     ListAgents { request_id: RequestId },
+    /// Start a terminal session: a program in a PTY, under a unique name.
+    #[serde(rename_all = "camelCase")]
+    NewTerminal {
+        request_id: RequestId,
+        directory_id: DirectoryId,
+        name: String,
+        /// `bash` (the default), `claude`, `codex`, or `script` (runs `command`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        template: Option<String>,
+        /// A shell command line to run instead of the template's program.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        command: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cols: Option<u16>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        rows: Option<u16>,
+        /// Variables set for the program, on top of the allowlist.
+        #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+        env: std::collections::BTreeMap<String, String>,
+        /// Seconds without output after which the session counts as idle.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        idle_after_secs: Option<u64>,
+    },
+    /// Attach to a terminal session: without `offset`, the response carries
+    /// the screen and the offset it covers; `terminal-output` frames follow
+    /// from that offset (or from `offset` when given).
+    #[serde(rename_all = "camelCase")]
+    Attach {
+        request_id: RequestId,
+        session_id: SessionId,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        offset: Option<u64>,
+        /// This viewport's size; the terminal takes the size of the viewport
+        /// that attached or resized last.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cols: Option<u16>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        rows: Option<u16>,
+    },
+    /// Stop receiving a terminal's output.
+    #[serde(rename_all = "camelCase")]
+    Detach {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        request_id: Option<RequestId>,
+        session_id: SessionId,
+    },
+    /// Keys for a terminal session's program, as text.
+    #[serde(rename_all = "camelCase")]
+    TerminalInput {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        request_id: Option<RequestId>,
+        session_id: SessionId,
+        data: String,
+    },
+    /// Resize a terminal session (the program gets SIGWINCH).
+    #[serde(rename_all = "camelCase")]
+    Resize {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        request_id: Option<RequestId>,
+        session_id: SessionId,
+        cols: u16,
+        rows: u16,
+    },
 }
 
 /// The client frame types, as on the wire.
@@ -156,6 +222,11 @@ pub const CLIENT_FRAME_TYPES: &[&str] = &[
     "destroy",
     "resume",
     "listAgents",
+    "newTerminal",
+    "attach",
+    "detach",
+    "terminalInput",
+    "resize",
 ];
 
 impl ClientFrame {
@@ -170,13 +241,18 @@ impl ClientFrame {
             | Self::SetConfig { request_id, .. }
             | Self::Close { request_id, .. }
             | Self::Destroy { request_id, .. }
-            | Self::Resume { request_id, .. } => request_id.as_ref(),
+            | Self::Resume { request_id, .. }
+            | Self::Detach { request_id, .. }
+            | Self::TerminalInput { request_id, .. }
+            | Self::Resize { request_id, .. } => request_id.as_ref(),
             Self::Launch { request_id, .. }
             | Self::ListSessions { request_id }
             | Self::AddDirectory { request_id, .. }
             | Self::ListDirectories { request_id }
             | Self::Reindex { request_id }
-            | Self::ListAgents { request_id } => Some(request_id),
+            | Self::ListAgents { request_id }
+            | Self::NewTerminal { request_id, .. }
+            | Self::Attach { request_id, .. } => Some(request_id),
         }
     }
 }
@@ -214,6 +290,14 @@ pub enum ServerFrame {
     Response {
         request_id: RequestId,
         result: serde_json::Value,
+    },
+    /// Bytes a terminal session's program wrote, from `offset` of its log.
+    #[serde(rename_all = "camelCase")]
+    TerminalOutput {
+        session_id: SessionId,
+        offset: u64,
+        /// The bytes, base64 (standard alphabet, padded).
+        data: String,
     },
     /// A request failed, or a frame could not be read.
     #[serde(rename_all = "camelCase")]
@@ -401,6 +485,9 @@ fn validate(frame: &ClientFrame) -> Result<(), String> {
             (Some(_), None | Some(false)) | (None, Some(true)) => {}
             _ => return Err("give exactly one of `optionId` or `cancelled: true`".into()),
         },
+        ClientFrame::Resize { cols, rows, .. } if *cols == 0 || *rows == 0 => {
+            return Err("`cols` and `rows` must be at least 1".into());
+        }
         ClientFrame::SetConfig {
             mode: None,
             model: None,
@@ -410,6 +497,30 @@ fn validate(frame: &ClientFrame) -> Result<(), String> {
         _ => {}
     }
     Ok(())
+}
+
+/// Result of `attach`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AttachResult {
+    /// The screen as it is (absent when the attach gave an `offset`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshot: Option<TerminalSnapshot>,
+    /// `terminal-output` frames follow from this byte offset.
+    pub offset: u64,
+}
+
+/// A terminal's screen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TerminalSnapshot {
+    pub cols: u16,
+    pub rows: u16,
+    /// Escape sequences that draw the screen, cursor and modes on a cleared
+    /// terminal of this size.
+    pub screen: String,
+    /// The screen as plain text.
+    pub text: String,
 }
 
 /// Result of `launch`.

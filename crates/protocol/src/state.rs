@@ -139,3 +139,45 @@ pub struct DirectoryInfo {
     /// Unix milliseconds.
     pub created_at: i64,
 }
+
+/// The longest session name.
+pub const MAX_SESSION_NAME: usize = 64;
+
+/// Check a session name: 1 to 64 of letters, digits, `.`, `_` and `-`,
+/// starting with a letter or digit, and not shaped like a session id.
+pub fn check_session_name(name: &str) -> Result<(), String> {
+    let valid_chars = name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    let starts_well = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphanumeric());
+    if name.is_empty() || name.len() > MAX_SESSION_NAME || !valid_chars || !starts_well {
+        return Err(format!(
+            "`{name}` is not a valid session name: use 1 to {MAX_SESSION_NAME} letters, digits, `.`, `_` or `-`, starting with a letter or digit"
+        ));
+    }
+    if name.starts_with(crate::SessionId::PREFIX) {
+        return Err(format!(
+            "`{name}` is not a valid session name: names may not start with `{}`, which session ids use",
+            crate::SessionId::PREFIX
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod name_tests {
+    use super::*;
+
+    #[test]
+    fn names_are_checked() {
+        for good in ["web", "api-2", "build.log_1"] {
+            assert!(check_session_name(good).is_ok(), "{good}");
+        }
+        for bad in ["", "-x", "has space", "ses_123", "ü", &"x".repeat(65)] {
+            assert!(check_session_name(bad).is_err(), "{bad}");
+        }
+    }
+}

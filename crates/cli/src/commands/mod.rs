@@ -6,6 +6,7 @@ mod daemon;
 mod dir;
 mod follow;
 mod session;
+mod terminal;
 
 use std::process::ExitCode;
 
@@ -34,7 +35,12 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Deny(args) => session::answer(args, false).await,
         Command::Kill { session } => session::kill(&session).await,
         Command::Close { session } => session::close(&session).await,
-        Command::Destroy { session } => session::destroy(&session).await,
+        Command::Rm { session, force } => session::remove(&session, force).await,
+        Command::New(args) => terminal::new(args).await,
+        Command::Attach { session } => terminal::attach(&session).await,
+        Command::Logs(args) => terminal::logs(args).await,
+        Command::Show(args) => terminal::show(args).await,
+        Command::Artifacts(args) => terminal::artifacts(args).await,
         Command::Resume(args) => session::resume(args).await,
         Command::ConfigSession(args) => session::config(args).await,
         Command::Agents(args) => agents::list(args).await,
@@ -44,7 +50,8 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode> {
     }
 }
 
-/// A session named by its id or a unique prefix of it (with or without `ses_`).
+/// A session named by its name, its id, or a unique prefix of its id (with
+/// or without `ses_`).
 pub async fn resolve_session(client: &mut Client, given: &str) -> Result<SessionId> {
     let wanted = if given.starts_with(SessionId::PREFIX) {
         given.to_owned()
@@ -52,6 +59,9 @@ pub async fn resolve_session(client: &mut Client, given: &str) -> Result<Session
         format!("{}{given}", SessionId::PREFIX)
     };
     let sessions = client.list_sessions().await?;
+    if let Some(named) = sessions.iter().find(|s| s.name.as_deref() == Some(given)) {
+        return Ok(named.session_id.clone());
+    }
     if let Some(exact) = sessions.iter().find(|s| s.session_id.as_str() == wanted) {
         return Ok(exact.session_id.clone());
     }

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use viewport_protocol::options::ContextItem;
-use viewport_protocol::state::SessionSummary;
+use viewport_protocol::state::{SessionKind, SessionSummary};
 use viewport_protocol::{SessionState, now_ms};
 
 use super::follow::Follow;
@@ -120,7 +120,17 @@ pub async fn send(args: SendArgs) -> Result<ExitCode> {
         .collect::<Result<Vec<_>>>()?;
     let mut client = connect().await?;
     let session_id = resolve_session(&mut client, &args.session).await?;
-    client.prompt_with(&session_id, &args.text, context).await?;
+    let kind = client.session_state(&session_id).await?.session.kind;
+    if kind == SessionKind::Terminal {
+        let enter = if args.no_enter { "" } else { "\r" };
+        let typed = format!("{}{enter}", args.text);
+        client.terminal_input(&session_id, &typed).await?;
+    } else {
+        if args.no_enter {
+            bail!("--no-enter is for terminal sessions; {session_id} runs an agent");
+        }
+        client.prompt_with(&session_id, &args.text, context).await?;
+    }
     eprintln!("vpd: sent to {session_id}");
     Ok(ExitCode::SUCCESS)
 }
@@ -146,10 +156,10 @@ pub async fn close(session: &str) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub async fn destroy(session: &str) -> Result<ExitCode> {
+pub async fn remove(session: &str, force: bool) -> Result<ExitCode> {
     let mut client = connect().await?;
     let session_id = resolve_session(&mut client, session).await?;
-    client.destroy(&session_id).await?;
+    client.destroy(&session_id, force).await?;
     eprintln!("vpd: deleted {session_id} and everything stored of it");
     Ok(ExitCode::SUCCESS)
 }

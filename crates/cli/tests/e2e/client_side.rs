@@ -233,11 +233,11 @@ async fn destroy_deletes_a_session_and_its_files() {
     let (mut client, session, _) = turn(&daemon, "burst 1", ConfigOverrides::default()).await;
     let files = daemon.home().join("sessions").join(session.as_str());
     assert!(files.is_dir());
-    client.destroy(&session).await.unwrap();
+    client.destroy(&session, true).await.unwrap();
     assert!(!files.exists());
     let sessions = client.list_sessions().await.unwrap();
     assert!(sessions.iter().all(|s| s.session_id != session));
-    let gone = client.destroy(&session).await.unwrap_err();
+    let gone = client.destroy(&session, true).await.unwrap_err();
     assert_eq!(gone.code(), Some(ErrorCode::UnknownSession));
 }
 

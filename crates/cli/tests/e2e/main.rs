@@ -8,6 +8,7 @@ mod frames;
 mod handoff;
 mod lifecycle;
 mod prompts;
+mod terminal;
 
 use std::path::Path;
 use std::time::Duration;

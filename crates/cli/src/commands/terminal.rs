@@ -326,6 +326,6 @@ mod tests {
     #[test]
     fn times_are_utc_dates() {
         assert_eq!(format_time(0), "1970-01-01T00:00:00Z");
-        assert_eq!(format_time(1_795_000_000_000), "2026-11-18T09:46:40Z");
+        assert_eq!(format_time(1_795_000_000_000), "2026-11-18T11:06:40Z");
     }
 }

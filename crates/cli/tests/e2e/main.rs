@@ -9,6 +9,7 @@ mod handoff;
 mod lifecycle;
 mod prompts;
 mod terminal;
+mod terminal_cli;
 
 use std::path::Path;
 use std::time::Duration;

@@ -58,6 +58,10 @@ pub enum Command {
     Show(ShowArgs),
     /// The files a session put in its artifacts directory ($VIEWPORT_ARTIFACTS).
     Artifacts(ShowArgs),
+    /// Queue a one-off command; it runs as a terminal session when a slot is free.
+    Job(JobArgs),
+    /// The job queue: queued, running and finished jobs.
+    Jobs(ListArgs),
     /// Start an ended session's agent again and continue its conversation.
     Resume(ResumeArgs),
     /// Switch a running session's mode, model or thought level.
@@ -93,6 +97,10 @@ pub struct DaemonArgs {
     /// How hard each commit presses data to disk.
     #[arg(long, value_enum, default_value = "full")]
     pub durability: DurabilityArg,
+    /// How many one-off jobs run at once (`jobs.maxParallel`).
+    #[arg(long, env = "VIEWPORT_JOBS_MAX_PARALLEL", default_value_t = viewport_daemon::jobs::DEFAULT_MAX_PARALLEL as u16,
+          value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs_max_parallel: u16,
 }
 
 #[derive(Debug, Subcommand)]
@@ -143,6 +151,21 @@ pub struct NewArgs {
     /// Print the session id instead of attaching.
     #[arg(long, short = 'd')]
     pub detach: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct JobArgs {
+    /// The shell command line to run.
+    pub command: String,
+    /// The name of its session (default: from the job id).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Working directory (registered if it is not yet).
+    #[arg(long, default_value = ".")]
+    pub dir: PathBuf,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -19,6 +19,7 @@ use viewport_protocol::frames::{
     AttachResult, LaunchResult, ListDirectoriesResult, ListSessionsResult, ListSubscribeResult,
     ReindexResult, SessionSubscribeResult,
 };
+use viewport_protocol::jobs::{JobInfo, ListJobsResult};
 use viewport_protocol::limits::MAX_TRANSPORT_MESSAGE_BYTES;
 use viewport_protocol::options::{AgentInfo, ConfigOverrides, ContextItem, ListAgentsResult};
 use viewport_protocol::state::{DirectoryInfo, SessionSummary};
@@ -390,6 +391,29 @@ impl Client {
             rows,
         };
         self.request::<serde_json::Value>(frame).await.map(drop)
+    }
+
+    /// Queue a one-off command.
+    pub async fn enqueue_job(
+        &mut self,
+        directory_id: DirectoryId,
+        command: &str,
+        name: Option<&str>,
+    ) -> Result<JobInfo> {
+        self.request(ClientFrame::EnqueueJob {
+            request_id: RequestId::generate(),
+            directory_id,
+            command: command.to_owned(),
+            name: name.map(str::to_owned),
+        })
+        .await
+    }
+
+    pub async fn list_jobs(&mut self) -> Result<Vec<JobInfo>> {
+        let frame = ClientFrame::ListJobs {
+            request_id: RequestId::generate(),
+        };
+        Ok(self.request::<ListJobsResult>(frame).await?.jobs)
     }
 
     pub async fn list_agents(&mut self) -> Result<Vec<AgentInfo>> {

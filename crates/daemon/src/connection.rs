@@ -14,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 use viewport_agents::acp::config::ConfigRequest;
 use viewport_agents::pty::TermSize;
 use viewport_protocol::frames::{LaunchResult, ListDirectoriesResult, ListSessionsResult};
+use viewport_protocol::jobs::ListJobsResult;
 use viewport_protocol::limits::MAX_SUBSCRIPTIONS_PER_CONNECTION;
 use viewport_protocol::options::ListAgentsResult;
 use viewport_protocol::update::PermissionOutcome;
@@ -365,6 +366,19 @@ impl Connection {
             } => {
                 let result = manager.resize(&session_id, TermSize { cols, rows }).await;
                 self.reply(request_id, result.map(|()| empty)).await;
+            }
+            ClientFrame::EnqueueJob {
+                request_id,
+                directory_id,
+                command,
+                name,
+            } => {
+                let result = manager.enqueue_job(directory_id, command, name).await;
+                self.reply(Some(request_id), result).await;
+            }
+            ClientFrame::ListJobs { request_id } => {
+                let result = manager.jobs().await.map(|jobs| ListJobsResult { jobs });
+                self.reply(Some(request_id), result).await;
             }
             ClientFrame::ListAgents { request_id } => {
                 let agents = manager.agents();

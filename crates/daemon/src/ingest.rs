@@ -11,6 +11,7 @@ use std::sync::Arc;
 use thiserror::Error;
 use tokio::sync::{mpsc, oneshot};
 use viewport_protocol::SessionId;
+use viewport_protocol::jobs::JobInfo;
 use viewport_protocol::state::DirectoryInfo;
 use viewport_store::{NewEvent, ReindexProgress, Writer};
 
@@ -52,6 +53,10 @@ enum Item {
     DeleteSession {
         session_id: SessionId,
         reply: Reply<bool>,
+    },
+    PutJob {
+        job: Box<JobInfo>,
+        reply: Reply<()>,
     },
 }
 
@@ -108,6 +113,12 @@ impl Ingest {
     pub async fn delete_session(&self, session_id: SessionId) -> Result<bool, IngestError> {
         self.control(|reply| Item::DeleteSession { session_id, reply })
             .await
+    }
+
+    /// Store a job as it is now.
+    pub async fn put_job(&self, job: JobInfo) -> Result<(), IngestError> {
+        let job = Box::new(job);
+        self.control(|reply| Item::PutJob { job, reply }).await
     }
 
     async fn control<T>(&self, item: impl FnOnce(Reply<T>) -> Item) -> Result<T, IngestError> {
@@ -204,6 +215,10 @@ fn handle_control(writer: &mut Writer, item: Item) {
         }
         Item::DeleteSession { session_id, reply } => {
             let result = writer.delete_session(&session_id);
+            let _ = reply.send(result.map_err(|e| IngestError::Failed(e.to_string())));
+        }
+        Item::PutJob { job, reply } => {
+            let result = writer.put_job(&job);
             let _ = reply.send(result.map_err(|e| IngestError::Failed(e.to_string())));
         }
         Item::Events { .. } => {}

@@ -9,6 +9,8 @@
 //! - [`frames`]: renders stored events into wire frames (live and replay alike).
 //! - [`follow`]: a viewport's subscription: replay from the store, then live,
 //!   with no gap and no duplicate, falling back to the store when it lags.
+//! - [`jobs`]: the one-off job queue (a SQLite table), run as terminal
+//!   sessions at most `max_parallel` at once.
 //! - [`launch`]: a launch's profile and session options turned into what the
 //!   agent driver runs; launch options kept for `resume`.
 //! - [`manager`]: the session manager: launches, resumes, closes and destroys
@@ -29,6 +31,7 @@ pub mod frames;
 pub mod home;
 pub mod hub;
 pub mod ingest;
+pub mod jobs;
 pub mod launch;
 pub mod manager;
 pub mod readers;

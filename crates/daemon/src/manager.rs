@@ -24,6 +24,7 @@ use viewport_store::{EventBody, NewEvent, SessionGenesis};
 
 use crate::home::DataHome;
 use crate::ingest::Ingest;
+use crate::jobs::JobQueue;
 use crate::launch::{self, LaunchPlan, SessionRules, StoredLaunch};
 use crate::readers::ReaderPool;
 use crate::session::{Reply, SessionCommand, SessionTask, state_change};
@@ -41,6 +42,7 @@ pub struct Manager {
     terminals: Mutex<HashMap<SessionId, Terminal>>,
     /// Held while a named session is checked and created.
     naming: tokio::sync::Mutex<()>,
+    jobs: JobQueue,
 }
 
 /// Seconds without output after which a terminal session counts as idle.
@@ -73,7 +75,12 @@ fn internal(context: &str, error: impl std::fmt::Display) -> FrameError {
 }
 
 impl Manager {
-    pub fn new(home: DataHome, ingest: Ingest, readers: Arc<ReaderPool>) -> Arc<Self> {
+    pub fn new(
+        home: DataHome,
+        ingest: Ingest,
+        readers: Arc<ReaderPool>,
+        jobs_max_parallel: usize,
+    ) -> Arc<Self> {
         Arc::new(Self {
             home,
             ingest,
@@ -81,11 +88,20 @@ impl Manager {
             live: Mutex::default(),
             terminals: Mutex::default(),
             naming: tokio::sync::Mutex::new(()),
+            jobs: JobQueue::new(jobs_max_parallel),
         })
     }
 
     pub fn readers(&self) -> &Arc<ReaderPool> {
         &self.readers
+    }
+
+    pub(crate) fn ingest(&self) -> &Ingest {
+        &self.ingest
+    }
+
+    pub(crate) fn job_queue(&self) -> &JobQueue {
+        &self.jobs
     }
 
     /// Where agent programs are looked for: `PATH`, then the data home's
@@ -356,6 +372,7 @@ impl Manager {
             }
             manager.lock_live().remove(&id);
             manager.lock_terminals().remove(&id);
+            manager.on_terminal_end(&id).await;
         });
     }
 
@@ -392,7 +409,7 @@ impl Manager {
     }
 
     /// The id of the stored session with this name, if any.
-    async fn session_named(&self, name: &str) -> Result<Option<SessionId>, FrameError> {
+    pub(crate) async fn session_named(&self, name: &str) -> Result<Option<SessionId>, FrameError> {
         let sessions = self.sessions().await?;
         Ok(sessions
             .into_iter()
@@ -652,7 +669,7 @@ impl Manager {
             .map_err(|e| internal("reading the session", e))
     }
 
-    async fn directory(&self, id: &DirectoryId) -> Result<DirectoryInfo, FrameError> {
+    pub(crate) async fn directory(&self, id: &DirectoryId) -> Result<DirectoryInfo, FrameError> {
         let lookup = id.clone();
         match self.readers.read(move |r| r.directory(&lookup)).await {
             Ok(Some(directory)) => Ok(directory),

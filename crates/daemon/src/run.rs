@@ -24,6 +24,8 @@ pub struct DaemonOptions {
     /// `ADDR:PORT`; port 0 picks a free one.
     pub listen: String,
     pub durability: Durability,
+    /// How many one-off jobs run at once.
+    pub jobs_max_parallel: usize,
 }
 
 /// Run the daemon until `shutdown` completes.
@@ -32,6 +34,7 @@ pub async fn run_daemon(options: DaemonOptions, shutdown: impl Future<Output = (
         home,
         listen,
         durability,
+        jobs_max_parallel,
     } = options;
     home.ensure()?;
     let _lock = home.lock()?;
@@ -48,7 +51,7 @@ pub async fn run_daemon(options: DaemonOptions, shutdown: impl Future<Output = (
     let (ingest, ingest_thread) =
         Ingest::start(writer, hub.clone()).context("cannot start the ingest thread")?;
     let readers = Arc::new(ReaderPool::new(home.database()));
-    let manager = Manager::new(home.clone(), ingest, readers);
+    let manager = Manager::new(home.clone(), ingest, readers, jobs_max_parallel);
     if !orphans.is_empty() {
         tracing::warn!(
             count = orphans.len(),
@@ -56,6 +59,7 @@ pub async fn run_daemon(options: DaemonOptions, shutdown: impl Future<Output = (
         );
         manager.end_orphans(orphans).await;
     }
+    manager.recover_jobs().await;
 
     let tcp = TcpListener::bind(&listen)
         .await

@@ -193,6 +193,20 @@ pub enum ClientFrame {
         session_id: SessionId,
         data: String,
     },
+    /// Queue a one-off command; it runs as a terminal session when a slot is
+    /// free. The response is the job.
+    #[serde(rename_all = "camelCase")]
+    EnqueueJob {
+        request_id: RequestId,
+        directory_id: DirectoryId,
+        command: String,
+        /// The name of its session (default: from the job id).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        name: Option<String>,
+    },
+    /// Every job, oldest first.
+    #[serde(rename_all = "camelCase")]
+    ListJobs { request_id: RequestId },
     /// Resize a terminal session (the program gets SIGWINCH).
     #[serde(rename_all = "camelCase")]
     Resize {
@@ -227,6 +241,8 @@ pub const CLIENT_FRAME_TYPES: &[&str] = &[
     "detach",
     "terminalInput",
     "resize",
+    "enqueueJob",
+    "listJobs",
 ];
 
 impl ClientFrame {
@@ -252,7 +268,9 @@ impl ClientFrame {
             | Self::Reindex { request_id }
             | Self::ListAgents { request_id }
             | Self::NewTerminal { request_id, .. }
-            | Self::Attach { request_id, .. } => Some(request_id),
+            | Self::Attach { request_id, .. }
+            | Self::EnqueueJob { request_id, .. }
+            | Self::ListJobs { request_id } => Some(request_id),
         }
     }
 }
@@ -485,6 +503,9 @@ fn validate(frame: &ClientFrame) -> Result<(), String> {
             (Some(_), None | Some(false)) | (None, Some(true)) => {}
             _ => return Err("give exactly one of `optionId` or `cancelled: true`".into()),
         },
+        ClientFrame::EnqueueJob { command, .. } if command.trim().is_empty() => {
+            return Err("the job's command is empty".into());
+        }
         ClientFrame::Resize { cols, rows, .. } if *cols == 0 || *rows == 0 => {
             return Err("`cols` and `rows` must be at least 1".into());
         }

@@ -104,6 +104,10 @@ prefixed_id!(
     /// A pending permission prompt inside a session.
     PromptId, "prm_", "prompt id"
 );
+prefixed_id!(
+    /// A one-off job in the daemon's queue.
+    JobId, "job_", "job id"
+);
 
 fn time_ordered_suffix() -> String {
     uuid::Uuid::now_v7().simple().to_string()
@@ -111,6 +115,13 @@ fn time_ordered_suffix() -> String {
 
 impl SessionId {
     /// A new, time-ordered session id.
+    pub fn generate() -> Self {
+        Self::from_suffix(&time_ordered_suffix())
+    }
+}
+
+impl JobId {
+    /// A new, time-ordered job id.
     pub fn generate() -> Self {
         Self::from_suffix(&time_ordered_suffix())
     }

@@ -11,11 +11,13 @@
 //!   error that names what was wrong.
 //! - [`options`]: session options a launch sets (agent, env, MCP servers,
 //!   instructions, permission policy, cost cap) and agent profile listings.
+//! - [`jobs`]: one-off jobs: their statuses and listings.
 //! - [`limits`]: size and count limits shared by both ends.
 //! - [`schema`]: the JSON Schema of the whole protocol (checked in under `schema/`).
 
 pub mod frames;
 pub mod ids;
+pub mod jobs;
 pub mod limits;
 pub mod options;
 pub mod schema;
@@ -23,7 +25,7 @@ pub mod state;
 pub mod update;
 
 pub use frames::{ClientFrame, ErrorCode, FrameError, ServerFrame, parse_client_frame};
-pub use ids::{DirectoryId, IdError, PromptId, RequestId, SessionId};
+pub use ids::{DirectoryId, IdError, JobId, PromptId, RequestId, SessionId};
 pub use state::{DirectoryInfo, EndReason, SessionState, SessionSummary};
 pub use update::SessionUpdate;
 

@@ -14,6 +14,7 @@ use crate::error::SqlContext;
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_init.sql"),
     include_str!("../migrations/0002_terminal_sessions.sql"),
+    include_str!("../migrations/0003_jobs.sql"),
 ];
 
 /// The schema version this build writes.

@@ -8,6 +8,7 @@ use rusqlite::{Connection, OptionalExtension, Row};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use viewport_protocol::frames::PendingPrompt;
+use viewport_protocol::jobs::JobInfo;
 use viewport_protocol::state::{DirectoryInfo, SessionSummary};
 use viewport_protocol::{DirectoryId, SessionId};
 
@@ -126,6 +127,19 @@ impl Reader {
             .during("reading a directory")
     }
 
+    /// Every job, oldest first.
+    pub fn jobs(&self) -> Result<Vec<JobInfo>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT job_id, name, command, directory_id, status, session_id, exit_code,
+                     detail, created_at, started_at, ended_at FROM jobs ORDER BY created_at, job_id",
+            )
+            .during("preparing the job list")?;
+        let rows = stmt.query_map([], job_from_row).during("listing jobs")?;
+        rows.collect::<Result<Vec<_>, _>>().during("listing jobs")
+    }
+
     pub fn directories(&self) -> Result<Vec<DirectoryInfo>> {
         let mut stmt = self
             .conn
@@ -137,6 +151,26 @@ impl Reader {
         rows.collect::<Result<Vec<_>, _>>()
             .during("listing directories")
     }
+}
+
+fn job_from_row(row: &Row<'_>) -> rusqlite::Result<JobInfo> {
+    let session_id: Option<String> = row.get(5)?;
+    Ok(JobInfo {
+        job_id: from_sql_text(row, 0)?,
+        name: row.get(1)?,
+        command: row.get(2)?,
+        directory_id: from_sql_text(row, 3)?,
+        status: from_sql_text(row, 4)?,
+        session_id: match session_id {
+            Some(_) => Some(from_sql_text(row, 5)?),
+            None => None,
+        },
+        exit_code: row.get(6)?,
+        detail: row.get(7)?,
+        created_at: row.get(8)?,
+        started_at: row.get(9)?,
+        ended_at: row.get(10)?,
+    })
 }
 
 const SESSION_COLUMNS: &str =

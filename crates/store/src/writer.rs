@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use rusqlite::{Connection, Transaction, params};
+use viewport_protocol::jobs::JobInfo;
 use viewport_protocol::state::DirectoryInfo;
 use viewport_protocol::{DirectoryId, SessionId, now_ms};
 
@@ -139,6 +140,31 @@ impl Writer {
         tx.commit().during("committing a delete")?;
         self.views.remove(session_id);
         Ok(events > 0)
+    }
+
+    /// Store a job as it is now (insert or replace).
+    pub fn put_job(&mut self, job: &JobInfo) -> Result<()> {
+        self.conn
+            .execute(
+                "INSERT OR REPLACE INTO jobs (job_id, name, command, directory_id, status,
+                     session_id, exit_code, detail, created_at, started_at, ended_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                params![
+                    job.job_id.as_str(),
+                    job.name,
+                    job.command,
+                    job.directory_id.as_str(),
+                    job.status.as_str(),
+                    job.session_id.as_ref().map(|s| s.as_str()),
+                    job.exit_code,
+                    job.detail,
+                    job.created_at,
+                    job.started_at,
+                    job.ended_at,
+                ],
+            )
+            .during("storing a job")?;
+        Ok(())
     }
 
     /// Register a directory by its canonical path; registering it again

@@ -41,6 +41,8 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Logs(args) => terminal::logs(args).await,
         Command::Show(args) => terminal::show(args).await,
         Command::Artifacts(args) => terminal::artifacts(args).await,
+        Command::Job(args) => terminal::job(args).await,
+        Command::Jobs(args) => terminal::jobs(args).await,
         Command::Resume(args) => session::resume(args).await,
         Command::ConfigSession(args) => session::config(args).await,
         Command::Agents(args) => agents::list(args).await,

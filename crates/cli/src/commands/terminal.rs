@@ -14,7 +14,7 @@ use viewport_daemon::DataHome;
 use viewport_protocol::{ServerFrame, SessionId, SessionState};
 
 use super::{print_json, resolve_session};
-use crate::cli::{LogsArgs, NewArgs, ShowArgs};
+use crate::cli::{JobArgs, ListArgs, LogsArgs, NewArgs, ShowArgs};
 use crate::connect::connect;
 
 /// The key that starts a command while attached (Ctrl-b).
@@ -281,6 +281,55 @@ fn format_time(ms: i64) -> String {
     let at =
         std::time::UNIX_EPOCH + std::time::Duration::from_millis(u64::try_from(ms).unwrap_or(0));
     humantime::format_rfc3339_seconds(at).to_string()
+}
+
+pub async fn job(args: JobArgs) -> Result<ExitCode> {
+    let mut client = connect().await?;
+    let dir = std::fs::canonicalize(&args.dir)
+        .with_context(|| format!("cannot use directory {}", args.dir.display()))?;
+    let directory = client.add_directory(&dir.to_string_lossy()).await?;
+    let job = client
+        .enqueue_job(directory.directory_id, &args.command, args.name.as_deref())
+        .await?;
+    if args.json {
+        print_json(&job)?;
+    } else {
+        println!("{}", job.job_id);
+        eprintln!(
+            "vpd: job {} is {} (session name `{}`)",
+            job.job_id, job.status, job.name
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn jobs(args: ListArgs) -> Result<ExitCode> {
+    let mut client = connect().await?;
+    let jobs = client.list_jobs().await?;
+    if args.json {
+        print_json(&jobs)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if jobs.is_empty() {
+        eprintln!("no jobs yet; queue one with `vpd job \"make test\"`");
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "{:<40} {:<16} {:<10} {:>4}  {:<20}  COMMAND",
+        "JOB", "NAME", "STATUS", "EXIT", "CREATED"
+    );
+    for job in jobs {
+        let exit = job.exit_code.map(|c| c.to_string()).unwrap_or_default();
+        println!(
+            "{:<40} {:<16} {:<10} {exit:>4}  {:<20}  {}",
+            job.job_id,
+            job.name,
+            job.status.as_str(),
+            format_time(job.created_at),
+            job.command
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 pub async fn artifacts(args: ShowArgs) -> Result<ExitCode> {

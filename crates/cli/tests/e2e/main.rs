@@ -6,6 +6,7 @@ mod cli;
 mod client_side;
 mod frames;
 mod handoff;
+mod jobs;
 mod lifecycle;
 mod prompts;
 mod terminal;

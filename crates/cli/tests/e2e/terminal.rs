@@ -217,3 +217,36 @@ async fn names_are_unique_and_valid_and_running_sessions_are_not_removed() {
     let gone = client.attach(&id, None, None).await.unwrap_err();
     assert_eq!(gone.code(), Some(ErrorCode::UnknownSession));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_terminal_is_active_while_output_flows_and_idle_when_quiet() {
+    let daemon = daemon().await;
+    let directory = daemon.work_directory().await.unwrap();
+    let mut client = daemon.client().await.unwrap();
+    let frame = viewport_protocol::ClientFrame::NewTerminal {
+        request_id: viewport_protocol::RequestId::generate(),
+        directory_id: directory,
+        name: "quiet".to_owned(),
+        template: Some("bash".to_owned()),
+        command: None,
+        cols: None,
+        rows: None,
+        env: Default::default(),
+        idle_after_secs: Some(1),
+    };
+    let launched: viewport_protocol::frames::LaunchResult = client.request(frame).await.unwrap();
+    let id = launched.session_id;
+    daemon
+        .wait_for_state(&id, SessionState::Idle)
+        .await
+        .unwrap();
+    client.terminal_input(&id, "echo wake-up\r").await.unwrap();
+    daemon
+        .wait_for_state(&id, SessionState::Active)
+        .await
+        .unwrap();
+    daemon
+        .wait_for_state(&id, SessionState::Idle)
+        .await
+        .unwrap();
+}

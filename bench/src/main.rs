@@ -6,16 +6,20 @@
 //! - subscribe-from-zero replay of a 1M-update session against a plain
 //!   ordered scan of the same rows;
 //! - publish latency p50/p99 to 1, 10 and 100 WebSocket viewports at
-//!   1,000 updates/s, with lost and duplicated updates counted.
+//!   1,000 updates/s, with lost and duplicated updates counted;
+//! - terminal sessions: `cat` of 200 MB through a vpd terminal against tmux
+//!   with `pipe-pane`, and `vpd attach` against `tmux attach` on a session
+//!   with 100k lines of scrollback.
 //!
 //! Run: `cargo build --release --bin vpd --bin viewport-bench && target/release/viewport-bench`
-//! (`--quick` uses smaller sizes for a smoke run; name `ingest`, `replay` or
-//! `latency` to run only those).
+//! (`--quick` uses smaller sizes for a smoke run; name `ingest`, `replay`,
+//! `latency` or `terminal` to run only those).
 
 mod fixtures;
 mod ingest;
 mod latency;
 mod replay;
+mod terminal;
 
 use std::path::PathBuf;
 
@@ -26,6 +30,10 @@ pub struct Sizes {
     pub replay_updates: u64,
     pub latency_updates: u64,
     pub viewports: &'static [usize],
+    /// Bytes `cat` writes through a terminal session.
+    pub terminal_bytes: u64,
+    /// Lines of scrollback the attach benchmark's session holds.
+    pub attach_lines: u64,
 }
 
 fn vpd_binary() -> Result<PathBuf> {
@@ -55,6 +63,8 @@ async fn main() -> Result<()> {
             replay_updates: 100_000,
             latency_updates: 1_000,
             viewports: &[1, 10],
+            terminal_bytes: 20_000_000,
+            attach_lines: 10_000,
         }
     } else {
         Sizes {
@@ -62,6 +72,8 @@ async fn main() -> Result<()> {
             replay_updates: 1_000_000,
             latency_updates: 3_000,
             viewports: &[1, 10, 100],
+            terminal_bytes: 200_000_000,
+            attach_lines: 100_000,
         }
     };
     let vpd = vpd_binary()?;
@@ -83,6 +95,9 @@ async fn main() -> Result<()> {
     }
     if wanted("latency") {
         latency::run(&vpd, &sizes).await?;
+    }
+    if wanted("terminal") {
+        terminal::run(&vpd, &sizes).await?;
     }
     Ok(())
 }

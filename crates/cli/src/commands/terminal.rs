@@ -232,11 +232,18 @@ pub async fn show(args: ShowArgs) -> Result<ExitCode> {
     let mut client = connect().await?;
     let id = resolve_session(&mut client, &args.session).await?;
     let summary = client.session_state(&id).await?.session;
+    let job = client
+        .list_jobs()
+        .await?
+        .into_iter()
+        .find(|j| j.session_id.as_ref() == Some(&id))
+        .map(|j| j.job_id.to_string());
     let dir = session_dir(&id)?;
     let log = dir.join("console.log");
     let artifacts = dir.join("artifacts");
     if args.json {
         let mut value = serde_json::to_value(&summary)?;
+        value["jobId"] = serde_json::json!(job);
         value["consoleLog"] = serde_json::json!(log.exists().then(|| log.display().to_string()));
         value["artifacts"] = serde_json::json!(artifacts.display().to_string());
         print_json(&value)?;
@@ -258,6 +265,7 @@ pub async fn show(args: ShowArgs) -> Result<ExitCode> {
         ("created", format_time(summary.created_at)),
         ("updated", format_time(summary.updated_at)),
         ("artifacts", artifacts.display().to_string()),
+        ("job", job.unwrap_or_default()),
     ];
     if log.exists() {
         rows.push(("log", log.display().to_string()));

@@ -47,6 +47,14 @@ async fn jobs_complete_or_fail_with_their_exit_code() {
     assert_eq!(jobs.len(), 2);
     let logs = daemon.vpd().args(["logs", &bad.name]).output().unwrap();
     assert!(String::from_utf8_lossy(&logs.stdout).contains("broken"));
+    let shown = daemon
+        .vpd()
+        .args(["show", &bad.name, "--json"])
+        .output()
+        .unwrap();
+    let shown: serde_json::Value = serde_json::from_slice(&shown.stdout).unwrap();
+    assert_eq!(shown["jobId"], bad.job_id.as_str());
+    assert_eq!(shown["exitCode"], 5);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -167,18 +167,22 @@ fn tmux_capture(tmux: &Path, dir: &Path, file: &Path, expected: u64) -> Result<D
     Ok(took?.saturating_sub(HEAD_START))
 }
 
-fn tmux_run(tmux: &Path, socket: &Path, args: &[&str]) -> Result<()> {
-    let status = Command::new(tmux)
+fn tmux_run(tmux: &Path, socket: &Path, args: &[&str]) -> Result<String> {
+    let output = Command::new(tmux)
         .arg("-S")
         .arg(socket)
         .args(args)
         .env_remove("TMUX")
-        .status()
+        .output()
         .with_context(|| format!("cannot run {}", tmux.display()))?;
-    if !status.success() {
-        bail!("tmux {args:?} failed: {status}");
+    if !output.status.success() {
+        bail!(
+            "tmux {args:?} failed: {} {}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        );
     }
-    Ok(())
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
 }
 
 /// Run `command` in a fresh PTY and time until its output contains `needle`.
@@ -288,12 +292,8 @@ fn tmux_attach_time(tmux: &Path, dir: &Path, lines: u64) -> Result<Duration> {
     )?;
     let deadline = Instant::now() + TIMEOUT;
     loop {
-        let shown = Command::new(tmux)
-            .arg("-S")
-            .arg(&socket)
-            .args(["capture-pane", "-p", "-t", "scrolled"])
-            .output()?;
-        if String::from_utf8_lossy(&shown.stdout).contains("scroll-done") {
+        let shown = tmux_run(tmux, &socket, &["capture-pane", "-p", "-t", "scrolled"])?;
+        if shown.contains("scroll-done") {
             break;
         }
         if Instant::now() > deadline {

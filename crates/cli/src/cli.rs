@@ -97,10 +97,10 @@ pub struct DaemonArgs {
     /// How hard each commit presses data to disk.
     #[arg(long, value_enum, default_value = "full")]
     pub durability: DurabilityArg,
-    /// How many one-off jobs run at once (`jobs.maxParallel`).
-    #[arg(long, env = "VIEWPORT_JOBS_MAX_PARALLEL", default_value_t = viewport_daemon::jobs::DEFAULT_MAX_PARALLEL as u16,
-          value_parser = clap::value_parser!(u16).range(1..))]
-    pub jobs_max_parallel: u16,
+    /// How many one-off jobs run at once [default: `jobs.maxParallel` in
+    /// ~/.viewport/config.yaml, else 2].
+    #[arg(long, env = "VIEWPORT_JOBS_MAX_PARALLEL", value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs_max_parallel: Option<u16>,
 }
 
 #[derive(Debug, Subcommand)]

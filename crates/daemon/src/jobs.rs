@@ -17,14 +17,16 @@ pub const DEFAULT_MAX_PARALLEL: usize = 2;
 /// The queue's settings and the lock that keeps two schedulers from
 /// starting the same job.
 pub struct JobQueue {
-    pub max_parallel: usize,
+    /// Set on the command line; otherwise `jobs.maxParallel` from the
+    /// user's config, read at each scheduling pass, or the default.
+    pub max_parallel: Option<usize>,
     scheduling: tokio::sync::Mutex<()>,
 }
 
 impl JobQueue {
-    pub fn new(max_parallel: usize) -> Self {
+    pub fn new(max_parallel: Option<usize>) -> Self {
         Self {
-            max_parallel: max_parallel.max(1),
+            max_parallel: max_parallel.map(|n| n.max(1)),
             scheduling: tokio::sync::Mutex::new(()),
         }
     }
@@ -108,12 +110,28 @@ impl Manager {
             .iter()
             .filter(|j| j.status == JobStatus::Running)
             .count();
+        let max_parallel = self.jobs_max_parallel();
         for job in jobs.into_iter().filter(|j| j.status == JobStatus::Queued) {
-            if running >= self.job_queue().max_parallel {
+            if running >= max_parallel {
                 break;
             }
             if self.start_job(job).await {
                 running += 1;
+            }
+        }
+    }
+
+    fn jobs_max_parallel(&self) -> usize {
+        if let Some(max) = self.job_queue().max_parallel {
+            return max;
+        }
+        match viewport_config::settings(self.home_root(), None) {
+            Ok(settings) => settings
+                .jobs_max_parallel
+                .map_or(DEFAULT_MAX_PARALLEL, usize::from),
+            Err(e) => {
+                tracing::warn!("{e}; running at most {DEFAULT_MAX_PARALLEL} jobs at once");
+                DEFAULT_MAX_PARALLEL
             }
         }
     }

@@ -3,7 +3,7 @@
 //! from the store. WebSocket connections call it; they own nothing.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -79,7 +79,7 @@ impl Manager {
         home: DataHome,
         ingest: Ingest,
         readers: Arc<ReaderPool>,
-        jobs_max_parallel: usize,
+        jobs_max_parallel: Option<usize>,
     ) -> Arc<Self> {
         Arc::new(Self {
             home,
@@ -102,6 +102,10 @@ impl Manager {
 
     pub(crate) fn job_queue(&self) -> &JobQueue {
         &self.jobs
+    }
+
+    pub(crate) fn home_root(&self) -> &Path {
+        self.home.root()
     }
 
     /// Where agent programs are looked for: `PATH`, then the data home's
@@ -288,8 +292,9 @@ impl Manager {
             .template
             .clone()
             .unwrap_or_else(|| "bash".to_owned());
-        let command = template_command(&template, request.command.as_deref()).map_err(invalid)?;
         let directory = self.directory(&directory_id).await?;
+        let (command, template_env) =
+            self.resolve_template(&template, request.command.as_deref(), &directory)?;
         // One creation at a time: the name check and the genesis commit
         // must not interleave with another's.
         let _naming = self.naming.lock().await;
@@ -314,7 +319,7 @@ impl Manager {
                 format!("`{program}` was not found on the daemon's PATH"),
             )
         })?;
-        let mut env: Vec<(String, String)> = request.env.into_iter().collect();
+        let mut env: Vec<(String, String)> = template_env.into_iter().chain(request.env).collect();
         env.push((
             "VIEWPORT_ARTIFACTS".to_owned(),
             artifacts.display().to_string(),
@@ -374,6 +379,36 @@ impl Manager {
             manager.lock_terminals().remove(&id);
             manager.on_terminal_end(&id).await;
         });
+    }
+
+    /// What a template runs: a command given with the request, a template
+    /// from the config (the user's or the directory's), or a built-in.
+    fn resolve_template(
+        &self,
+        template: &str,
+        command: Option<&str>,
+        directory: &DirectoryInfo,
+    ) -> Result<(Vec<String>, Vec<(String, String)>), FrameError> {
+        let settings =
+            viewport_config::settings(self.home.root(), Some(Path::new(&directory.path)))
+                .map_err(|e| invalid(e.to_string()))?;
+        if command.is_none()
+            && let Some((configured, _)) = settings.templates.get(template)
+        {
+            let argv = template_command("script", Some(&configured.command)).map_err(invalid)?;
+            return Ok((argv, configured.env.clone().into_iter().collect()));
+        }
+        template_command(template, command)
+            .map(|argv| (argv, Vec::new()))
+            .map_err(|message| {
+                if settings.templates.is_empty() {
+                    invalid(message)
+                } else {
+                    let configured: Vec<&str> =
+                        settings.templates.keys().map(String::as_str).collect();
+                    invalid(format!("{message}; from config: {}", configured.join(", ")))
+                }
+            })
     }
 
     /// The live terminal of a session, or why there is none.

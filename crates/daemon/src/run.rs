@@ -24,8 +24,8 @@ pub struct DaemonOptions {
     /// `ADDR:PORT`; port 0 picks a free one.
     pub listen: String,
     pub durability: Durability,
-    /// How many one-off jobs run at once.
-    pub jobs_max_parallel: usize,
+    /// How many one-off jobs run at once (else the config's, else 2).
+    pub jobs_max_parallel: Option<usize>,
 }
 
 /// Run the daemon until `shutdown` completes.

@@ -27,7 +27,7 @@ pub async fn run(args: DaemonArgs) -> Result<ExitCode> {
         DurabilityArg::Normal => Durability::Normal,
     };
     let options = DaemonOptions {
-        jobs_max_parallel: usize::from(args.jobs_max_parallel),
+        jobs_max_parallel: args.jobs_max_parallel.map(usize::from),
         home: DataHome::from_env()?,
         listen: args.listen,
         durability,

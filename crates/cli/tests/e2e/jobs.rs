@@ -105,3 +105,22 @@ async fn queued_jobs_run_after_a_daemon_restart() {
     let written = std::fs::read_to_string(daemon.work_dir().join("later.txt")).unwrap();
     assert_eq!(written, "ran-later\n");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_parallel_limit_comes_from_config_when_not_given() {
+    let mut daemon = TestDaemon::unstarted(vpd()).unwrap();
+    std::fs::write(
+        daemon.home().join("config.yaml"),
+        "jobs:\n  maxParallel: 1\n",
+    )
+    .unwrap();
+    daemon.boot_with(&[]).await.unwrap();
+    let first = enqueue(&daemon, "sleep 1").await;
+    let second = enqueue(&daemon, "sleep 1").await;
+    assert_eq!(
+        (first.status, second.status),
+        (JobStatus::Running, JobStatus::Queued)
+    );
+    let second = wait_for_job(&daemon, &second.job_id, |j| j.status.is_done()).await;
+    assert_eq!(second.status, JobStatus::Completed);
+}

@@ -250,3 +250,44 @@ async fn a_terminal_is_active_while_output_flows_and_idle_when_quiet() {
         .await
         .unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn templates_can_be_added_in_config_and_conflicts_are_named() {
+    let daemon = daemon().await;
+    std::fs::write(
+        daemon.home().join("config.yaml"),
+        "version: 1\ntemplates:\n  greet:\n    command: echo hello-$WHO; sleep 30\n    env:\n      WHO: from-config\n",
+    )
+    .unwrap();
+    let (mut client, id) = new_terminal(&daemon, "greeter", Some("greet"), None).await;
+    screen_until(&mut client, &id, |t| t.contains("hello-from-config")).await;
+    let summary = client.session_state(&id).await.unwrap().session;
+    assert_eq!(summary.template.as_deref(), Some("greet"));
+    let repo_config = daemon.work_dir().join(".viewport");
+    std::fs::create_dir_all(&repo_config).unwrap();
+    std::fs::write(
+        repo_config.join("config.yaml"),
+        "templates:\n  greet:\n    command: echo other\n",
+    )
+    .unwrap();
+    let directory = daemon.work_directory().await.unwrap();
+    let conflict = client
+        .new_terminal(directory.clone(), "again", Some("greet"), None, None)
+        .await
+        .unwrap_err();
+    let message = conflict.to_string();
+    assert!(
+        message.contains("greet") && message.contains(".viewport"),
+        "{message}"
+    );
+    std::fs::write(
+        repo_config.join("config.yaml"),
+        "templates:\n  greet:\n    comand: x\n",
+    )
+    .unwrap();
+    let broken = client
+        .new_terminal(directory, "again", Some("greet"), None, None)
+        .await
+        .unwrap_err();
+    assert!(broken.to_string().contains("line 3"), "{broken}");
+}

@@ -59,6 +59,9 @@ pub struct NewTerminal {
     pub idle_after_secs: Option<u64>,
 }
 
+/// Variables a template sets for its program.
+type TemplateEnv = Vec<(String, String)>;
+
 fn invalid(message: String) -> FrameError {
     FrameError::new(ErrorCode::InvalidFrame, message)
 }
@@ -388,7 +391,7 @@ impl Manager {
         template: &str,
         command: Option<&str>,
         directory: &DirectoryInfo,
-    ) -> Result<(Vec<String>, Vec<(String, String)>), FrameError> {
+    ) -> Result<(Vec<String>, TemplateEnv), FrameError> {
         let settings =
             viewport_config::settings(self.home.root(), Some(Path::new(&directory.path)))
                 .map_err(|e| invalid(e.to_string()))?;

@@ -11,10 +11,10 @@
 //! - `ask`: one permission request, then a message naming the chosen option;
 //! - `hang`: never answers the prompt, until cancelled;
 //! - `crash`: exits at once with status 3;
-//! - `run COMMAND…`: runs the command in a client terminal (`terminal/*`)
+//! - `term COMMAND…`: runs the command in a client terminal (`terminal/*`)
 //!   and reports its exit status and output;
-//! - `read PATH` / `write PATH TEXT…`: reads or writes a file through the
-//!   client (`fs/*`) and reports what happened.
+//! - `fs-read PATH` / `fs-write PATH TEXT…`: reads or writes a file through
+//!   the client (`fs/*`) and reports what happened.
 //!
 //! Instructions sent as a first `<instructions>` block, and the URIs of
 //! resources sent with a prompt, come back as thoughts; the prompt `mcp`
@@ -74,9 +74,9 @@ impl Script {
             ["ask"] => Self::Ask,
             ["hang"] => Self::Hang,
             ["crash"] => Self::Crash,
-            ["run", ..] if words.len() > 1 => Self::Run(words[1..].join(" ")),
-            ["read", path] => Self::Read((*path).to_owned()),
-            ["write", path, ..] if words.len() > 2 => {
+            ["term", ..] if words.len() > 1 => Self::Run(words[1..].join(" ")),
+            ["fs-read", path] => Self::Read((*path).to_owned()),
+            ["fs-write", path, ..] if words.len() > 2 => {
                 Self::Write((*path).to_owned(), words[2..].join(" "))
             }
             _ => Self::Turn(prompt.to_owned()),
@@ -643,6 +643,15 @@ mod tests {
         assert_eq!(
             Script::parse("please ask nicely"),
             Script::Turn("please ask nicely".into())
+        );
+        // Ordinary prompts (the README's among them) stay ordinary turns.
+        for prompt in ["write me a note", "run the tests", "read the docs"] {
+            assert_eq!(Script::parse(prompt), Script::Turn(prompt.into()));
+        }
+        assert_eq!(Script::parse("term echo hi"), Script::Run("echo hi".into()));
+        assert_eq!(
+            Script::parse("fs-write /a b c"),
+            Script::Write("/a".into(), "b c".into())
         );
     }
 }

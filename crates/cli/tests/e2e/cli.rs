@@ -15,16 +15,17 @@ fn stdout(output: &Output) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn run_follows_a_turn_writes_the_file_when_allowed_and_exits_zero() {
     let daemon = daemon().await;
-    let output = run(&daemon, &["run", "--yes", "hello from the test"]);
+    // The README's own command.
+    let output = run(&daemon, &["run", "--yes", "write me a note"]);
     assert!(
         output.status.success(),
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
     let text = stdout(&output);
-    assert!(text.contains("You said: hello from the test"), "{text}");
+    assert!(text.contains("You said: write me a note"), "{text}");
     let written = std::fs::read_to_string(daemon.work_dir().join("viewport-demo.txt")).unwrap();
-    assert!(written.contains("hello from the test"));
+    assert!(written.contains("write me a note"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -140,11 +141,11 @@ async fn run_takes_session_options_as_flags() {
         "be brief",
     ];
     // The prompt is one argument: words after it are a usage error.
-    let unquoted = [args.clone(), vec!["run", "echo", "$WHO"]].concat();
+    let unquoted = [args.clone(), vec!["term", "echo", "$WHO"]].concat();
     let output = run(&daemon, &unquoted);
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
     assert_eq!(output.status.code(), Some(2), "{stderr}");
-    args.push("run echo $WHO in $PWD");
+    args.push("term echo $WHO in $PWD");
     let output = run(&daemon, &args);
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
     assert!(output.status.success(), "{stderr}");

@@ -54,7 +54,7 @@ async fn terminals_run_commands_with_only_the_env_the_session_was_given() {
     };
     let (_, _, seen) = turn(
         &daemon,
-        "run echo [$GREETING] [$VIEWPORT_TEST_SECRET]",
+        "term echo [$GREETING] [$VIEWPORT_TEST_SECRET]",
         overrides,
     )
     .await;
@@ -67,19 +67,24 @@ async fn files_are_read_and_written_inside_the_session_directory_only() {
     let inside = daemon.work_dir().join("notes/a.txt");
     let outside = daemon.root().join("outside.txt");
     std::fs::write(&outside, "private").unwrap();
-    let prompt = format!("write {} written by the agent", inside.display());
+    let prompt = format!("fs-write {} written by the agent", inside.display());
     let (mut client, session, seen) = turn(&daemon, &prompt, ConfigOverrides::default()).await;
     assert_eq!(said(&seen), "wrote it");
     assert_eq!(
         std::fs::read_to_string(&inside).unwrap(),
         "written by the agent"
     );
-    let seen = next_turn(&mut client, &session, &format!("read {}", inside.display())).await;
+    let seen = next_turn(
+        &mut client,
+        &session,
+        &format!("fs-read {}", inside.display()),
+    )
+    .await;
     assert_eq!(said(&seen), "read: written by the agent");
     let seen = next_turn(
         &mut client,
         &session,
-        &format!("read {}", outside.display()),
+        &format!("fs-read {}", outside.display()),
     )
     .await;
     assert!(
@@ -90,7 +95,7 @@ async fn files_are_read_and_written_inside_the_session_directory_only() {
     let seen = next_turn(
         &mut client,
         &session,
-        &format!("write {} x", outside.display()),
+        &format!("fs-write {} x", outside.display()),
     )
     .await;
     assert!(said(&seen).starts_with("write failed"), "{}", said(&seen));
@@ -99,7 +104,7 @@ async fn files_are_read_and_written_inside_the_session_directory_only() {
     let seen = next_turn(
         &mut client,
         &session,
-        &format!("read {}", missing.display()),
+        &format!("fs-read {}", missing.display()),
     )
     .await;
     assert!(
@@ -118,7 +123,7 @@ async fn cwd_and_instructions_reach_the_agent() {
         additional_instructions: Some("answer briefly".to_owned()),
         ..ConfigOverrides::default()
     };
-    let (_, _, seen) = turn(&daemon, "run pwd", overrides).await;
+    let (_, _, seen) = turn(&daemon, "term pwd", overrides).await;
     assert!(said(&seen).ends_with("/sub"), "{}", said(&seen));
     assert!(seen.iter().any(|u| matches!(u,
         SessionUpdate::AgentThoughtChunk(t) if t.text == "instructions: answer briefly")));

@@ -8,12 +8,12 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot};
 use viewport_agents::acp::config::ConfigRequest;
-use viewport_agents::{AcpSession, AgentExit, DriverEvent, PermissionAsk};
+use viewport_agents::{AcpSession, AgentExit, DriverEvent, PermissionAsk, TurnFailure};
 use viewport_protocol::options::{ContextItem, PermissionPolicy, TimeoutOutcome};
 use viewport_protocol::update::{
     Attention, AttentionReason, Cost, PermissionOption, PermissionOptionKind, PermissionOutcome,
-    PermissionRequest, PermissionResolved, StateChange, StepCommitted, SystemStatus, TokenUsage,
-    ToolKind,
+    PermissionRequest, PermissionResolved, StateChange, StepCommitted, StopReason, SystemStatus,
+    TokenUsage, ToolKind,
 };
 use viewport_protocol::{
     EndReason, ErrorCode, FrameError, PromptId, SessionId, SessionState, SessionUpdate,
@@ -233,38 +233,40 @@ impl SessionTask {
         match event {
             DriverEvent::Update(update) => self.on_update(update),
             DriverEvent::Permission(ask) => self.on_permission(ask).await,
-            DriverEvent::TurnEnded(end) => {
-                match end {
-                    Ok(stop_reason) => {
-                        self.append(SessionUpdate::StepCommitted(StepCommitted { stop_reason }));
-                        if let Some(took) = self.turn_started.map(|t| t.elapsed())
-                            && took >= LONG_TURN
-                        {
-                            self.append(SessionUpdate::Attention(Attention {
-                                reason: AttentionReason::TurnFinished,
-                                message: format!("The turn finished after {}s", took.as_secs()),
-                            }));
-                        }
-                    }
-                    Err(failure) => {
-                        let message = format!("The turn failed: {}", failure.message);
-                        self.append(SessionUpdate::SystemStatus(SystemStatus::Notice {
-                            message: message.clone(),
-                        }));
-                        self.append(SessionUpdate::Attention(Attention {
-                            reason: failure.attention,
-                            message,
-                        }));
-                    }
-                }
-                self.turn_running = false;
-                self.turn_started = None;
-                self.note_unenforceable_cap();
-                self.start_next_prompt();
-                self.settle().await;
-            }
+            DriverEvent::TurnEnded(end) => self.on_turn_ended(end).await,
             DriverEvent::Exited(_) => {}
         }
+    }
+
+    async fn on_turn_ended(&mut self, end: Result<StopReason, TurnFailure>) {
+        match end {
+            Ok(stop_reason) => {
+                self.append(SessionUpdate::StepCommitted(StepCommitted { stop_reason }));
+                if let Some(took) = self.turn_started.map(|t| t.elapsed())
+                    && took >= LONG_TURN
+                {
+                    self.append(SessionUpdate::Attention(Attention {
+                        reason: AttentionReason::TurnFinished,
+                        message: format!("The turn finished after {}s", took.as_secs()),
+                    }));
+                }
+            }
+            Err(failure) => {
+                let message = format!("The turn failed: {}", failure.message);
+                self.append(SessionUpdate::SystemStatus(SystemStatus::Notice {
+                    message: message.clone(),
+                }));
+                self.append(SessionUpdate::Attention(Attention {
+                    reason: failure.attention,
+                    message,
+                }));
+            }
+        }
+        self.turn_running = false;
+        self.turn_started = None;
+        self.note_unenforceable_cap();
+        self.start_next_prompt();
+        self.settle().await;
     }
 
     /// Store an agent update, pricing token reports and watching the cap.

@@ -137,6 +137,26 @@ fn start(mut command: Command, spec: &SpawnSpec) -> Result<Child, AgentError> {
     })
 }
 
+/// The last lines an agent wrote to its stderr log (at most `max_bytes`),
+/// to say why it failed.
+pub fn stderr_tail(path: &std::path::Path, max_bytes: u64) -> Option<String> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut file = std::fs::File::open(path).ok()?;
+    let length = file.metadata().ok()?.len();
+    file.seek(SeekFrom::Start(length.saturating_sub(max_bytes)))
+        .ok()?;
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes).ok()?;
+    let text = String::from_utf8_lossy(&bytes);
+    // Start at a line boundary unless the whole log fits.
+    let text = match (length > max_bytes, text.find('\n')) {
+        (true, Some(newline)) => &text[newline + 1..],
+        _ => &text[..],
+    };
+    let text = text.trim();
+    (!text.is_empty()).then(|| text.to_owned())
+}
+
 fn stderr_target(spec: &SpawnSpec) -> Stdio {
     let file = spec.stderr_log.as_ref().and_then(|path| {
         std::fs::OpenOptions::new()
@@ -146,4 +166,22 @@ fn stderr_target(spec: &SpawnSpec) -> Stdio {
             .ok()
     });
     file.map(Stdio::from).unwrap_or_else(Stdio::null)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_stderr_tail_starts_at_a_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("agent.stderr.log");
+        assert_eq!(stderr_tail(&log, 100), None);
+        std::fs::write(&log, "first line\nsecond line\nthird line\n").unwrap();
+        assert_eq!(
+            stderr_tail(&log, 1000).as_deref(),
+            Some("first line\nsecond line\nthird line")
+        );
+        assert_eq!(stderr_tail(&log, 20).as_deref(), Some("third line"));
+    }
 }

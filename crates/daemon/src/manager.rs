@@ -248,7 +248,15 @@ impl Manager {
         self.store_all(id, vec![EventBody::Update(state)])
             .await
             .map_err(|e| e.message)?;
-        self.run_session(id.clone(), agent, events_rx, plan.rules, turn_running);
+        let stderr_log = plan.spec.stderr_log.clone();
+        self.run_session(
+            id.clone(),
+            agent,
+            events_rx,
+            plan.rules,
+            turn_running,
+            stderr_log,
+        );
         Ok(())
     }
 
@@ -261,6 +269,7 @@ impl Manager {
         events: mpsc::Receiver<DriverEvent>,
         rules: SessionRules,
         turn_running: bool,
+        stderr_log: Option<PathBuf>,
     ) {
         let (commands_tx, commands_rx) = mpsc::unbounded_channel();
         let myself = commands_tx.downgrade();
@@ -272,6 +281,7 @@ impl Manager {
             rules,
             turn_running,
             myself,
+            stderr_log,
         );
         let handle = tokio::spawn(task.run(commands_rx, events));
         let manager = self.clone();

@@ -4,6 +4,7 @@
 //! the first one this task sees.
 
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot};
@@ -30,6 +31,9 @@ const EVENT_BATCH: usize = 512;
 
 /// A turn that runs at least this long asks for attention when it ends.
 const LONG_TURN: Duration = Duration::from_secs(30);
+
+/// How much of the agent's stderr a failure quotes.
+const STDERR_TAIL_BYTES: u64 = 800;
 
 /// The share of the cost cap at which the session warns.
 const COST_WARNING: f64 = 0.8;
@@ -109,6 +113,8 @@ pub struct SessionTask {
     turn_started: Option<Instant>,
     /// Lets timers send commands to this task without keeping it alive.
     myself: mpsc::WeakUnboundedSender<SessionCommand>,
+    /// Where the agent's stderr goes; its tail explains a failure.
+    stderr_log: Option<PathBuf>,
 }
 
 impl SessionTask {
@@ -121,6 +127,7 @@ impl SessionTask {
         rules: SessionRules,
         turn_running: bool,
         myself: mpsc::WeakUnboundedSender<SessionCommand>,
+        stderr_log: Option<PathBuf>,
     ) -> Self {
         Self {
             id,
@@ -144,6 +151,7 @@ impl SessionTask {
             spending: Spending::default(),
             turn_started: turn_running.then(Instant::now),
             myself,
+            stderr_log,
         }
     }
 
@@ -625,6 +633,18 @@ impl SessionTask {
         }
     }
 
+    /// How the agent ended, with the last of what it wrote to stderr.
+    fn failure_detail(&self, exit: &AgentExit) -> String {
+        let tail = self
+            .stderr_log
+            .as_deref()
+            .and_then(|log| viewport_agents::spawn::stderr_tail(log, STDERR_TAIL_BYTES));
+        match tail {
+            Some(tail) => format!("the agent {exit}; its stderr ends with:\n{tail}"),
+            None => format!("the agent {exit}"),
+        }
+    }
+
     async fn on_exit(&mut self, exit: AgentExit) {
         self.agent = None;
         self.turn_running = false;
@@ -634,7 +654,7 @@ impl SessionTask {
         } else if exit.success() {
             (EndReason::Completed, None)
         } else {
-            (EndReason::Failed, Some(format!("the agent {exit}")))
+            (EndReason::Failed, Some(self.failure_detail(&exit)))
         };
         if reason == EndReason::Failed {
             self.append(SessionUpdate::Attention(Attention {

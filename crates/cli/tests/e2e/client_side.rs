@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 
 use viewport_protocol::options::{ConfigOverrides, ContextItem, McpServer, PermissionPolicy};
 use viewport_protocol::update::SystemStatus;
-use viewport_protocol::{EndReason, ErrorCode, SessionId, SessionState, SessionUpdate};
+use viewport_protocol::{
+    EndReason, ErrorCode, ServerFrame, SessionId, SessionState, SessionUpdate,
+};
 
 use super::*;
 
@@ -289,4 +291,31 @@ async fn mcp_servers_and_prompt_context_reach_the_agent() {
     .unwrap();
     assert!(seen.iter().any(|(_, u)| matches!(u,
         SessionUpdate::AgentThoughtChunk(t) if t.text == "context: file:///srv/notes.md")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_that_fails_to_start_is_explained_by_its_stderr() {
+    let daemon = daemon().await;
+    let overrides = ConfigOverrides {
+        agent: Some("custom".to_owned()),
+        command: vec![
+            "sh".to_owned(),
+            "-c".to_owned(),
+            "echo 'fatal: no API key configured' >&2; exit 2".to_owned(),
+        ],
+        ..ConfigOverrides::default()
+    };
+    let (mut client, session) = daemon.launch_following("hi", overrides).await.unwrap();
+    let ended = loop {
+        match next(&mut client).await.unwrap() {
+            ServerFrame::SessionEnded { reason, detail, .. } => break (reason, detail),
+            _ => continue,
+        }
+    };
+    assert_eq!(ended.0, EndReason::Failed);
+    let detail = ended.1.unwrap_or_default();
+    assert!(detail.contains("status 2"), "{detail}");
+    assert!(detail.contains("fatal: no API key configured"), "{detail}");
+    let summary = client.session_state(&session).await.unwrap().session;
+    assert_eq!(summary.exit_code, Some(2));
 }

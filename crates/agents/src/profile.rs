@@ -55,6 +55,8 @@ pub struct AgentProfile {
     /// Offer the agent our file methods (reads and writes confined to the
     /// session's directory). Off for agents that cannot use them.
     pub client_fs: bool,
+    /// A variable the agent needs when the daemon runs as root, and why.
+    pub root_needs: Option<(&'static str, &'static str)>,
 }
 
 /// Every built-in profile, in the order `vpd agents` lists them.
@@ -86,6 +88,10 @@ impl AgentProfile {
                 ],
                 npm_packages: &["@zed-industries/claude-agent-acp"],
                 instructions: InstructionsVia::SystemPromptMeta,
+                root_needs: Some((
+                    "IS_SANDBOX",
+                    "Claude Code refuses to start as root unless IS_SANDBOX=1 says it runs in a sandbox: launch with `--env IS_SANDBOX=1` (or export it for the daemon) if it does",
+                )),
                 ..Self::base(name)
             },
             "codex" => Self {
@@ -168,6 +174,7 @@ impl AgentProfile {
             instructions: InstructionsVia::FirstPromptBlock,
             permission_policy: PermissionPolicy::Ask,
             client_fs: true,
+            root_needs: None,
         }
     }
 

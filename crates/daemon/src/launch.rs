@@ -34,6 +34,8 @@ pub struct SessionRules {
     pub cost_cap_usd: Option<f64>,
     /// The model, when the launch named one (prices tokens without a cost).
     pub model: Option<String>,
+    /// Said with a failure, when the launch lacks something the agent needs.
+    pub failure_hint: Option<String>,
 }
 
 /// The launch options of a session as stored for `resume`.
@@ -93,6 +95,7 @@ pub fn plan(
         }),
         cost_cap_usd: overrides.cost_cap_usd,
         model,
+        failure_hint: root_hint(&profile, &spec.env),
     };
     check_rules(&rules)?;
     Ok(LaunchPlan {
@@ -101,6 +104,15 @@ pub fn plan(
         setup,
         rules,
     })
+}
+
+/// What to say if the agent fails, for a daemon running as root without a
+/// variable the agent needs then.
+fn root_hint(profile: &AgentProfile, env: &[(String, String)]) -> Option<String> {
+    let (variable, hint) = profile.root_needs?;
+    let running_as_root = nix::unistd::geteuid().is_root();
+    let set = env.iter().any(|(name, _)| name == variable) || std::env::var_os(variable).is_some();
+    (running_as_root && !set).then(|| hint.to_owned())
 }
 
 fn unavailable(error: AgentError) -> FrameError {

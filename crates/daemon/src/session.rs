@@ -639,10 +639,14 @@ impl SessionTask {
             .stderr_log
             .as_deref()
             .and_then(|log| viewport_agents::spawn::stderr_tail(log, STDERR_TAIL_BYTES));
-        match tail {
+        let mut detail = match tail {
             Some(tail) => format!("the agent {exit}; its stderr ends with:\n{tail}"),
             None => format!("the agent {exit}"),
+        };
+        if let Some(hint) = &self.rules.failure_hint {
+            detail = format!("{detail}\nhint: {hint}");
         }
+        detail
     }
 
     async fn on_exit(&mut self, exit: AgentExit) {

@@ -176,24 +176,46 @@ impl AcpSession {
 
 async fn supervise(
     mut child: Child,
-    connection: JoinHandle<Result<(), String>>,
+    mut connection: JoinHandle<Result<(), String>>,
     kill: CancellationToken,
     events: EventSender,
 ) {
+    let mut ended: Option<Option<String>> = None;
     let status = tokio::select! {
         status = child.wait() => status,
         () = kill.cancelled() => {
             let _ = child.start_kill();
             child.wait().await
         }
+        // The connection is over (a failed handshake, a close): the agent
+        // has its stdin closed and a moment to exit, then it is killed, so
+        // a session never waits on an agent that will not go.
+        joined = &mut connection => {
+            ended = Some(match joined {
+                Ok(result) => result.err(),
+                Err(join) => Some(format!("driver task failed: {join}")),
+            });
+            match tokio::time::timeout(CLOSE_GRACE, child.wait()).await {
+                Ok(status) => status,
+                Err(_) => {
+                    let _ = child.start_kill();
+                    child.wait().await
+                }
+            }
+        }
     };
-    let abort = connection.abort_handle();
-    let error = match tokio::time::timeout(DRAIN_AFTER_EXIT, connection).await {
-        Ok(Ok(result)) => result.err(),
-        Ok(Err(join)) => Some(format!("driver task failed: {join}")),
-        Err(_) => {
-            abort.abort();
-            None
+    let error = match ended {
+        Some(error) => error,
+        None => {
+            let abort = connection.abort_handle();
+            match tokio::time::timeout(DRAIN_AFTER_EXIT, connection).await {
+                Ok(Ok(result)) => result.err(),
+                Ok(Err(join)) => Some(format!("driver task failed: {join}")),
+                Err(_) => {
+                    abort.abort();
+                    None
+                }
+            }
         }
     };
     let exit = match status {

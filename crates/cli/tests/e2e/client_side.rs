@@ -319,3 +319,35 @@ async fn an_agent_that_fails_to_start_is_explained_by_its_stderr() {
     let summary = client.session_state(&session).await.unwrap().session;
     assert_eq!(summary.exit_code, Some(2));
 }
+
+/// An ACP agent that answers `initialize`, refuses `session/new`, and then
+/// lingers with its stdin closed.
+const LINGERING_AGENT: &str = r#"
+id() { printf '%s' "$1" | sed 's/.*"id":\([^,}]*\).*/\1/'; }
+read -r line
+printf '{"jsonrpc":"2.0","id":%s,"result":{"protocolVersion":1,"agentCapabilities":{}}}\n' "$(id "$line")"
+read -r line
+printf '{"jsonrpc":"2.0","id":%s,"error":{"code":-32603,"message":"no sessions today"}}\n' "$(id "$line")"
+exec sleep 300 < /dev/null
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_that_lingers_after_a_failed_handshake_is_stopped() {
+    let daemon = daemon().await;
+    let overrides = ConfigOverrides {
+        agent: Some("custom".to_owned()),
+        command: vec!["sh".into(), "-c".into(), LINGERING_AGENT.into()],
+        ..ConfigOverrides::default()
+    };
+    let (mut client, _) = daemon.launch_following("hi", overrides).await.unwrap();
+    let detail = loop {
+        match next(&mut client).await.unwrap() {
+            ServerFrame::SessionEnded { reason, detail, .. } => {
+                assert_eq!(reason, EndReason::Failed);
+                break detail.unwrap_or_default();
+            }
+            _ => continue,
+        }
+    };
+    assert!(detail.contains("no sessions today"), "{detail}");
+}

@@ -67,6 +67,10 @@ pub struct Instructions {
     pub replace: bool,
 }
 
+/// How long an agent may take to answer `initialize` (a cold npx start
+/// included) before the session fails.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(120);
+
 /// How long a closed agent may take to exit before it is killed.
 const CLOSE_GRACE: Duration = Duration::from_secs(5);
 
@@ -413,14 +417,24 @@ async fn open_session(
             .read_text_file(setup.client_fs)
             .write_text_file(setup.client_fs))
         .terminal(true);
-    let init = cx
+    let initialize = cx
         .send_request(
             InitializeRequest::new(ProtocolVersion::V1)
                 .client_capabilities(capabilities)
                 .client_info(acp::Implementation::new("vpd", env!("CARGO_PKG_VERSION"))),
         )
-        .block_task()
-        .await?;
+        .block_task();
+    let init = tokio::time::timeout(HANDSHAKE_TIMEOUT, initialize)
+        .await
+        .map_err(|_| {
+            agent_client_protocol::Error::new(
+                agent_client_protocol::ErrorCode::INTERNAL_ERROR,
+                format!(
+                    "the agent did not answer `initialize` within {}s: is it an ACP agent?",
+                    HANDSHAKE_TIMEOUT.as_secs()
+                ),
+            )
+        })??;
     if let Ok(mut methods) = shared.auth_methods.lock() {
         *methods = init.auth_methods.iter().map(map::auth_method).collect();
     }

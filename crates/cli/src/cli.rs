@@ -258,4 +258,6 @@ pub enum DirCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Unregister a directory (by `dir_` id or path); its sessions stay.
+    Rm { directory: String },
 }

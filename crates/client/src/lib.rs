@@ -471,6 +471,14 @@ impl Client {
         .await
     }
 
+    pub async fn remove_directory(&mut self, directory_id: &DirectoryId) -> Result<()> {
+        let frame = ClientFrame::RemoveDirectory {
+            request_id: RequestId::generate(),
+            directory_id: directory_id.clone(),
+        };
+        self.request::<serde_json::Value>(frame).await.map(drop)
+    }
+
     pub async fn list_directories(&mut self) -> Result<Vec<DirectoryInfo>> {
         let frame = ClientFrame::ListDirectories {
             request_id: RequestId::generate(),

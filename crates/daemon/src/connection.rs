@@ -264,6 +264,13 @@ impl Connection {
                     .map(|directories| ListDirectoriesResult { directories });
                 self.reply(Some(request_id), result).await;
             }
+            ClientFrame::RemoveDirectory {
+                request_id,
+                directory_id,
+            } => {
+                let result = manager.remove_directory(&directory_id).await;
+                self.reply(Some(request_id), result.map(|()| empty)).await;
+            }
             ClientFrame::Reindex { request_id } => {
                 self.reply(Some(request_id), manager.reindex().await).await;
             }

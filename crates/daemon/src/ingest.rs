@@ -10,9 +10,9 @@ use std::sync::Arc;
 
 use thiserror::Error;
 use tokio::sync::{mpsc, oneshot};
-use viewport_protocol::SessionId;
 use viewport_protocol::jobs::JobInfo;
 use viewport_protocol::state::DirectoryInfo;
+use viewport_protocol::{DirectoryId, SessionId};
 use viewport_store::{NewEvent, ReindexProgress, Writer};
 
 use crate::hub::Hub;
@@ -57,6 +57,10 @@ enum Item {
     PutJob {
         job: Box<JobInfo>,
         reply: Reply<()>,
+    },
+    RemoveDirectory {
+        directory_id: DirectoryId,
+        reply: Reply<bool>,
     },
 }
 
@@ -113,6 +117,15 @@ impl Ingest {
     pub async fn delete_session(&self, session_id: SessionId) -> Result<bool, IngestError> {
         self.control(|reply| Item::DeleteSession { session_id, reply })
             .await
+    }
+
+    /// Unregister a directory; whether it was registered.
+    pub async fn remove_directory(&self, directory_id: DirectoryId) -> Result<bool, IngestError> {
+        self.control(|reply| Item::RemoveDirectory {
+            directory_id,
+            reply,
+        })
+        .await
     }
 
     /// Store a job as it is now.
@@ -215,6 +228,13 @@ fn handle_control(writer: &mut Writer, item: Item) {
         }
         Item::DeleteSession { session_id, reply } => {
             let result = writer.delete_session(&session_id);
+            let _ = reply.send(result.map_err(|e| IngestError::Failed(e.to_string())));
+        }
+        Item::RemoveDirectory {
+            directory_id,
+            reply,
+        } => {
+            let result = writer.remove_directory(&directory_id);
             let _ = reply.send(result.map_err(|e| IngestError::Failed(e.to_string())));
         }
         Item::PutJob { job, reply } => {

@@ -589,6 +589,23 @@ impl Manager {
             .map_err(|e| internal("registering the directory", e))
     }
 
+    /// Unregister a directory; its sessions and their history stay.
+    pub async fn remove_directory(&self, id: &DirectoryId) -> Result<(), FrameError> {
+        let removed = self
+            .ingest
+            .remove_directory(id.clone())
+            .await
+            .map_err(|e| internal("removing the directory", e))?;
+        if removed {
+            Ok(())
+        } else {
+            Err(FrameError::new(
+                ErrorCode::UnknownDirectory,
+                format!("no registered directory {id} (see `vpd dir ls`)"),
+            ))
+        }
+    }
+
     pub async fn reindex(&self) -> Result<ReindexResult, FrameError> {
         let done = self
             .ingest

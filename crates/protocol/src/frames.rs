@@ -95,6 +95,13 @@ pub enum ClientFrame {
     /// The registered directories.
     #[serde(rename_all = "camelCase")]
     ListDirectories { request_id: RequestId },
+    /// Unregister a directory. Its sessions and their history stay; no new
+    /// session starts there until it is added again.
+    #[serde(rename_all = "camelCase")]
+    RemoveDirectory {
+        request_id: RequestId,
+        directory_id: DirectoryId,
+    },
     /// Rebuild every projection from the event log.
     #[serde(rename_all = "camelCase")]
     Reindex { request_id: RequestId },
@@ -230,6 +237,7 @@ pub const CLIENT_FRAME_TYPES: &[&str] = &[
     "listSessions",
     "addDirectory",
     "listDirectories",
+    "removeDirectory",
     "reindex",
     "setConfig",
     "close",
@@ -265,6 +273,7 @@ impl ClientFrame {
             | Self::ListSessions { request_id }
             | Self::AddDirectory { request_id, .. }
             | Self::ListDirectories { request_id }
+            | Self::RemoveDirectory { request_id, .. }
             | Self::Reindex { request_id }
             | Self::ListAgents { request_id }
             | Self::NewTerminal { request_id, .. }

@@ -167,6 +167,18 @@ impl Writer {
         Ok(())
     }
 
+    /// Unregister a directory; whether it was registered.
+    pub fn remove_directory(&mut self, directory_id: &DirectoryId) -> Result<bool> {
+        let removed = self
+            .conn
+            .execute(
+                "DELETE FROM directories WHERE directory_id = ?1",
+                [directory_id.as_str()],
+            )
+            .during("removing a directory")?;
+        Ok(removed > 0)
+    }
+
     /// Register a directory by its canonical path; registering it again
     /// returns the existing record.
     pub fn add_directory(&mut self, canonical_path: &Path) -> Result<DirectoryInfo> {

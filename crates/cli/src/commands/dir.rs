@@ -1,9 +1,9 @@
-//! `vpd dir add|ls` and `vpd reindex`.
+//! `vpd dir add|ls|rm` and `vpd reindex`.
 
 use std::path::Path;
 use std::process::ExitCode;
 
-use anyhow::Result;
+use anyhow::{Result, bail};
 
 use super::print_json;
 use crate::connect::connect;
@@ -31,6 +31,26 @@ pub async fn list(json: bool) -> Result<ExitCode> {
             println!("{}  {}", directory.directory_id, directory.path);
         }
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn remove(given: &str) -> Result<ExitCode> {
+    let mut client = connect().await?;
+    let directories = client.list_directories().await?;
+    let canonical = std::fs::canonicalize(given)
+        .ok()
+        .map(|p| p.to_string_lossy().into_owned());
+    let found = directories.iter().find(|d| {
+        d.directory_id.as_str() == given || Some(&d.path) == canonical.as_ref() || d.path == given
+    });
+    let Some(directory) = found else {
+        bail!("`{given}` is not a registered directory (see `vpd dir ls`)");
+    };
+    client.remove_directory(&directory.directory_id).await?;
+    eprintln!(
+        "vpd: unregistered {} ({}); its sessions stay",
+        directory.path, directory.directory_id
+    );
     Ok(ExitCode::SUCCESS)
 }
 

@@ -49,6 +49,7 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Reindex => dir::reindex().await,
         Command::Dir(DirCommand::Add { path, json }) => dir::add(&path, json).await,
         Command::Dir(DirCommand::Ls { json }) => dir::list(json).await,
+        Command::Dir(DirCommand::Rm { directory }) => dir::remove(&directory).await,
     }
 }
 

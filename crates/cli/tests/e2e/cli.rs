@@ -80,6 +80,19 @@ async fn directories_get_stable_ids_and_listings_have_json() {
     let sessions: serde_json::Value =
         serde_json::from_str(&stdout(&run(&daemon, &["ls", "--json"]))).unwrap();
     assert_eq!(sessions, serde_json::json!([]));
+    // Removing by path, then by id once it is gone, says so.
+    let removed = run(&daemon, &["dir", "rm", "."]);
+    assert!(
+        removed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&removed.stderr)
+    );
+    let listed: serde_json::Value =
+        serde_json::from_str(&stdout(&run(&daemon, &["dir", "ls", "--json"]))).unwrap();
+    assert_eq!(listed, serde_json::json!([]));
+    let again = run(&daemon, &["dir", "rm", first.trim()]);
+    assert_eq!(again.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("not a registered directory"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -73,6 +73,12 @@ pub enum Command {
     /// Registered directories.
     #[command(subcommand)]
     Dir(DirCommand),
+    /// Claude Code hooks for vpd's hook bridge (the bridge itself, which turns
+    /// them into sessions, is not built yet: the hook only exits 0).
+    Hooks(HooksArgs),
+    /// The hook command Claude Code runs (reads the event on stdin).
+    #[command(hide = true)]
+    Hook { agent: String },
     /// Run the scripted demo agent on stdio (used by the `demo` profile).
     #[command(name = "__demo-agent", hide = true)]
     DemoAgent,
@@ -243,6 +249,37 @@ pub struct AnswerArgs {
     pub session: String,
     /// The prompt id (`prm_…`); needed only when several prompts are pending.
     pub prompt: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct HooksArgs {
+    #[command(subcommand)]
+    pub command: HooksCommand,
+    /// Claude Code's settings (the default).
+    #[arg(long, global = true)]
+    pub claude: bool,
+    /// Codex's config.
+    #[arg(long, global = true)]
+    pub codex: bool,
+    /// The project's `.claude/settings.json` in --dir instead of the user's.
+    #[arg(long, global = true, conflicts_with = "user")]
+    pub project: bool,
+    /// The user's `~/.claude/settings.json` (the default).
+    #[arg(long, global = true)]
+    pub user: bool,
+    /// The project directory, with --project.
+    #[arg(long, global = true, default_value = ".")]
+    pub dir: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HooksCommand {
+    /// Add vpd's hook to every event that matters, keeping the hooks already there.
+    Install,
+    /// Remove exactly vpd's hooks.
+    Uninstall,
+    /// Which events have vpd's hook, and where.
+    Status,
 }
 
 #[derive(Debug, Subcommand)]

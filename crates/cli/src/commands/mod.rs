@@ -5,6 +5,7 @@ mod agents;
 mod daemon;
 mod dir;
 mod follow;
+mod hooks;
 mod session;
 mod terminal;
 
@@ -47,6 +48,8 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::ConfigSession(args) => session::config(args).await,
         Command::Agents(args) => agents::list(args).await,
         Command::Reindex => dir::reindex().await,
+        Command::Hooks(args) => hooks::run(args),
+        Command::Hook { .. } => hooks::hook(),
         Command::Dir(DirCommand::Add { path, json }) => dir::add(&path, json).await,
         Command::Dir(DirCommand::Ls { json }) => dir::list(json).await,
         Command::Dir(DirCommand::Rm { directory }) => dir::remove(&directory).await,

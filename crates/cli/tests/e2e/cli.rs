@@ -175,3 +175,58 @@ async fn run_takes_session_options_as_flags() {
     let stderr = String::from_utf8_lossy(&missing.stderr);
     assert!(stderr.contains("npm install -g pi-acp"), "{stderr}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hooks_install_and_uninstall_leave_the_users_settings_as_they_were() {
+    let daemon = daemon().await;
+    let settings = daemon.work_dir().join(".claude/settings.json");
+    std::fs::create_dir_all(settings.parent().unwrap()).unwrap();
+    let before = "{\n  \"permissions\": {\n    \"allow\": [\n      \"Bash(ls)\"\n    ]\n  },\n  \"hooks\": {\n    \"Stop\": [\n      {\n        \"hooks\": [\n          {\n            \"type\": \"command\",\n            \"command\": \"notify-send done\"\n          }\n        ]\n      }\n    ]\n  }\n}\n";
+    std::fs::write(&settings, before).unwrap();
+    let ok = |args: &[&str]| {
+        let output = run(&daemon, args);
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        stdout(&output)
+    };
+    ok(&["hooks", "install", "--project"]);
+    ok(&["hooks", "install", "--project"]);
+    let installed: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&settings).unwrap()).unwrap();
+    let stop = installed["hooks"]["Stop"].as_array().unwrap();
+    assert_eq!(stop.len(), 2, "the user's hook and ours, once: {installed}");
+    assert!(
+        std::fs::read_to_string(settings.with_extension("json.vpd-backup"))
+            .unwrap()
+            .contains("notify-send done")
+    );
+    let status = ok(&["hooks", "status", "--project"]);
+    assert!(
+        status.contains("PreToolUse") && status.contains("SessionEnd"),
+        "{status}"
+    );
+    // The installed command runs, reads its event and never fails the agent.
+    let command = stop[1]["hooks"][0]["command"].as_str().unwrap().to_owned();
+    let hook = std::process::Command::new("sh")
+        .args(["-c", &command])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(br#"{"hook_event_name":"Stop","session_id":"s1"}"#)?;
+            child.wait()
+        })
+        .unwrap();
+    assert!(hook.success());
+    ok(&["hooks", "uninstall", "--project"]);
+    assert_eq!(std::fs::read_to_string(&settings).unwrap(), before);
+    let status = ok(&["hooks", "status", "--project"]);
+    assert!(status.contains("not installed"), "{status}");
+}

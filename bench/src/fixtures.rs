@@ -19,6 +19,7 @@ pub fn start_session(writer: &mut Writer) -> Result<SessionId> {
         name: None,
         command: Vec::new(),
         template: None,
+        external_id: None,
     };
     let body = EventBody::Genesis(genesis);
     writer.append(vec![NewEvent {

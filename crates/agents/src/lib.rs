@@ -12,10 +12,12 @@
 //! - [`pty`]: terminal sessions: a program in a PTY, its console log, its
 //!   screen (a VT parser) and live output by byte offset.
 //! - [`event`]: what drivers emit.
+//! - [`hooks`]: Claude Code hook events (sessions started in a terminal) to updates.
 //! - [`pricing`]: the price table for agents that report tokens but no cost.
 
 pub mod acp;
 pub mod event;
+pub mod hooks;
 pub mod pricing;
 pub mod profile;
 pub mod pty;

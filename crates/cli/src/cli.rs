@@ -73,8 +73,8 @@ pub enum Command {
     /// Registered directories.
     #[command(subcommand)]
     Dir(DirCommand),
-    /// Claude Code hooks for vpd's hook bridge (the bridge itself, which turns
-    /// them into sessions, is not built yet: the hook only exits 0).
+    /// Claude Code hooks that make `claude` sessions started in a terminal
+    /// (under a registered directory) show up in vpd.
     Hooks(HooksArgs),
     /// The hook command Claude Code runs (reads the event on stdin).
     #[command(hide = true)]

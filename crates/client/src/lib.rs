@@ -16,8 +16,8 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{self, Message};
 use viewport_protocol::frames::{
-    AttachResult, LaunchResult, ListDirectoriesResult, ListSessionsResult, ListSubscribeResult,
-    ReindexResult, SessionSubscribeResult,
+    AttachResult, HookResult, LaunchResult, ListDirectoriesResult, ListSessionsResult,
+    ListSubscribeResult, ReindexResult, SessionSubscribeResult,
 };
 use viewport_protocol::jobs::{JobInfo, ListJobsResult};
 use viewport_protocol::limits::MAX_TRANSPORT_MESSAGE_BYTES;
@@ -414,6 +414,20 @@ impl Client {
             request_id: RequestId::generate(),
         };
         Ok(self.request::<ListJobsResult>(frame).await?.jobs)
+    }
+
+    /// Hand an agent's hook event to the daemon.
+    pub async fn hook_event(
+        &mut self,
+        agent: &str,
+        event: serde_json::Value,
+    ) -> Result<HookResult> {
+        self.request(ClientFrame::HookEvent {
+            request_id: RequestId::generate(),
+            agent: agent.to_owned(),
+            event,
+        })
+        .await
     }
 
     pub async fn list_agents(&mut self) -> Result<Vec<AgentInfo>> {

@@ -387,6 +387,14 @@ impl Connection {
                 let result = manager.jobs().await.map(|jobs| ListJobsResult { jobs });
                 self.reply(Some(request_id), result).await;
             }
+            ClientFrame::HookEvent {
+                request_id,
+                agent,
+                event,
+            } => {
+                let result = manager.hook_event(&agent, event).await;
+                self.reply(Some(request_id), result).await;
+            }
             ClientFrame::ListAgents { request_id } => {
                 let agents = manager.agents();
                 self.reply(Some(request_id), Ok(ListAgentsResult { agents }))

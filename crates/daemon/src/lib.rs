@@ -15,6 +15,8 @@
 //!   agent driver runs; launch options kept for `resume`.
 //! - [`manager`]: the session manager: launches, resumes, closes and destroys
 //!   sessions and routes commands.
+//! - [`observed`]: sessions started out of band, created and fed by their
+//!   agent's hook events.
 //! - [`session`]: one task per live session: its agent, its pending prompts,
 //!   its state.
 //! - [`terminal`]: terminal sessions: the task that owns one, and the
@@ -34,6 +36,7 @@ pub mod ingest;
 pub mod jobs;
 pub mod launch;
 pub mod manager;
+pub mod observed;
 pub mod readers;
 pub mod run;
 pub mod server;

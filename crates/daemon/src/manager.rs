@@ -43,6 +43,8 @@ pub struct Manager {
     /// Held while a named session is checked and created.
     naming: tokio::sync::Mutex<()>,
     jobs: JobQueue,
+    /// Held while a hook event finds or creates its session.
+    observing: tokio::sync::Mutex<()>,
 }
 
 /// Seconds without output after which a terminal session counts as idle.
@@ -92,6 +94,7 @@ impl Manager {
             terminals: Mutex::default(),
             naming: tokio::sync::Mutex::new(()),
             jobs: JobQueue::new(jobs_max_parallel),
+            observing: tokio::sync::Mutex::new(()),
         })
     }
 
@@ -105,6 +108,10 @@ impl Manager {
 
     pub(crate) fn job_queue(&self) -> &JobQueue {
         &self.jobs
+    }
+
+    pub(crate) fn observing(&self) -> &tokio::sync::Mutex<()> {
+        &self.observing
     }
 
     pub(crate) fn home_root(&self) -> &Path {
@@ -157,6 +164,7 @@ impl Manager {
             name: None,
             command: Vec::new(),
             template: None,
+            external_id: None,
         };
         let first = SessionUpdate::UserMessage(MessageText {
             text: prompt.clone(),
@@ -359,6 +367,7 @@ impl Manager {
             name: Some(request.name),
             command,
             template: Some(template),
+            external_id: None,
         };
         let active = state_change(SessionState::Active, None, None);
         self.store_all(
@@ -676,7 +685,11 @@ impl Manager {
     }
 
     /// Store events of one session in one commit.
-    async fn store_all(&self, id: &SessionId, bodies: Vec<EventBody>) -> Result<u64, FrameError> {
+    pub(crate) async fn store_all(
+        &self,
+        id: &SessionId,
+        bodies: Vec<EventBody>,
+    ) -> Result<u64, FrameError> {
         let events = bodies
             .into_iter()
             .map(|body| NewEvent {

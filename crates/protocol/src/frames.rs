@@ -214,6 +214,17 @@ pub enum ClientFrame {
     /// Every job, oldest first.
     #[serde(rename_all = "camelCase")]
     ListJobs { request_id: RequestId },
+    /// An event from an agent's hook (`vpd hook claude` sends them): the
+    /// session it belongs to is created on its first event, when its
+    /// working directory is inside a registered directory.
+    #[serde(rename_all = "camelCase")]
+    HookEvent {
+        request_id: RequestId,
+        /// `claude`.
+        agent: String,
+        /// The hook's JSON as the agent gave it.
+        event: serde_json::Value,
+    },
     /// Resize a terminal session (the program gets SIGWINCH).
     #[serde(rename_all = "camelCase")]
     Resize {
@@ -251,6 +262,7 @@ pub const CLIENT_FRAME_TYPES: &[&str] = &[
     "resize",
     "enqueueJob",
     "listJobs",
+    "hookEvent",
 ];
 
 impl ClientFrame {
@@ -279,7 +291,8 @@ impl ClientFrame {
             | Self::NewTerminal { request_id, .. }
             | Self::Attach { request_id, .. }
             | Self::EnqueueJob { request_id, .. }
-            | Self::ListJobs { request_id } => Some(request_id),
+            | Self::ListJobs { request_id }
+            | Self::HookEvent { request_id, .. } => Some(request_id),
         }
     }
 }
@@ -527,6 +540,15 @@ fn validate(frame: &ClientFrame) -> Result<(), String> {
         _ => {}
     }
     Ok(())
+}
+
+/// Result of `hookEvent`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct HookResult {
+    /// The session the event went to (none when its directory is not registered).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_id: Option<SessionId>,
 }
 
 /// Result of `attach`.

@@ -127,6 +127,9 @@ pub struct SessionSummary {
     /// The exit status of its program, once it exited on its own.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exit_code: Option<i32>,
+    /// The agent's own session id, for sessions observed through hooks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
 }
 
 /// A registered directory.

@@ -23,6 +23,9 @@ pub struct SessionGenesis {
     /// The terminal template it came from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub template: Option<String>,
+    /// The agent's own session id (observed sessions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
 }
 
 /// One entry of a session's log.

@@ -15,6 +15,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_init.sql"),
     include_str!("../migrations/0002_terminal_sessions.sql"),
     include_str!("../migrations/0003_jobs.sql"),
+    include_str!("../migrations/0004_observed_sessions.sql"),
 ];
 
 /// The schema version this build writes.

@@ -49,6 +49,7 @@ impl SessionView {
             command: genesis.command.clone(),
             template: genesis.template.clone(),
             exit_code: None,
+            external_id: genesis.external_id.clone(),
         };
         Self {
             summary,
@@ -133,6 +134,7 @@ mod tests {
             name: None,
             command: Vec::new(),
             template: None,
+            external_id: None,
         };
         SessionView::from_genesis("ses_1".parse().unwrap(), &genesis, 10)
     }

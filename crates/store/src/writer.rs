@@ -297,8 +297,8 @@ fn upsert_session(tx: &Transaction<'_>, view: &SessionView) -> Result<()> {
     tx.prepare_cached(
         "INSERT OR REPLACE INTO sessions (session_id, directory_id, kind, agent, cwd, title, state,
              disconnected, end_reason, created_at, updated_at, last_seq, pending_prompts,
-             name, command, template, exit_code)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+             name, command, template, exit_code, external_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
     )
     .and_then(|mut stmt| {
         stmt.execute(params![
@@ -319,6 +319,7 @@ fn upsert_session(tx: &Transaction<'_>, view: &SessionView) -> Result<()> {
             (!s.command.is_empty()).then(|| serde_json::to_string(&s.command).unwrap_or_default()),
             s.template,
             s.exit_code,
+            s.external_id,
         ])
     })
     .during("storing a session")?;

@@ -18,6 +18,7 @@ fn genesis(id: &SessionId) -> NewEvent {
             name: None,
             command: Vec::new(),
             template: None,
+            external_id: None,
         }),
     }
 }

@@ -180,12 +180,28 @@ fn write_settings(path: &Path, settings: &Value) -> Result<()> {
     std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
 }
 
-/// What Claude Code runs on each event. It must never block or fail the
-/// agent: it reads the event and exits 0. Forwarding the event to the daemon
-/// (the hook bridge) is not built yet.
-pub fn hook() -> Result<ExitCode> {
-    let mut event = Vec::new();
-    let _ = std::io::Read::read_to_end(&mut std::io::stdin(), &mut event);
+/// How long the hook waits for the daemon before it lets the agent go on.
+const HOOK_DEADLINE: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// What Claude Code runs on each event: hand the event to the daemon if it
+/// runs (never starting it), and exit 0 whatever happens, at once when the
+/// daemon is down, so the agent is never blocked or broken by vpd.
+pub async fn hook(agent: &str) -> Result<ExitCode> {
+    let mut input = Vec::new();
+    let _ = std::io::Read::read_to_end(&mut std::io::stdin(), &mut input);
+    let Ok(event) = serde_json::from_slice::<Value>(&input) else {
+        return Ok(ExitCode::SUCCESS);
+    };
+    let Ok(home) = viewport_daemon::DataHome::from_env() else {
+        return Ok(ExitCode::SUCCESS);
+    };
+    let forward = async {
+        let mut client = viewport_client::Client::connect_unix(&home.socket()).await?;
+        client.hook_event(agent, event).await
+    };
+    if let Ok(Err(e)) = tokio::time::timeout(HOOK_DEADLINE, forward).await {
+        tracing::debug!("the hook event was not delivered: {e}");
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -49,7 +49,7 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Agents(args) => agents::list(args).await,
         Command::Reindex => dir::reindex().await,
         Command::Hooks(args) => hooks::run(args),
-        Command::Hook { .. } => hooks::hook(),
+        Command::Hook { agent } => hooks::hook(&agent).await,
         Command::Dir(DirCommand::Add { path, json }) => dir::add(&path, json).await,
         Command::Dir(DirCommand::Ls { json }) => dir::list(json).await,
         Command::Dir(DirCommand::Rm { directory }) => dir::remove(&directory).await,

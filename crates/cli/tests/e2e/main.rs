@@ -8,6 +8,7 @@ mod frames;
 mod handoff;
 mod jobs;
 mod lifecycle;
+mod observed;
 mod prompts;
 mod terminal;
 mod terminal_cli;

@@ -1,0 +1,118 @@
+//! Sessions started out of band: `claude` in a terminal, reporting through
+//! `vpd hook claude` as Claude Code invokes it (the event JSON on stdin).
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use serde_json::json;
+use viewport_protocol::state::SessionKind;
+use viewport_protocol::{EndReason, SessionState, SessionUpdate};
+
+use super::*;
+
+fn hook(daemon: &TestDaemon, event: &serde_json::Value) -> std::process::ExitStatus {
+    let mut child = Command::new(vpd())
+        .args(["hook", "claude"])
+        .env("VIEWPORT_HOME", daemon.home())
+        .current_dir(daemon.work_dir())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(event.to_string().as_bytes())
+        .unwrap();
+    child.wait().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_claude_session_in_a_registered_directory_is_recorded_from_its_hooks() {
+    let daemon = daemon().await;
+    daemon.work_directory().await.unwrap();
+    let cwd = daemon.work_dir().display().to_string();
+    let base = json!({"session_id": "claude-abc", "transcript_path": "/dev/null", "cwd": cwd});
+    let with = |fields: serde_json::Value| {
+        let mut event = base.clone();
+        for (k, v) in fields.as_object().unwrap() {
+            event[k] = v.clone();
+        }
+        event
+    };
+    let events = [
+        with(json!({"hook_event_name": "SessionStart", "source": "startup"})),
+        with(json!({"hook_event_name": "UserPromptSubmit", "prompt": "list the files"})),
+        with(
+            json!({"hook_event_name": "PreToolUse", "tool_name": "Bash", "tool_use_id": "toolu_1",
+                    "tool_input": {"command": "ls"}}),
+        ),
+        with(
+            json!({"hook_event_name": "PostToolUse", "tool_name": "Bash", "tool_use_id": "toolu_1",
+                    "tool_response": {"stdout": "a.txt"}}),
+        ),
+        with(json!({"hook_event_name": "Stop", "last_assistant_message": "There is a.txt."})),
+        with(json!({"hook_event_name": "SessionEnd", "reason": "exit"})),
+    ];
+    for event in &events {
+        assert!(hook(&daemon, event).success());
+    }
+    let mut client = daemon.client().await.unwrap();
+    let sessions = client.list_sessions().await.unwrap();
+    assert_eq!(
+        sessions.len(),
+        1,
+        "one session for all its events: {sessions:?}"
+    );
+    let session = &sessions[0];
+    assert_eq!(session.kind, SessionKind::Observed);
+    assert_eq!(session.external_id.as_deref(), Some("claude:claude-abc"));
+    assert_eq!(
+        (session.state, session.end_reason),
+        (SessionState::Ended, Some(EndReason::Completed))
+    );
+    client.subscribe(&session.session_id, 0).await.unwrap();
+    let seen = updates_until(&mut client, |_, u| is_state(u, SessionState::Ended))
+        .await
+        .unwrap();
+    let kinds: Vec<&str> = seen.iter().map(|(_, u)| u.update_type()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "system-status",
+            "state-change",
+            "user-message",
+            "state-change",
+            "tool-call",
+            "tool-call-update",
+            "agent-message",
+            "state-change",
+            "state-change"
+        ]
+    );
+    assert!(
+        seen.iter()
+            .any(|(_, u)| matches!(u, SessionUpdate::UserMessage(m) if m.text == "list the files"))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hooks_outside_registered_directories_and_with_no_daemon_change_nothing() {
+    let mut daemon = daemon().await;
+    let event = json!({"hook_event_name": "SessionStart", "session_id": "elsewhere",
+                       "cwd": daemon.root().display().to_string()});
+    assert!(hook(&daemon, &event).success());
+    let mut client = daemon.client().await.unwrap();
+    assert!(client.list_sessions().await.unwrap().is_empty());
+    daemon.kill_hard();
+    assert!(
+        hook(&daemon, &event).success(),
+        "the agent is never failed by vpd"
+    );
+    let socket = daemon.home().join("daemon.sock");
+    assert!(
+        Client::connect_unix(&socket).await.is_err(),
+        "the hook does not start a daemon"
+    );
+}

@@ -392,7 +392,7 @@ impl Connection {
                 agent,
                 event,
             } => {
-                let result = manager.hook_event(&agent, event).await;
+                let result = manager.hook_event(&agent, event, &self.ctx.hub).await;
                 self.reply(Some(request_id), result).await;
             }
             ClientFrame::ListAgents { request_id } => {

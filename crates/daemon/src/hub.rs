@@ -59,6 +59,14 @@ impl Hub {
             .subscribe()
     }
 
+    /// Whether any viewport follows the session now.
+    pub fn is_followed(&self, session_id: &SessionId) -> bool {
+        let sessions = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
+        sessions
+            .get(session_id)
+            .is_some_and(|tx| tx.receiver_count() > 0)
+    }
+
     pub fn subscribe_list(&self) -> broadcast::Receiver<Arc<ListChange>> {
         self.list.subscribe()
     }

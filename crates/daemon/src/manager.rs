@@ -26,6 +26,7 @@ use crate::home::DataHome;
 use crate::ingest::Ingest;
 use crate::jobs::JobQueue;
 use crate::launch::{self, LaunchPlan, SessionRules, StoredLaunch};
+use crate::observed::ObservedPrompt;
 use crate::readers::ReaderPool;
 use crate::session::{Reply, SessionCommand, SessionTask, state_change};
 use crate::terminal::TerminalTask;
@@ -45,6 +46,8 @@ pub struct Manager {
     jobs: JobQueue,
     /// Held while a hook event finds or creates its session.
     observing: tokio::sync::Mutex<()>,
+    /// Permission prompts of observed sessions, waiting for a viewport.
+    observed_prompts: Mutex<HashMap<PromptId, ObservedPrompt>>,
 }
 
 /// Seconds without output after which a terminal session counts as idle.
@@ -95,6 +98,7 @@ impl Manager {
             naming: tokio::sync::Mutex::new(()),
             jobs: JobQueue::new(jobs_max_parallel),
             observing: tokio::sync::Mutex::new(()),
+            observed_prompts: Mutex::default(),
         })
     }
 
@@ -112,6 +116,14 @@ impl Manager {
 
     pub(crate) fn observing(&self) -> &tokio::sync::Mutex<()> {
         &self.observing
+    }
+
+    pub(crate) fn observed_prompts(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<PromptId, ObservedPrompt>> {
+        self.observed_prompts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
     }
 
     pub(crate) fn home_root(&self) -> &Path {
@@ -547,6 +559,9 @@ impl Manager {
         prompt_id: PromptId,
         outcome: PermissionOutcome,
     ) -> Result<(), FrameError> {
+        if let Some(answered) = self.answer_observed(id, &prompt_id, &outcome).await {
+            return answered;
+        }
         self.command(id, |reply| SessionCommand::Respond {
             prompt_id,
             outcome,

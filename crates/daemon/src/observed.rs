@@ -2,9 +2,15 @@
 //! terminal) whose hooks report to the daemon. The first event of an unknown
 //! agent session id under a registered directory creates the session; every
 //! event becomes updates in its log like any other session's.
+//!
+//! A `PreToolUse` becomes a permission prompt a viewport can answer; the
+//! hook returns the decision to Claude Code. Nobody answering (for a few
+//! seconds when no viewport follows the session, a minute when one does)
+//! gives `ask`: the terminal decides, and the agent is never stuck on vpd.
 
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use serde_json::Value;
 use viewport_agents::hooks::{claude_updates, context};
@@ -13,7 +19,36 @@ use viewport_protocol::state::{DirectoryInfo, SessionKind, SessionSummary};
 use viewport_protocol::{ErrorCode, FrameError, SessionId, SessionUpdate};
 use viewport_store::{EventBody, SessionGenesis};
 
+use tokio::sync::oneshot;
+use viewport_protocol::update::{
+    Attention, AttentionReason, PermissionOption, PermissionOptionKind, PermissionOutcome,
+    PermissionRequest, PermissionResolved,
+};
+use viewport_protocol::{PromptId, SessionState};
+
+use crate::hub::Hub;
 use crate::manager::Manager;
+use crate::session::state_change;
+
+/// How long a tool call waits for a viewport's answer when one follows the
+/// session, and when none does, before the terminal decides.
+pub const ANSWER_WAIT_FOLLOWED: Duration = Duration::from_secs(60);
+pub const ANSWER_WAIT_ALONE: Duration = Duration::from_secs(3);
+
+/// A permission prompt of an observed session, waiting for a viewport.
+pub struct ObservedPrompt {
+    pub session_id: SessionId,
+    pub options: Vec<PermissionOption>,
+    pub reply: oneshot::Sender<PermissionOutcome>,
+}
+
+fn decision(decision: &str, reason: &str) -> Value {
+    serde_json::json!({"hookSpecificOutput": {
+        "hookEventName": "PreToolUse",
+        "permissionDecision": decision,
+        "permissionDecisionReason": reason,
+    }})
+}
 
 impl Manager {
     /// Record one hook event, creating its session on the first.
@@ -21,6 +56,7 @@ impl Manager {
         self: &Arc<Self>,
         agent: &str,
         event: Value,
+        hub: &Hub,
     ) -> Result<HookResult, FrameError> {
         if agent != "claude" {
             return Err(FrameError::new(
@@ -73,9 +109,156 @@ impl Manager {
             .map(EventBody::Update)
             .collect();
         self.store_all(&session_id, updates).await?;
+        drop(_creating);
+        let output = if hook.event_name == "PreToolUse" {
+            let wait = if hub.is_followed(&session_id) {
+                ANSWER_WAIT_FOLLOWED
+            } else {
+                ANSWER_WAIT_ALONE
+            };
+            Some(self.ask_viewports(&session_id, &event, wait).await?)
+        } else {
+            None
+        };
         Ok(HookResult {
             session_id: Some(session_id),
+            output,
         })
+    }
+
+    /// A permission prompt for a tool call; the decision Claude Code gets.
+    async fn ask_viewports(
+        &self,
+        session_id: &SessionId,
+        event: &Value,
+        wait: Duration,
+    ) -> Result<Value, FrameError> {
+        let tool = event
+            .get("tool_name")
+            .and_then(Value::as_str)
+            .unwrap_or("a tool");
+        let prompt_id = PromptId::generate();
+        let options = vec![
+            PermissionOption {
+                option_id: "allow".to_owned(),
+                name: "Allow".to_owned(),
+                kind: PermissionOptionKind::AllowOnce,
+            },
+            PermissionOption {
+                option_id: "deny".to_owned(),
+                name: "Deny".to_owned(),
+                kind: PermissionOptionKind::RejectOnce,
+            },
+        ];
+        let (reply, answer) = oneshot::channel();
+        self.observed_prompts().insert(
+            prompt_id.clone(),
+            ObservedPrompt {
+                session_id: session_id.clone(),
+                options: options.clone(),
+                reply,
+            },
+        );
+        let request = PermissionRequest {
+            prompt_id: prompt_id.clone(),
+            tool_call_id: event
+                .get("tool_use_id")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            title: format!("Claude Code wants to use {tool}"),
+            options,
+        };
+        let asked = vec![
+            EventBody::Update(SessionUpdate::PermissionRequest(request)),
+            EventBody::Update(state_change(SessionState::Awaiting, None, None)),
+            EventBody::Update(SessionUpdate::Attention(Attention {
+                reason: AttentionReason::PermissionPending,
+                message: format!("Permission needed: {tool}"),
+            })),
+        ];
+        self.store_all(session_id, asked).await?;
+        let outcome = tokio::time::timeout(wait, answer).await;
+        let output = match outcome {
+            Ok(Ok(PermissionOutcome::Selected { option_id })) if option_id == "allow" => {
+                decision("allow", "allowed from a vpd viewport")
+            }
+            Ok(Ok(PermissionOutcome::Selected { .. })) => {
+                decision("deny", "denied from a vpd viewport")
+            }
+            _ => {
+                let unanswered = self.observed_prompts().remove(&prompt_id).is_some();
+                if unanswered {
+                    let reason = format!(
+                        "nobody answered within {}s; Claude Code asks in its terminal",
+                        wait.as_secs()
+                    );
+                    let resolved = PermissionResolved {
+                        prompt_id,
+                        outcome: PermissionOutcome::Cancelled,
+                        reason: Some(reason),
+                    };
+                    self.store_all(
+                        session_id,
+                        vec![EventBody::Update(SessionUpdate::PermissionResolved(
+                            resolved,
+                        ))],
+                    )
+                    .await?;
+                }
+                decision("ask", "no answer from vpd")
+            }
+        };
+        let active = state_change(SessionState::Active, None, None);
+        self.store_all(session_id, vec![EventBody::Update(active)])
+            .await?;
+        Ok(output)
+    }
+
+    /// Answer a prompt of an observed session, if `prompt_id` is one.
+    pub async fn answer_observed(
+        &self,
+        session_id: &SessionId,
+        prompt_id: &PromptId,
+        outcome: &PermissionOutcome,
+    ) -> Option<Result<(), FrameError>> {
+        let open = {
+            let mut prompts = self.observed_prompts();
+            let belongs = prompts
+                .get(prompt_id)
+                .is_some_and(|p| &p.session_id == session_id);
+            if !belongs {
+                return None;
+            }
+            if let PermissionOutcome::Selected { option_id } = outcome
+                && !prompts
+                    .get(prompt_id)
+                    .is_some_and(|p| p.options.iter().any(|o| &o.option_id == option_id))
+            {
+                return Some(Err(FrameError::new(
+                    ErrorCode::InvalidFrame,
+                    format!(
+                        "prompt {prompt_id} has no option `{option_id}`; its options are: allow, deny"
+                    ),
+                )));
+            }
+            prompts.remove(prompt_id)?
+        };
+        let resolved = PermissionResolved {
+            prompt_id: prompt_id.clone(),
+            outcome: outcome.clone(),
+            reason: None,
+        };
+        let stored = self
+            .store_all(
+                session_id,
+                vec![EventBody::Update(SessionUpdate::PermissionResolved(
+                    resolved,
+                ))],
+            )
+            .await
+            .map(|_| ());
+        let _ = open.reply.send(outcome.clone());
+        Some(stored)
     }
 
     async fn session_with_external_id(

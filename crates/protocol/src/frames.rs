@@ -549,6 +549,9 @@ pub struct HookResult {
     /// The session the event went to (none when its directory is not registered).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session_id: Option<SessionId>,
+    /// What the hook prints for the agent (a permission decision).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<serde_json::Value>,
 }
 
 /// Result of `attach`.

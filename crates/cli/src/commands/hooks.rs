@@ -27,8 +27,9 @@ pub const EVENTS: &[&str] = &[
 /// What marks a hook command as ours (a shell comment, so it runs as is).
 pub const MARK: &str = "# viewport-hook";
 
-/// Seconds Claude Code gives our hook (it returns long before).
-const HOOK_TIMEOUT_SECS: u64 = 30;
+/// Seconds Claude Code gives our hook: a tool call may wait for a person in
+/// a viewport (the hook itself gives up after 90 s).
+const HOOK_TIMEOUT_SECS: u64 = 120;
 
 /// Events whose entries take a tool `matcher`.
 fn takes_matcher(event: &str) -> bool {
@@ -180,8 +181,10 @@ fn write_settings(path: &Path, settings: &Value) -> Result<()> {
     std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
 }
 
-/// How long the hook waits for the daemon before it lets the agent go on.
+/// How long the hook waits for the daemon before it lets the agent go on:
+/// a tool call may wait for a person answering in a viewport.
 const HOOK_DEADLINE: std::time::Duration = std::time::Duration::from_secs(2);
+const TOOL_HOOK_DEADLINE: std::time::Duration = std::time::Duration::from_secs(90);
 
 /// What Claude Code runs on each event: hand the event to the daemon if it
 /// runs (never starting it), and exit 0 whatever happens, at once when the
@@ -195,12 +198,23 @@ pub async fn hook(agent: &str) -> Result<ExitCode> {
     let Ok(home) = viewport_daemon::DataHome::from_env() else {
         return Ok(ExitCode::SUCCESS);
     };
+    let deadline = if event["hook_event_name"] == "PreToolUse" {
+        TOOL_HOOK_DEADLINE
+    } else {
+        HOOK_DEADLINE
+    };
     let forward = async {
         let mut client = viewport_client::Client::connect_unix(&home.socket()).await?;
         client.hook_event(agent, event).await
     };
-    if let Ok(Err(e)) = tokio::time::timeout(HOOK_DEADLINE, forward).await {
-        tracing::debug!("the hook event was not delivered: {e}");
+    match tokio::time::timeout(deadline, forward).await {
+        Ok(Ok(result)) => {
+            if let Some(output) = result.output {
+                println!("{output}");
+            }
+        }
+        Ok(Err(e)) => tracing::debug!("the hook event was not delivered: {e}"),
+        Err(_) => tracing::debug!("the daemon did not answer the hook in time"),
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -10,13 +10,16 @@ use viewport_protocol::{EndReason, SessionState, SessionUpdate};
 
 use super::*;
 
-fn hook(daemon: &TestDaemon, event: &serde_json::Value) -> std::process::ExitStatus {
+/// Run `vpd hook claude` as Claude Code does; its exit status and stdout.
+fn run_hook(
+    home: &std::path::Path,
+    event: &serde_json::Value,
+) -> (std::process::ExitStatus, String) {
     let mut child = Command::new(vpd())
         .args(["hook", "claude"])
-        .env("VIEWPORT_HOME", daemon.home())
-        .current_dir(daemon.work_dir())
+        .env("VIEWPORT_HOME", home)
         .stdin(Stdio::piped())
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .spawn()
         .unwrap();
     child
@@ -25,7 +28,24 @@ fn hook(daemon: &TestDaemon, event: &serde_json::Value) -> std::process::ExitSta
         .unwrap()
         .write_all(event.to_string().as_bytes())
         .unwrap();
-    child.wait().unwrap()
+    let output = child.wait_with_output().unwrap();
+    (
+        output.status,
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+    )
+}
+
+fn hook(daemon: &TestDaemon, event: &serde_json::Value) -> std::process::ExitStatus {
+    run_hook(&daemon.home(), event).0
+}
+
+fn event(daemon: &TestDaemon, session: &str, fields: serde_json::Value) -> serde_json::Value {
+    let mut event = json!({"session_id": session, "transcript_path": "/dev/null",
+                           "cwd": daemon.work_dir().display().to_string()});
+    for (k, v) in fields.as_object().unwrap() {
+        event[k] = v.clone();
+    }
+    event
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -85,6 +105,13 @@ async fn a_claude_session_in_a_registered_directory_is_recorded_from_its_hooks()
             "user-message",
             "state-change",
             "tool-call",
+            // Nobody followed the session: the tool call was asked about,
+            // then left to the terminal.
+            "permission-request",
+            "state-change",
+            "attention",
+            "permission-resolved",
+            "state-change",
             "tool-call-update",
             "agent-message",
             "state-change",
@@ -114,5 +141,102 @@ async fn hooks_outside_registered_directories_and_with_no_daemon_change_nothing(
     assert!(
         Client::connect_unix(&socket).await.is_err(),
         "the hook does not start a daemon"
+    );
+}
+
+/// Start an observed session and follow it from a viewport.
+async fn followed_session(
+    daemon: &TestDaemon,
+    key: &str,
+) -> (Client, viewport_protocol::SessionId) {
+    daemon.work_directory().await.unwrap();
+    let start = event(daemon, key, json!({"hook_event_name": "SessionStart"}));
+    assert!(hook(daemon, &start).success());
+    let mut client = daemon.client().await.unwrap();
+    let id = client.list_sessions().await.unwrap()[0].session_id.clone();
+    client.subscribe(&id, 0).await.unwrap();
+    (client, id)
+}
+
+async fn answered_tool_call(answer: &'static str) -> String {
+    let daemon = daemon().await;
+    let (mut client, id) = followed_session(&daemon, "approve-me").await;
+    let pre = event(
+        &daemon,
+        "approve-me",
+        json!({"hook_event_name": "PreToolUse",
+        "tool_name": "Bash", "tool_use_id": "toolu_9", "tool_input": {"command": "rm -rf build"}}),
+    );
+    let home = daemon.home();
+    let waiting = std::thread::spawn(move || run_hook(&home, &pre));
+    let seen = updates_until(&mut client, |_, u| {
+        matches!(u, SessionUpdate::PermissionRequest(_))
+    })
+    .await
+    .unwrap();
+    let Some((_, SessionUpdate::PermissionRequest(request))) = seen.last() else {
+        unreachable!()
+    };
+    client
+        .respond(&id, &request.prompt_id, Some(answer))
+        .await
+        .unwrap();
+    let (status, stdout) = waiting.join().unwrap();
+    assert!(status.success());
+    stdout
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_viewport_allows_a_tool_call_of_a_terminal_claude() {
+    let stdout = answered_tool_call("allow").await;
+    let decision: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(
+        decision["hookSpecificOutput"]["hookEventName"],
+        "PreToolUse"
+    );
+    assert_eq!(
+        decision["hookSpecificOutput"]["permissionDecision"],
+        "allow"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_viewport_denies_a_tool_call_of_a_terminal_claude() {
+    let stdout = answered_tool_call("deny").await;
+    let decision: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(decision["hookSpecificOutput"]["permissionDecision"], "deny");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unanswered_tool_call_is_left_to_the_terminal() {
+    let daemon = daemon().await;
+    daemon.work_directory().await.unwrap();
+    let pre = event(
+        &daemon,
+        "alone",
+        json!({"hook_event_name": "PreToolUse",
+        "tool_name": "Write", "tool_use_id": "toolu_1", "tool_input": {}}),
+    );
+    let (status, stdout) = run_hook(&daemon.home(), &pre);
+    assert!(status.success());
+    let decision: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(decision["hookSpecificOutput"]["permissionDecision"], "ask");
+    let mut client = daemon.client().await.unwrap();
+    let id = client.list_sessions().await.unwrap()[0].session_id.clone();
+    client.subscribe(&id, 0).await.unwrap();
+    let seen = updates_until(&mut client, |_, u| {
+        matches!(u, SessionUpdate::PermissionResolved(_))
+    })
+    .await
+    .unwrap();
+    let Some((_, SessionUpdate::PermissionResolved(resolved))) = seen.last() else {
+        unreachable!()
+    };
+    assert!(
+        resolved
+            .reason
+            .as_deref()
+            .unwrap_or("")
+            .contains("asks in its terminal")
     );
 }

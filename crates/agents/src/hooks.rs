@@ -65,25 +65,17 @@ fn tool_kind(name: &str) -> ToolKind {
 
 /// The updates one hook event makes.
 pub fn claude_updates(event: &Value) -> Vec<SessionUpdate> {
-    let name = event
-        .get("hook_event_name")
-        .and_then(Value::as_str)
-        .unwrap_or("");
-    let tool_id = || {
+    let field = |key: &str, default: &str| {
         event
-            .get("tool_use_id")
+            .get(key)
             .and_then(Value::as_str)
-            .unwrap_or("unknown")
+            .unwrap_or(default)
             .to_owned()
     };
-    let tool_name = || {
-        event
-            .get("tool_name")
-            .and_then(Value::as_str)
-            .unwrap_or("tool")
-            .to_owned()
-    };
-    match name {
+    let name = field("hook_event_name", "");
+    let tool_id = || field("tool_use_id", "unknown");
+    let tool_name = || field("tool_name", "tool");
+    match name.as_str() {
         "SessionStart" => {
             let source = text_of(event.get("source")).unwrap_or_else(|| "startup".to_owned());
             vec![

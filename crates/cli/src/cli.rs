@@ -107,6 +107,11 @@ pub struct DaemonArgs {
     /// ~/.viewport/config.yaml, else 2].
     #[arg(long, env = "VIEWPORT_JOBS_MAX_PARALLEL", value_parser = clap::value_parser!(u16).range(1..))]
     pub jobs_max_parallel: Option<u16>,
+    /// How long a tool call of a terminal `claude` waits for an answer from a
+    /// viewport following it before Claude Code asks in its terminal.
+    #[arg(long, env = "VIEWPORT_HOOK_ANSWER_SECS", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub hook_answer_secs: u64,
 }
 
 #[derive(Debug, Subcommand)]

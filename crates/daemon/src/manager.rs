@@ -48,6 +48,8 @@ pub struct Manager {
     observing: tokio::sync::Mutex<()>,
     /// Permission prompts of observed sessions, waiting for a viewport.
     observed_prompts: Mutex<HashMap<PromptId, ObservedPrompt>>,
+    /// How long a hooked tool call waits for a viewport's answer.
+    hook_answer_wait: Duration,
 }
 
 /// Seconds without output after which a terminal session counts as idle.
@@ -88,6 +90,7 @@ impl Manager {
         ingest: Ingest,
         readers: Arc<ReaderPool>,
         jobs_max_parallel: Option<usize>,
+        hook_answer_wait: Duration,
     ) -> Arc<Self> {
         Arc::new(Self {
             home,
@@ -99,6 +102,7 @@ impl Manager {
             jobs: JobQueue::new(jobs_max_parallel),
             observing: tokio::sync::Mutex::new(()),
             observed_prompts: Mutex::default(),
+            hook_answer_wait,
         })
     }
 
@@ -112,6 +116,10 @@ impl Manager {
 
     pub(crate) fn job_queue(&self) -> &JobQueue {
         &self.jobs
+    }
+
+    pub(crate) fn hook_answer_wait(&self) -> Duration {
+        self.hook_answer_wait
     }
 
     pub(crate) fn observing(&self) -> &tokio::sync::Mutex<()> {

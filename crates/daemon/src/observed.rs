@@ -3,10 +3,11 @@
 //! agent session id under a registered directory creates the session; every
 //! event becomes updates in its log like any other session's.
 //!
-//! A `PreToolUse` becomes a permission prompt a viewport can answer; the
-//! hook returns the decision to Claude Code. Nobody answering (for a few
-//! seconds when no viewport follows the session, a minute when one does)
+//! While a viewport follows the session, a `PreToolUse` becomes a permission
+//! prompt it can answer; the hook returns the decision to Claude Code.
+//! Nobody answering in time (`--hook-answer-secs`, a minute by default)
 //! gives `ask`: the terminal decides, and the agent is never stuck on vpd.
+//! With nobody following, the hook returns at once and says nothing.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -30,10 +31,8 @@ use crate::hub::Hub;
 use crate::manager::Manager;
 use crate::session::state_change;
 
-/// How long a tool call waits for a viewport's answer when one follows the
-/// session, and when none does, before the terminal decides.
-pub const ANSWER_WAIT_FOLLOWED: Duration = Duration::from_secs(60);
-pub const ANSWER_WAIT_ALONE: Duration = Duration::from_secs(3);
+/// How long a tool call waits for a viewport's answer unless configured.
+pub const DEFAULT_ANSWER_WAIT: Duration = Duration::from_secs(60);
 
 /// A permission prompt of an observed session, waiting for a viewport.
 pub struct ObservedPrompt {
@@ -110,12 +109,8 @@ impl Manager {
             .collect();
         self.store_all(&session_id, updates).await?;
         drop(_creating);
-        let output = if hook.event_name == "PreToolUse" {
-            let wait = if hub.is_followed(&session_id) {
-                ANSWER_WAIT_FOLLOWED
-            } else {
-                ANSWER_WAIT_ALONE
-            };
+        let output = if hook.event_name == "PreToolUse" && hub.is_followed(&session_id) {
+            let wait = self.hook_answer_wait();
             Some(self.ask_viewports(&session_id, &event, wait).await?)
         } else {
             None

@@ -26,6 +26,8 @@ pub struct DaemonOptions {
     pub durability: Durability,
     /// How many one-off jobs run at once (else the config's, else 2).
     pub jobs_max_parallel: Option<usize>,
+    /// How long a hooked tool call waits for a viewport's answer.
+    pub hook_answer_wait: std::time::Duration,
 }
 
 /// Run the daemon until `shutdown` completes.
@@ -35,6 +37,7 @@ pub async fn run_daemon(options: DaemonOptions, shutdown: impl Future<Output = (
         listen,
         durability,
         jobs_max_parallel,
+        hook_answer_wait,
     } = options;
     home.ensure()?;
     let _lock = home.lock()?;
@@ -51,7 +54,13 @@ pub async fn run_daemon(options: DaemonOptions, shutdown: impl Future<Output = (
     let (ingest, ingest_thread) =
         Ingest::start(writer, hub.clone()).context("cannot start the ingest thread")?;
     let readers = Arc::new(ReaderPool::new(home.database()));
-    let manager = Manager::new(home.clone(), ingest, readers, jobs_max_parallel);
+    let manager = Manager::new(
+        home.clone(),
+        ingest,
+        readers,
+        jobs_max_parallel,
+        hook_answer_wait,
+    );
     if !orphans.is_empty() {
         tracing::warn!(
             count = orphans.len(),

@@ -104,14 +104,8 @@ async fn a_claude_session_in_a_registered_directory_is_recorded_from_its_hooks()
             "state-change",
             "user-message",
             "state-change",
+            // Nobody followed the session: no prompt, Claude Code decides.
             "tool-call",
-            // Nobody followed the session: the tool call was asked about,
-            // then left to the terminal.
-            "permission-request",
-            "state-change",
-            "attention",
-            "permission-resolved",
-            "state-change",
             "tool-call-update",
             "agent-message",
             "state-change",
@@ -209,8 +203,12 @@ async fn a_viewport_denies_a_tool_call_of_a_terminal_claude() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unanswered_tool_call_is_left_to_the_terminal() {
-    let daemon = daemon().await;
-    daemon.work_directory().await.unwrap();
+    let mut daemon = TestDaemon::unstarted(vpd()).unwrap();
+    daemon
+        .boot_with(&["--hook-answer-secs", "1"])
+        .await
+        .unwrap();
+    let (mut client, _) = followed_session(&daemon, "alone").await;
     let pre = event(
         &daemon,
         "alone",
@@ -221,9 +219,6 @@ async fn an_unanswered_tool_call_is_left_to_the_terminal() {
     assert!(status.success());
     let decision: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
     assert_eq!(decision["hookSpecificOutput"]["permissionDecision"], "ask");
-    let mut client = daemon.client().await.unwrap();
-    let id = client.list_sessions().await.unwrap()[0].session_id.clone();
-    client.subscribe(&id, 0).await.unwrap();
     let seen = updates_until(&mut client, |_, u| {
         matches!(u, SessionUpdate::PermissionResolved(_))
     })
@@ -238,5 +233,24 @@ async fn an_unanswered_tool_call_is_left_to_the_terminal() {
             .as_deref()
             .unwrap_or("")
             .contains("asks in its terminal")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_nobody_following_a_tool_call_is_not_held() {
+    let daemon = daemon().await;
+    daemon.work_directory().await.unwrap();
+    let pre = event(
+        &daemon,
+        "unwatched",
+        json!({"hook_event_name": "PreToolUse",
+        "tool_name": "Bash", "tool_use_id": "toolu_2", "tool_input": {"command": "ls"}}),
+    );
+    let (status, stdout) = run_hook(&daemon.home(), &pre);
+    assert!(status.success());
+    assert_eq!(
+        stdout.trim(),
+        "",
+        "no decision: Claude Code goes on as usual"
     );
 }

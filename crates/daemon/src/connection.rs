@@ -166,13 +166,18 @@ impl Connection {
         }
     }
 
+    /// Answer a request that has nothing to return but success: `{}`.
+    async fn done(&self, request_id: Option<RequestId>, result: Result<(), FrameError>) {
+        self.reply(request_id, result.map(|()| serde_json::json!({})))
+            .await;
+    }
+
     async fn on_text(&mut self, text: &str) {
         let frame = match parse_client_frame(text) {
             Ok(frame) => frame,
             Err(error) => return self.send_error(error).await,
         };
         let manager = self.ctx.manager.clone();
-        let empty = serde_json::json!({});
         match frame {
             ClientFrame::Subscribe {
                 request_id,
@@ -189,7 +194,7 @@ impl Connection {
                 if let Some(follower) = self.followers.remove(&session_id) {
                     follower.abort();
                 }
-                self.reply(request_id, Ok(empty)).await;
+                self.done(request_id, Ok(())).await;
             }
             ClientFrame::Launch {
                 request_id,
@@ -213,17 +218,14 @@ impl Connection {
                 context,
             } => {
                 let result = manager.prompt(&session_id, text, context).await;
-                self.reply(request_id, result.map(|()| empty)).await;
+                self.done(request_id, result).await;
             }
             ClientFrame::Cancel {
                 request_id,
                 session_id,
             } => {
-                self.reply(
-                    request_id,
-                    manager.cancel(&session_id).await.map(|()| empty),
-                )
-                .await;
+                self.done(request_id, manager.cancel(&session_id).await)
+                    .await;
             }
             ClientFrame::RespondToPrompt {
                 request_id,
@@ -237,14 +239,13 @@ impl Connection {
                     None => PermissionOutcome::Cancelled,
                 };
                 let result = manager.respond(&session_id, prompt_id, outcome).await;
-                self.reply(request_id, result.map(|()| empty)).await;
+                self.done(request_id, result).await;
             }
             ClientFrame::Kill {
                 request_id,
                 session_id,
             } => {
-                self.reply(request_id, manager.kill(&session_id).await.map(|()| empty))
-                    .await;
+                self.done(request_id, manager.kill(&session_id).await).await;
             }
             ClientFrame::ListSessions { request_id } => {
                 let result = manager
@@ -269,7 +270,7 @@ impl Connection {
                 directory_id,
             } => {
                 let result = manager.remove_directory(&directory_id).await;
-                self.reply(Some(request_id), result.map(|()| empty)).await;
+                self.done(Some(request_id), result).await;
             }
             ClientFrame::Reindex { request_id } => {
                 self.reply(Some(request_id), manager.reindex().await).await;
@@ -287,14 +288,14 @@ impl Connection {
                     thought_level,
                 };
                 let result = manager.set_config(&session_id, request).await;
-                self.reply(request_id, result.map(|()| empty)).await;
+                self.done(request_id, result).await;
             }
             ClientFrame::Close {
                 request_id,
                 session_id,
             } => {
                 let result = manager.close(&session_id).await;
-                self.reply(request_id, result.map(|()| empty)).await;
+                self.done(request_id, result).await;
             }
             ClientFrame::Destroy {
                 request_id,
@@ -302,14 +303,14 @@ impl Connection {
                 force,
             } => {
                 let result = manager.destroy(&session_id, force).await;
-                self.reply(request_id, result.map(|()| empty)).await;
+                self.done(request_id, result).await;
             }
             ClientFrame::Resume {
                 request_id,
                 session_id,
             } => {
                 let result = manager.resume(&session_id).await;
-                self.reply(request_id, result.map(|()| empty)).await;
+                self.done(request_id, result).await;
             }
             ClientFrame::NewTerminal {
                 request_id,
@@ -355,7 +356,7 @@ impl Connection {
                 if let Some(follower) = self.terminal_followers.remove(&session_id) {
                     follower.abort();
                 }
-                self.reply(request_id, Ok(empty)).await;
+                self.done(request_id, Ok(())).await;
             }
             ClientFrame::TerminalInput {
                 request_id,
@@ -363,7 +364,7 @@ impl Connection {
                 data,
             } => {
                 let result = manager.terminal_input(&session_id, &data).await;
-                self.reply(request_id, result.map(|()| empty)).await;
+                self.done(request_id, result).await;
             }
             ClientFrame::Resize {
                 request_id,
@@ -372,7 +373,7 @@ impl Connection {
                 rows,
             } => {
                 let result = manager.resize(&session_id, TermSize { cols, rows }).await;
-                self.reply(request_id, result.map(|()| empty)).await;
+                self.done(request_id, result).await;
             }
             ClientFrame::EnqueueJob {
                 request_id,

@@ -145,26 +145,19 @@ fn tmux_capture(tmux: &Path, dir: &Path, file: &Path, expected: u64) -> Result<D
         file.display()
     );
     let start = Instant::now();
-    tmux_run(
-        tmux,
-        &socket,
-        &[
-            "new-session",
-            "-d",
-            "-s",
-            "capture",
-            "-x",
-            "200",
-            "-y",
-            "50",
-            &command,
-        ],
-    )?;
+    tmux_new_session(tmux, &socket, "capture", Some(&command))?;
     let pipe = format!("cat >> '{}'", log.display());
     tmux_run(tmux, &socket, &["pipe-pane", "-t", "capture", "-o", &pipe])?;
     let took = wait_for_size(&log, expected, start);
     let _ = tmux_run(tmux, &socket, &["kill-server"]);
     Ok(took?.saturating_sub(HEAD_START))
+}
+
+/// A detached 200x50 tmux session running `command` (or a shell).
+fn tmux_new_session(tmux: &Path, socket: &Path, name: &str, command: Option<&str>) -> Result<()> {
+    let mut args = vec!["new-session", "-d", "-s", name, "-x", "200", "-y", "50"];
+    args.extend(command);
+    tmux_run(tmux, socket, &args).map(drop)
 }
 
 fn tmux_run(tmux: &Path, socket: &Path, args: &[&str]) -> Result<String> {
@@ -261,20 +254,7 @@ async fn vpd_attach_time(vpd: &Path, daemon: &TestDaemon, lines: u64) -> Result<
 fn tmux_attach_time(tmux: &Path, dir: &Path, lines: u64) -> Result<Duration> {
     let socket = dir.join("tmux-attach.sock");
     let command = format!("seq 1 {lines}; echo scroll-done; sleep 3600");
-    tmux_run(
-        tmux,
-        &socket,
-        &[
-            "new-session",
-            "-d",
-            "-s",
-            "scrolled",
-            "-x",
-            "200",
-            "-y",
-            "50",
-        ],
-    )?;
+    tmux_new_session(tmux, &socket, "scrolled", None)?;
     tmux_run(
         tmux,
         &socket,

@@ -487,11 +487,13 @@ impl Manager {
 
     /// The id of the stored session with this name, if any.
     pub(crate) async fn session_named(&self, name: &str) -> Result<Option<SessionId>, FrameError> {
-        let sessions = self.sessions().await?;
-        Ok(sessions
-            .into_iter()
-            .find(|s| s.name.as_deref() == Some(name))
-            .map(|s| s.session_id))
+        let name = name.to_owned();
+        let found = self
+            .readers
+            .read(move |r| r.session_named(&name))
+            .await
+            .map_err(|e| internal("reading sessions", e))?;
+        Ok(found.map(|s| s.session_id))
     }
 
     fn lock_terminals(&self) -> std::sync::MutexGuard<'_, HashMap<SessionId, Terminal>> {

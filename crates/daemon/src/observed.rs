@@ -260,11 +260,11 @@ impl Manager {
         &self,
         external_id: &str,
     ) -> Result<Option<SessionSummary>, FrameError> {
-        Ok(self
-            .sessions()
-            .await?
-            .into_iter()
-            .find(|s| s.external_id.as_deref() == Some(external_id)))
+        let external_id = external_id.to_owned();
+        self.readers()
+            .read(move |r| r.session_with_external_id(&external_id))
+            .await
+            .map_err(|e| FrameError::new(ErrorCode::Internal, format!("reading sessions: {e}")))
     }
 
     /// The registered directory `cwd` is in (the innermost, when nested).

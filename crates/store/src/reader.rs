@@ -96,6 +96,26 @@ impl Reader {
             .during("reading a session")
     }
 
+    /// The session with this name, if any (indexed).
+    pub fn session_named(&self, name: &str) -> Result<Option<SessionSummary>> {
+        self.session_where("name", name)
+    }
+
+    /// The session an agent's own session id maps to, if any (indexed).
+    pub fn session_with_external_id(&self, external_id: &str) -> Result<Option<SessionSummary>> {
+        self.session_where("external_id", external_id)
+    }
+
+    fn session_where(&self, column: &'static str, value: &str) -> Result<Option<SessionSummary>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!("{SESSION_COLUMNS} WHERE {column} = ?1 LIMIT 1"))
+            .during("preparing the session query")?;
+        stmt.query_row([value], session_from_row)
+            .optional()
+            .during("reading a session")
+    }
+
     /// Every session, newest first.
     pub fn sessions(&self) -> Result<Vec<SessionSummary>> {
         let mut stmt = self

@@ -51,7 +51,7 @@ fn text_of(value: Option<&Value>) -> Option<String> {
 }
 
 /// What Claude Code's tool names are, in our kinds.
-fn tool_kind(name: &str) -> ToolKind {
+pub(crate) fn tool_kind(name: &str) -> ToolKind {
     match name {
         "Read" | "NotebookRead" => ToolKind::Read,
         "Write" | "Edit" | "MultiEdit" | "NotebookEdit" => ToolKind::Edit,

@@ -14,6 +14,7 @@
 //! - [`event`]: what drivers emit.
 //! - [`hooks`]: Claude Code hook events (sessions started in a terminal) to updates.
 //! - [`pricing`]: the price table for agents that report tokens but no cost.
+//! - [`transcript`]: agents' own transcript files, followed as they grow.
 
 pub mod acp;
 pub mod event;
@@ -22,6 +23,7 @@ pub mod pricing;
 pub mod profile;
 pub mod pty;
 pub mod spawn;
+pub mod transcript;
 
 pub use acp::AcpSession;
 pub use event::{AgentExit, DriverEvent, PermissionAsk, TurnFailure};

@@ -1,0 +1,53 @@
+//! Agents' own transcript files, followed as they grow, to updates. A
+//! session started in a terminal reports little through its hooks; its
+//! transcript has every message, thought, tool call and token count.
+//!
+//! - [`tail`]: reading only what was appended, line by line.
+//! - [`claude`]: Claude Code's transcript records.
+
+pub mod claude;
+pub mod tail;
+
+use serde_json::Value;
+use viewport_protocol::SessionUpdate;
+use viewport_protocol::update::SystemStatus;
+
+pub use claude::ClaudeTranscript;
+pub use tail::{NewLines, Tail};
+
+/// Longest tool call title; the full input is in `rawInput`.
+const TITLE_LIMIT: usize = 100;
+
+/// A tool call's title: its name and what it acts on (`Bash: ls`).
+fn described_title(name: &str, input: &Value) -> String {
+    let subject = [
+        "command",
+        "file_path",
+        "notebook_path",
+        "path",
+        "pattern",
+        "url",
+        "query",
+        "description",
+    ]
+    .iter()
+    .find_map(|key| input.get(*key).and_then(Value::as_str))
+    .and_then(|subject| subject.lines().next())
+    .filter(|subject| !subject.is_empty());
+    let Some(subject) = subject else {
+        return name.to_owned();
+    };
+    let mut title = format!("{name}: {subject}");
+    if title.chars().count() > TITLE_LIMIT {
+        title = title.chars().take(TITLE_LIMIT - 1).collect::<String>() + "…";
+    }
+    title
+}
+
+/// A line no parser understood, kept as it was.
+fn not_understood(kind: &str, line: &str) -> SessionUpdate {
+    SessionUpdate::SystemStatus(SystemStatus::Other {
+        kind: kind.to_owned(),
+        data: Value::String(line.to_owned()),
+    })
+}

@@ -20,6 +20,8 @@ pub struct HookContext {
     pub session_id: String,
     pub cwd: Option<String>,
     pub event_name: String,
+    /// The agent's own transcript of the session, a JSONL file.
+    pub transcript_path: Option<String>,
 }
 
 /// The context of a hook event, or what is missing from it.
@@ -29,6 +31,7 @@ pub fn context(event: &Value) -> Result<HookContext, String> {
         session_id: text("session_id").ok_or("the hook event has no `session_id`")?,
         cwd: text("cwd"),
         event_name: text("hook_event_name").ok_or("the hook event has no `hook_event_name`")?,
+        transcript_path: text("transcript_path").filter(|p| !p.is_empty()),
     })
 }
 

@@ -13,6 +13,7 @@
 //!   screen (a VT parser) and live output by byte offset.
 //! - [`event`]: what drivers emit.
 //! - [`hooks`]: Claude Code hook events (sessions started in a terminal) to updates.
+//! - [`process`]: processes vpd watches but did not start (observed agents).
 //! - [`pricing`]: the price table for agents that report tokens but no cost.
 //! - [`transcript`]: agents' own transcript files, followed as they grow.
 
@@ -20,6 +21,7 @@ pub mod acp;
 pub mod event;
 pub mod hooks;
 pub mod pricing;
+pub mod process;
 pub mod profile;
 pub mod pty;
 pub mod spawn;

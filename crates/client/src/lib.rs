@@ -421,11 +421,13 @@ impl Client {
         &mut self,
         agent: &str,
         event: serde_json::Value,
+        agent_pid: Option<u32>,
     ) -> Result<HookResult> {
         self.request(ClientFrame::HookEvent {
             request_id: RequestId::generate(),
             agent: agent.to_owned(),
             event,
+            agent_pid,
         })
         .await
     }

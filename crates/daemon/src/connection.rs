@@ -392,8 +392,11 @@ impl Connection {
                 request_id,
                 agent,
                 event,
+                agent_pid,
             } => {
-                let result = manager.hook_event(&agent, event, &self.ctx.hub).await;
+                let result = manager
+                    .hook_event(&agent, event, agent_pid, &self.ctx.hub)
+                    .await;
                 self.reply(Some(request_id), result).await;
             }
             ClientFrame::ListAgents { request_id } => {

@@ -13,7 +13,7 @@ use tokio::sync::{mpsc, oneshot};
 use viewport_protocol::jobs::JobInfo;
 use viewport_protocol::state::DirectoryInfo;
 use viewport_protocol::{DirectoryId, SessionId};
-use viewport_store::{NewEvent, ReindexProgress, Writer};
+use viewport_store::{NewEvent, ObservedAgent, ReindexProgress, Writer};
 
 use crate::hub::Hub;
 
@@ -62,6 +62,10 @@ enum Item {
         directory_id: DirectoryId,
         reply: Reply<bool>,
     },
+    PutObservedAgent {
+        agent: ObservedAgent,
+        reply: Reply<()>,
+    },
 }
 
 /// A handle to the ingest thread.
@@ -95,6 +99,11 @@ impl Ingest {
     /// Queue events and wait until they are committed and published;
     /// returns the seq of the last one.
     pub async fn commit(&self, events: Vec<NewEvent>) -> Result<u64, IngestError> {
+        if events.is_empty() {
+            return Err(IngestError::Refused(
+                "nothing to commit: an empty batch has no seq".to_owned(),
+            ));
+        }
         let (ack, done) = oneshot::channel();
         let item = Item::Events {
             events,
@@ -132,6 +141,12 @@ impl Ingest {
     pub async fn put_job(&self, job: JobInfo) -> Result<(), IngestError> {
         let job = Box::new(job);
         self.control(|reply| Item::PutJob { job, reply }).await
+    }
+
+    /// Store what is followed of an observed session's agent.
+    pub async fn put_observed_agent(&self, agent: ObservedAgent) -> Result<(), IngestError> {
+        self.control(|reply| Item::PutObservedAgent { agent, reply })
+            .await
     }
 
     async fn control<T>(&self, item: impl FnOnce(Reply<T>) -> Item) -> Result<T, IngestError> {
@@ -239,6 +254,10 @@ fn handle_control(writer: &mut Writer, item: Item) {
         }
         Item::PutJob { job, reply } => {
             let result = writer.put_job(&job);
+            let _ = reply.send(result.map_err(|e| IngestError::Failed(e.to_string())));
+        }
+        Item::PutObservedAgent { agent, reply } => {
+            let result = writer.put_observed_agent(&agent);
             let _ = reply.send(result.map_err(|e| IngestError::Failed(e.to_string())));
         }
         Item::Events { .. } => {}

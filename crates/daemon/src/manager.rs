@@ -26,7 +26,7 @@ use crate::home::DataHome;
 use crate::ingest::Ingest;
 use crate::jobs::JobQueue;
 use crate::launch::{self, LaunchPlan, SessionRules, StoredLaunch};
-use crate::observed::ObservedPrompt;
+use crate::observed::ObservedSessions;
 use crate::readers::ReaderPool;
 use crate::session::{Reply, SessionCommand, SessionTask, state_change};
 use crate::terminal::TerminalTask;
@@ -44,12 +44,8 @@ pub struct Manager {
     /// Held while a named session is checked and created.
     naming: tokio::sync::Mutex<()>,
     jobs: JobQueue,
-    /// Held while a hook event finds or creates its session.
-    observing: tokio::sync::Mutex<()>,
-    /// Permission prompts of observed sessions, waiting for a viewport.
-    observed_prompts: Mutex<HashMap<PromptId, ObservedPrompt>>,
-    /// How long a hooked tool call waits for a viewport's answer.
-    hook_answer_wait: Duration,
+    /// Sessions started out of band that report through hooks.
+    observed: ObservedSessions,
 }
 
 /// Seconds without output after which a terminal session counts as idle.
@@ -100,9 +96,7 @@ impl Manager {
             terminals: Mutex::default(),
             naming: tokio::sync::Mutex::new(()),
             jobs: JobQueue::new(jobs_max_parallel),
-            observing: tokio::sync::Mutex::new(()),
-            observed_prompts: Mutex::default(),
-            hook_answer_wait,
+            observed: ObservedSessions::new(hook_answer_wait),
         })
     }
 
@@ -118,20 +112,8 @@ impl Manager {
         &self.jobs
     }
 
-    pub(crate) fn hook_answer_wait(&self) -> Duration {
-        self.hook_answer_wait
-    }
-
-    pub(crate) fn observing(&self) -> &tokio::sync::Mutex<()> {
-        &self.observing
-    }
-
-    pub(crate) fn observed_prompts(
-        &self,
-    ) -> std::sync::MutexGuard<'_, HashMap<PromptId, ObservedPrompt>> {
-        self.observed_prompts
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
+    pub(crate) fn observed(&self) -> &ObservedSessions {
+        &self.observed
     }
 
     pub(crate) fn home_root(&self) -> &Path {
@@ -710,6 +692,19 @@ impl Manager {
     }
 
     /// Store events of one session in one commit.
+    /// Store updates of a session, if there are any.
+    pub(crate) async fn store_updates(
+        &self,
+        id: &SessionId,
+        updates: Vec<SessionUpdate>,
+    ) -> Result<(), FrameError> {
+        if updates.is_empty() {
+            return Ok(());
+        }
+        let bodies = updates.into_iter().map(EventBody::Update).collect();
+        self.store_all(id, bodies).await.map(|_| ())
+    }
+
     pub(crate) async fn store_all(
         &self,
         id: &SessionId,

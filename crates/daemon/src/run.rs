@@ -8,6 +8,7 @@ use anyhow::{Context, Result};
 use axum::serve::ListenerExt;
 use tokio::net::{TcpListener, UnixListener};
 use tokio_util::sync::CancellationToken;
+use viewport_protocol::state::SessionKind;
 use viewport_protocol::{SessionState, now_ms};
 use viewport_store::{Durability, Writer};
 
@@ -45,9 +46,11 @@ pub async fn run_daemon(options: DaemonOptions, shutdown: impl Future<Output = (
 
     let writer = Writer::open(&home.database(), durability)
         .with_context(|| format!("cannot open the event log {}", home.database().display()))?;
+    // Observed sessions run on without the daemon: they are followed again.
     let orphans: Vec<_> = writer
         .views()
         .filter(|v| v.summary.state != SessionState::Ended)
+        .filter(|v| v.summary.kind != SessionKind::Observed)
         .map(|v| v.summary.clone())
         .collect();
     let hub = Arc::new(Hub::default());
@@ -69,6 +72,7 @@ pub async fn run_daemon(options: DaemonOptions, shutdown: impl Future<Output = (
         manager.end_orphans(orphans).await;
     }
     manager.recover_jobs().await;
+    manager.resume_watching().await;
 
     let tcp = TcpListener::bind(&listen)
         .await

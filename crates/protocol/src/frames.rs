@@ -224,6 +224,10 @@ pub enum ClientFrame {
         agent: String,
         /// The hook's JSON as the agent gave it.
         event: serde_json::Value,
+        /// The agent's process, so the daemon notices when it is gone
+        /// without saying goodbye.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        agent_pid: Option<u32>,
     },
     /// Resize a terminal session (the program gets SIGWINCH).
     #[serde(rename_all = "camelCase")]

@@ -81,3 +81,13 @@ pub struct StoredUpdate {
     pub kind: String,
     pub json: String,
 }
+
+/// What the daemon follows of an observed session's agent: its transcript
+/// and the end of the last line read from it, its process.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObservedAgent {
+    pub session_id: SessionId,
+    pub transcript_path: Option<String>,
+    pub transcript_offset: u64,
+    pub pid: Option<u32>,
+}

@@ -23,7 +23,7 @@ pub mod reader;
 pub mod writer;
 
 pub use error::StoreError;
-pub use event::{CommittedEvent, EventBody, NewEvent, SessionGenesis, StoredUpdate};
+pub use event::{CommittedEvent, EventBody, NewEvent, ObservedAgent, SessionGenesis, StoredUpdate};
 pub use migrations::Durability;
 pub use reader::Reader;
 pub use writer::{ReindexProgress, Writer};

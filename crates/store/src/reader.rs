@@ -14,7 +14,7 @@ use viewport_protocol::{DirectoryId, SessionId};
 
 use crate::Result;
 use crate::error::SqlContext;
-use crate::event::StoredUpdate;
+use crate::event::{ObservedAgent, StoredUpdate};
 use crate::migrations::{self, Durability};
 use crate::projection::SessionView;
 
@@ -114,6 +114,30 @@ impl Reader {
         stmt.query_row([value], session_from_row)
             .optional()
             .during("reading a session")
+    }
+
+    /// What the daemon followed of observed sessions that have not ended.
+    pub fn live_observed_agents(&self) -> Result<Vec<ObservedAgent>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT o.session_id, o.transcript_path, o.transcript_offset, o.pid
+                 FROM observed_agents o JOIN sessions s USING (session_id)
+                 WHERE s.state != 'ended'",
+            )
+            .during("preparing the observed agent query")?;
+        let rows = stmt
+            .query_map([], |row| {
+                Ok(ObservedAgent {
+                    session_id: from_sql_text(row, 0)?,
+                    transcript_path: row.get(1)?,
+                    transcript_offset: row.get(2)?,
+                    pid: row.get(3)?,
+                })
+            })
+            .during("reading observed agents")?;
+        rows.collect::<Result<Vec<_>, _>>()
+            .during("reading observed agents")
     }
 
     /// Every session, newest first.

@@ -11,7 +11,7 @@ use viewport_protocol::state::DirectoryInfo;
 use viewport_protocol::{DirectoryId, SessionId, now_ms};
 
 use crate::error::SqlContext;
-use crate::event::{CommittedEvent, EventBody, NewEvent};
+use crate::event::{CommittedEvent, EventBody, NewEvent, ObservedAgent};
 use crate::migrations::{self, Durability};
 use crate::projection::{PromptChange, SessionView};
 use crate::reader::{load_views, to_sql_text};
@@ -137,6 +137,11 @@ impl Writer {
             params![id],
         )
         .during("deleting a session's prompts")?;
+        tx.execute(
+            "DELETE FROM observed_agents WHERE session_id = ?1",
+            params![id],
+        )
+        .during("deleting a session's observed agent")?;
         tx.commit().during("committing a delete")?;
         self.views.remove(session_id);
         Ok(events > 0)
@@ -164,6 +169,24 @@ impl Writer {
                 ],
             )
             .during("storing a job")?;
+        Ok(())
+    }
+
+    /// Store what the daemon follows of an observed session's agent.
+    pub fn put_observed_agent(&mut self, agent: &ObservedAgent) -> Result<()> {
+        self.conn
+            .execute(
+                "INSERT OR REPLACE INTO observed_agents
+                     (session_id, transcript_path, transcript_offset, pid)
+                 VALUES (?1, ?2, ?3, ?4)",
+                params![
+                    agent.session_id.as_str(),
+                    agent.transcript_path,
+                    agent.transcript_offset,
+                    agent.pid,
+                ],
+            )
+            .during("storing an observed agent")?;
         Ok(())
     }
 

@@ -205,7 +205,8 @@ pub async fn hook(agent: &str) -> Result<ExitCode> {
     };
     let forward = async {
         let mut client = viewport_client::Client::connect_unix(&home.socket()).await?;
-        client.hook_event(agent, event).await
+        let agent_pid = viewport_agents::process::hook_caller();
+        client.hook_event(agent, event, agent_pid).await
     };
     match tokio::time::timeout(deadline, forward).await {
         Ok(Ok(result)) => {

@@ -6,6 +6,7 @@ use std::process::{Command, Stdio};
 
 use serde_json::json;
 use viewport_protocol::state::SessionKind;
+use viewport_protocol::update::SystemStatus;
 use viewport_protocol::{EndReason, SessionState, SessionUpdate};
 
 use super::*;
@@ -40,8 +41,7 @@ fn hook(daemon: &TestDaemon, event: &serde_json::Value) -> std::process::ExitSta
 }
 
 fn event(daemon: &TestDaemon, session: &str, fields: serde_json::Value) -> serde_json::Value {
-    let mut event = json!({"session_id": session, "transcript_path": "/dev/null",
-                           "cwd": daemon.work_dir().display().to_string()});
+    let mut event = json!({"session_id": session, "cwd": daemon.work_dir().display().to_string()});
     for (k, v) in fields.as_object().unwrap() {
         event[k] = v.clone();
     }
@@ -49,11 +49,11 @@ fn event(daemon: &TestDaemon, session: &str, fields: serde_json::Value) -> serde
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_claude_session_in_a_registered_directory_is_recorded_from_its_hooks() {
+async fn without_a_transcript_a_claude_session_is_recorded_from_its_hooks() {
     let daemon = daemon().await;
     daemon.work_directory().await.unwrap();
     let cwd = daemon.work_dir().display().to_string();
-    let base = json!({"session_id": "claude-abc", "transcript_path": "/dev/null", "cwd": cwd});
+    let base = json!({"session_id": "claude-abc", "cwd": cwd});
     let with = |fields: serde_json::Value| {
         let mut event = base.clone();
         for (k, v) in fields.as_object().unwrap() {
@@ -252,5 +252,185 @@ async fn with_nobody_following_a_tool_call_is_not_held() {
         stdout.trim(),
         "",
         "no decision: Claude Code goes on as usual"
+    );
+}
+
+/// A Claude Code transcript as version 2.0 writes it: a prompt, thinking, a
+/// Bash call and its result, a reply, a title.
+const TRANSCRIPT: &str = include_str!("../../../agents/tests/data/claude-transcript.jsonl");
+
+/// Append `text` to `path` in pieces of 1 to 40 bytes, as a writer flushing
+/// at odd places would.
+fn append_in_pieces(path: &std::path::Path, text: &str, seed: &mut u64) {
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .unwrap();
+    let bytes = text.as_bytes();
+    let mut at = 0;
+    while at < bytes.len() {
+        *seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
+        let size = ((*seed >> 33) % 40 + 1) as usize;
+        let end = (at + size).min(bytes.len());
+        file.write_all(&bytes[at..end]).unwrap();
+        file.flush().unwrap();
+        at = end;
+    }
+}
+
+fn transcript_lines(from: usize, to: usize) -> String {
+    TRANSCRIPT
+        .lines()
+        .skip(from)
+        .take(to - from)
+        .map(|l| format!("{l}\n"))
+        .collect()
+}
+
+/// Stored updates of the only session, once `done` holds for one of them.
+async fn stored_until(
+    daemon: &TestDaemon,
+    done: impl Fn(&SessionUpdate) -> bool,
+) -> Vec<SessionUpdate> {
+    let mut client = daemon.client().await.unwrap();
+    let id = client.list_sessions().await.unwrap()[0].session_id.clone();
+    client.subscribe(&id, 0).await.unwrap();
+    updates_until(&mut client, |_, u| done(u))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(_, u)| u)
+        .collect()
+}
+
+fn count(updates: &[SessionUpdate], kind: &str) -> usize {
+    updates.iter().filter(|u| u.update_type() == kind).count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_transcript_tells_what_hooks_do_not_and_nothing_twice() {
+    let daemon = daemon().await;
+    daemon.work_directory().await.unwrap();
+    let transcript = daemon.root().join("transcript.jsonl");
+    let path = transcript.display().to_string();
+    let with = |fields: serde_json::Value| {
+        let mut all = json!({"transcript_path": path});
+        for (k, v) in fields.as_object().unwrap() {
+            all[k] = v.clone();
+        }
+        event(&daemon, "with-transcript", all)
+    };
+    let mut seed = 7;
+    assert!(hook(&daemon, &with(json!({"hook_event_name": "SessionStart"}))).success());
+    let prompt = json!({"hook_event_name": "UserPromptSubmit", "prompt": "list the files"});
+    assert!(hook(&daemon, &with(prompt)).success());
+    append_in_pieces(&transcript, &transcript_lines(0, 5), &mut seed);
+    let pre = json!({"hook_event_name": "PreToolUse", "tool_name": "Bash",
+                     "tool_use_id": "toolu_01B", "tool_input": {"command": "ls"}});
+    assert!(hook(&daemon, &with(pre)).success());
+    append_in_pieces(&transcript, &transcript_lines(5, 6), &mut seed);
+    let post = json!({"hook_event_name": "PostToolUse", "tool_name": "Bash",
+                      "tool_use_id": "toolu_01B", "tool_response": {"stdout": "Cargo.toml\nsrc"}});
+    assert!(hook(&daemon, &with(post)).success());
+    // The reply is written between hooks: the daemon picks it up by itself.
+    append_in_pieces(&transcript, &transcript_lines(6, 8), &mut seed);
+    let seen = stored_until(&daemon, |u| {
+        matches!(u, SessionUpdate::SystemStatus(SystemStatus::Title { .. }))
+    })
+    .await;
+    let stop =
+        json!({"hook_event_name": "Stop", "last_assistant_message": "There are two entries"});
+    assert!(hook(&daemon, &with(stop)).success());
+    let end = json!({"hook_event_name": "SessionEnd", "reason": "exit"});
+    assert!(hook(&daemon, &with(end)).success());
+    let all = stored_until(&daemon, |u| is_state(u, SessionState::Ended)).await;
+
+    assert_eq!(count(&seen, "user-message"), 1, "{seen:#?}");
+    assert_eq!(count(&all, "tool-call"), 1, "from the transcript only");
+    assert_eq!(count(&all, "tool-call-update"), 1);
+    assert_eq!(count(&all, "agent-message"), 2, "{all:#?}");
+    assert_eq!(count(&all, "agent-thought-chunk"), 1);
+    assert_eq!(count(&all, "token-usage"), 3);
+    assert!(all.iter().any(|u| matches!(u,
+        SessionUpdate::ToolCall(call) if call.title == "Bash: ls" && call.tool_call_id == "toolu_01B")));
+    let last_states: Vec<SessionState> = all
+        .iter()
+        .filter_map(|u| match u {
+            SessionUpdate::StateChange(c) => Some(c.state),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(last_states.last(), Some(&SessionState::Ended));
+    assert!(last_states.contains(&SessionState::Idle));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_daemon_goes_on_reading_the_transcript_where_it_stopped() {
+    let mut daemon = daemon().await;
+    daemon.work_directory().await.unwrap();
+    let transcript = daemon.root().join("transcript.jsonl");
+    let start = event(
+        &daemon,
+        "survivor",
+        json!({"hook_event_name": "SessionStart", "transcript_path": transcript.display().to_string()}),
+    );
+    let mut seed = 11;
+    append_in_pieces(&transcript, &transcript_lines(0, 4), &mut seed);
+    assert!(hook(&daemon, &start).success());
+    stored_until(&daemon, |u| matches!(u, SessionUpdate::AgentMessage(_))).await;
+
+    daemon.kill_hard();
+    // Written while no daemon ran, the last line half written.
+    append_in_pieces(&transcript, &transcript_lines(4, 7), &mut seed);
+    let summary = transcript_lines(7, 8);
+    let (head, tail) = summary.split_at(20);
+    append_in_pieces(&transcript, head, &mut seed);
+    daemon.restart().await.unwrap();
+    stored_until(
+        &daemon,
+        |u| matches!(u, SessionUpdate::AgentMessage(m) if m.text.contains("two entries")),
+    )
+    .await;
+    append_in_pieces(&transcript, tail, &mut seed);
+    let all = stored_until(&daemon, |u| {
+        matches!(u, SessionUpdate::SystemStatus(SystemStatus::Title { .. }))
+    })
+    .await;
+    assert_eq!(count(&all, "user-message"), 1, "{all:#?}");
+    assert_eq!(count(&all, "agent-message"), 2, "{all:#?}");
+    assert_eq!(count(&all, "tool-call"), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_whose_agent_process_vanished_ends() {
+    let daemon = daemon().await;
+    daemon.work_directory().await.unwrap();
+    let start = event(
+        &daemon,
+        "vanishing",
+        json!({"hook_event_name": "SessionStart"}),
+    );
+    // `timeout` stands for the agent: the hook's parent, gone once it returns.
+    let mut child = Command::new("timeout")
+        .args(["60", vpd().to_str().unwrap(), "hook", "claude"])
+        .env("VIEWPORT_HOME", daemon.home())
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(start.to_string().as_bytes())
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+    let all = stored_until(&daemon, |u| is_state(u, SessionState::Ended)).await;
+    let Some(SessionUpdate::StateChange(end)) = all.last() else {
+        unreachable!()
+    };
+    assert!(
+        end.detail.as_deref().unwrap_or("").contains("process"),
+        "{end:?}"
     );
 }

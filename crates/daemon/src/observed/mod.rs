@@ -3,6 +3,10 @@
 //! agent session id under a registered directory creates the session; every
 //! event becomes updates in its log like any other session's.
 //!
+//! When the hooks name a transcript, [`watch`] follows it: then the
+//! transcript tells what was said and done, and the hooks only what state
+//! the session is in, what needs attention and what needs permission.
+//!
 //! While a viewport follows the session, a `PreToolUse` becomes a permission
 //! prompt it can answer; the hook returns the decision to Claude Code.
 //! Nobody answering in time (`--hook-answer-secs`, a minute by default)
@@ -31,6 +35,50 @@ use crate::hub::Hub;
 use crate::manager::Manager;
 use crate::session::state_change;
 
+mod watch;
+
+use watch::Watches;
+
+/// What the daemon keeps of observed sessions besides their logs.
+pub struct ObservedSessions {
+    /// Held while a hook event finds or creates its session, so two first
+    /// events of one session do not create it twice.
+    creating: tokio::sync::Mutex<()>,
+    /// Permission prompts waiting for a viewport.
+    prompts: std::sync::Mutex<std::collections::HashMap<PromptId, ObservedPrompt>>,
+    /// How long a hooked tool call waits for a viewport's answer.
+    answer_wait: Duration,
+    watches: Watches,
+}
+
+impl ObservedSessions {
+    pub fn new(answer_wait: Duration) -> Self {
+        Self {
+            creating: tokio::sync::Mutex::new(()),
+            prompts: Default::default(),
+            answer_wait,
+            watches: Watches::default(),
+        }
+    }
+
+    fn prompts(
+        &self,
+    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<PromptId, ObservedPrompt>> {
+        self.prompts.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Whether a hook's update says what the transcript says better.
+fn transcript_tells(update: &SessionUpdate) -> bool {
+    matches!(
+        update,
+        SessionUpdate::UserMessage(_)
+            | SessionUpdate::AgentMessage(_)
+            | SessionUpdate::ToolCall(_)
+            | SessionUpdate::ToolCallUpdate(_)
+    )
+}
+
 /// How long a tool call waits for a viewport's answer unless configured.
 pub const DEFAULT_ANSWER_WAIT: Duration = Duration::from_secs(60);
 
@@ -55,6 +103,7 @@ impl Manager {
         self: &Arc<Self>,
         agent: &str,
         event: Value,
+        agent_pid: Option<u32>,
         hub: &Hub,
     ) -> Result<HookResult, FrameError> {
         if agent != "claude" {
@@ -65,9 +114,7 @@ impl Manager {
         }
         let hook = context(&event).map_err(|m| FrameError::new(ErrorCode::InvalidFrame, m))?;
         let external_id = format!("{agent}:{}", hook.session_id);
-        // One event at a time per daemon: two first events of one session
-        // must not create it twice.
-        let _creating = self.observing().lock().await;
+        let _creating = self.observed().creating.lock().await;
         let (session_id, mut state) = match self.session_with_external_id(&external_id).await? {
             Some(summary) => (summary.session_id, Some(summary.state)),
             None => {
@@ -94,9 +141,17 @@ impl Manager {
                 (id, None)
             }
         };
+        let watch = self
+            .watch(&session_id, hook.transcript_path.as_deref(), agent_pid)
+            .await?;
+        let mut watch = watch.lock().await;
+        // What the transcript gained comes first: the hook event follows it.
+        self.catch_up(&mut watch).await?;
+        let follows_transcript = watch.follows_transcript();
         // Hooks say what state an event implies; only changes are stored.
-        let updates = claude_updates(&event)
+        let updates: Vec<SessionUpdate> = claude_updates(&event)
             .into_iter()
+            .filter(|update| !(follows_transcript && transcript_tells(update)))
             .filter(|update| match update {
                 SessionUpdate::StateChange(change) if state == Some(change.state) => false,
                 SessionUpdate::StateChange(change) => {
@@ -105,12 +160,15 @@ impl Manager {
                 }
                 _ => true,
             })
-            .map(EventBody::Update)
             .collect();
-        self.store_all(&session_id, updates).await?;
+        self.store_updates(&session_id, updates).await?;
+        if state == Some(SessionState::Ended) {
+            self.stop_watching(&mut watch);
+        }
+        drop(watch);
         drop(_creating);
         let output = if hook.event_name == "PreToolUse" && hub.is_followed(&session_id) {
-            let wait = self.hook_answer_wait();
+            let wait = self.observed().answer_wait;
             Some(self.ask_viewports(&session_id, &event, wait).await?)
         } else {
             None
@@ -146,7 +204,7 @@ impl Manager {
             },
         ];
         let (reply, answer) = oneshot::channel();
-        self.observed_prompts().insert(
+        self.observed().prompts().insert(
             prompt_id.clone(),
             ObservedPrompt {
                 session_id: session_id.clone(),
@@ -181,7 +239,7 @@ impl Manager {
                 decision("deny", "denied from a vpd viewport")
             }
             _ => {
-                let unanswered = self.observed_prompts().remove(&prompt_id).is_some();
+                let unanswered = self.observed().prompts().remove(&prompt_id).is_some();
                 if unanswered {
                     let reason = format!(
                         "nobody answered within {}s; Claude Code asks in its terminal",
@@ -217,7 +275,7 @@ impl Manager {
         outcome: &PermissionOutcome,
     ) -> Option<Result<(), FrameError>> {
         let open = {
-            let mut prompts = self.observed_prompts();
+            let mut prompts = self.observed().prompts();
             let belongs = prompts
                 .get(prompt_id)
                 .is_some_and(|p| &p.session_id == session_id);

@@ -228,6 +228,13 @@ fn wanted_tool<'a>(script: &Script, offered: impl Iterator<Item = &'a str>) -> O
 mod anthropic {
     use super::*;
 
+    /// A fresh message id per answer, as the real API gives.
+    fn message_id() -> String {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        format!("msg_scripted_{n}")
+    }
+
     pub fn answer(script: &Script, body: &Value) -> Vec<Event> {
         let offered = body["tools"]
             .as_array()
@@ -246,7 +253,7 @@ mod anthropic {
         let mut events: Vec<Event> = vec![(
             Some("message_start"),
             json!({"type": "message_start", "message": {
-                "id": "msg_scripted", "type": "message", "role": "assistant",
+                "id": message_id(), "type": "message", "role": "assistant",
                 "model": model, "content": [], "stop_reason": null, "stop_sequence": null,
                 "usage": {"input_tokens": script.input_tokens, "output_tokens": 1,
                           "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0}}}),

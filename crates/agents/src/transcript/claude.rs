@@ -302,6 +302,44 @@ mod tests {
         assert!(last.cost.as_ref().is_some_and(|c| c.amount > 0.0));
     }
 
+    /// Written by Claude Code 2.1.83 (`claude -p`, the CLI in the Claude
+    /// Agent SDK) in an end-to-end run; paths made neutral.
+    const SESSION_2_1: &str = include_str!("../../tests/data/claude-2.1.83-transcript.jsonl");
+
+    #[test]
+    fn a_transcript_of_claude_code_2_1_parses_with_its_new_records_kept() {
+        let updates = parse_all(SESSION_2_1);
+        let kept: Vec<&str> = updates
+            .iter()
+            .filter_map(|u| match u {
+                SessionUpdate::SystemStatus(SystemStatus::Other { kind, .. }) => {
+                    Some(kind.as_str())
+                }
+                _ => None,
+            })
+            .collect();
+        assert!(kept.contains(&"claude-queue-operation"), "{kept:?}");
+        assert!(kept.contains(&"claude-progress"), "{kept:?}");
+        let said: Vec<&str> = updates
+            .iter()
+            .filter(|u| !matches!(u, SessionUpdate::SystemStatus(_)))
+            .map(SessionUpdate::update_type)
+            .collect();
+        assert_eq!(
+            said,
+            [
+                "user-message",
+                "agent-message",
+                "token-usage",
+                "tool-call",
+                "token-usage",
+                "tool-call-update",
+                "agent-message",
+                "token-usage",
+            ]
+        );
+    }
+
     #[test]
     fn usage_repeated_per_block_is_counted_once() {
         let mut parser = ClaudeTranscript::default();

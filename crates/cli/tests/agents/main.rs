@@ -4,6 +4,7 @@
 //! a scripted model server on 127.0.0.1. No network, no real key.
 
 mod claude;
+mod claude_terminal;
 mod codex;
 mod gemini;
 mod opencode;

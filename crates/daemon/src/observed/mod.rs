@@ -113,6 +113,7 @@ impl Manager {
             ));
         }
         let hook = context(&event).map_err(|m| FrameError::new(ErrorCode::InvalidFrame, m))?;
+        tracing::debug!(event = %hook.event_name, session = %hook.session_id, "hook event");
         let external_id = format!("{agent}:{}", hook.session_id);
         let _creating = self.observed().creating.lock().await;
         let (session_id, mut state) = match self.session_with_external_id(&external_id).await? {
@@ -147,6 +148,9 @@ impl Manager {
         let mut watch = watch.lock().await;
         // What the transcript gained comes first: the hook event follows it.
         self.catch_up(&mut watch).await?;
+        if let Some(settled) = self.settle(&mut watch).await? {
+            state = Some(settled);
+        }
         let follows_transcript = watch.follows_transcript();
         // Hooks say what state an event implies; only changes are stored.
         let updates: Vec<SessionUpdate> = claude_updates(&event)
@@ -161,10 +165,7 @@ impl Manager {
                 _ => true,
             })
             .collect();
-        self.store_updates(&session_id, updates).await?;
-        if state == Some(SessionState::Ended) {
-            self.stop_watching(&mut watch);
-        }
+        self.record_hook_updates(&mut watch, updates).await?;
         drop(watch);
         drop(_creating);
         let output = if hook.event_name == "PreToolUse" && hub.is_followed(&session_id) {

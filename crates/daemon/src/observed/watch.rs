@@ -30,6 +30,9 @@ pub struct Watch {
     pid: Option<u32>,
     /// A read failure was reported; later ones only go to the log.
     read_failure_reported: bool,
+    /// The end of a turn or of the session, held until the transcript
+    /// stops growing: Claude Code writes it a moment after its hooks run.
+    settling: Vec<SessionUpdate>,
     ended: bool,
 }
 
@@ -85,6 +88,7 @@ impl Manager {
                     parser: ClaudeTranscript::default(),
                     pid: None,
                     read_failure_reported: false,
+                    settling: Vec::new(),
                     ended: false,
                 }));
                 self.observed()
@@ -131,6 +135,7 @@ impl Manager {
                 parser: ClaudeTranscript::default(),
                 pid: agent.pid,
                 read_failure_reported: false,
+                settling: Vec::new(),
                 ended: false,
             }));
             self.observed()
@@ -141,16 +146,63 @@ impl Manager {
         }
     }
 
-    /// Store what the transcript gained since the last look.
-    pub(crate) async fn catch_up(&self, watch: &mut Watch) -> Result<(), FrameError> {
+    /// Store what a hook event says; an end of turn or of the session
+    /// waits for the transcript to settle when one is followed, so it comes
+    /// after the last words of the turn.
+    pub(crate) async fn record_hook_updates(
+        &self,
+        watch: &mut Watch,
+        updates: Vec<SessionUpdate>,
+    ) -> Result<(), FrameError> {
+        let ends_something = updates.iter().any(|u| {
+            matches!(u, SessionUpdate::StateChange(c) if matches!(c.state, SessionState::Idle | SessionState::Ended))
+        });
+        if ends_something && watch.follows_transcript() {
+            watch.settling.extend(updates);
+            return Ok(());
+        }
+        self.store_held(watch, updates).await.map(|_| ())
+    }
+
+    /// Store what was held for the transcript to settle; the state it
+    /// leaves the session in, if it changes it.
+    pub(crate) async fn settle(
+        &self,
+        watch: &mut Watch,
+    ) -> Result<Option<SessionState>, FrameError> {
+        let held = std::mem::take(&mut watch.settling);
+        self.store_held(watch, held).await
+    }
+
+    async fn store_held(
+        &self,
+        watch: &mut Watch,
+        updates: Vec<SessionUpdate>,
+    ) -> Result<Option<SessionState>, FrameError> {
+        let state = updates.iter().rev().find_map(|u| match u {
+            SessionUpdate::StateChange(c) => Some(c.state),
+            _ => None,
+        });
+        let session_id = watch.session_id.clone();
+        self.store_updates(&session_id, updates).await?;
+        if state == Some(SessionState::Ended) {
+            self.stop_watching(watch);
+        }
+        Ok(state)
+    }
+
+    /// Store what the transcript gained since the last look; whether it
+    /// gained anything.
+    pub(crate) async fn catch_up(&self, watch: &mut Watch) -> Result<bool, FrameError> {
+        let mut gained = false;
         loop {
             let Some(tail) = watch.tail.as_mut() else {
-                return Ok(());
+                return Ok(gained);
             };
             let before = tail.offset();
             let read = match tail.read_lines() {
                 Ok(read) => read,
-                Err(e) => return self.report_read_failure(watch, e).await,
+                Err(e) => return self.report_read_failure(watch, e).await.map(|_| gained),
             };
             let mut updates = Vec::new();
             if read.reset {
@@ -165,6 +217,7 @@ impl Manager {
                 updates.extend(watch.parser.parse_line(line));
             }
             let moved = tail.offset() != before || read.reset;
+            gained |= !read.lines.is_empty();
             let more = read.more;
             let session_id = watch.session_id.clone();
             self.store_updates(&session_id, updates).await?;
@@ -172,7 +225,7 @@ impl Manager {
                 self.store_watch(watch).await?;
             }
             if !more {
-                return Ok(());
+                return Ok(gained);
             }
         }
     }
@@ -223,8 +276,16 @@ impl Manager {
                 if current.ended {
                     break;
                 }
-                if let Err(e) = manager.catch_up(&mut current).await {
+                let settled = match manager.catch_up(&mut current).await {
+                    Ok(true) => Ok(None),
+                    Ok(false) => manager.settle(&mut current).await,
+                    Err(e) => Err(e),
+                };
+                if let Err(e) = settled {
                     tracing::warn!("following an observed session: {}", e.message);
+                }
+                if current.ended {
+                    break;
                 }
                 polls += 1;
                 let gone = polls.is_multiple_of(POLLS_PER_PROCESS_CHECK)
@@ -240,6 +301,12 @@ impl Manager {
     /// The agent's process went away without a `SessionEnd` hook (killed,
     /// its terminal closed): the session ends.
     async fn process_gone(&self, watch: &mut Watch) {
+        if let Err(e) = self.settle(watch).await {
+            tracing::warn!("settling observed session: {}", e.message);
+        }
+        if watch.ended {
+            return;
+        }
         let pid = watch.pid.unwrap_or_default();
         let detail =
             format!("the agent's process ({pid}) is gone; it ended without a SessionEnd hook");

@@ -4,8 +4,10 @@
 //!
 //! - [`tail`]: reading only what was appended, line by line.
 //! - [`claude`]: Claude Code's transcript records.
+//! - [`codex`]: Codex's rollout records.
 
 pub mod claude;
+pub mod codex;
 pub mod tail;
 
 use serde_json::Value;
@@ -13,6 +15,7 @@ use viewport_protocol::SessionUpdate;
 use viewport_protocol::update::SystemStatus;
 
 pub use claude::ClaudeTranscript;
+pub use codex::CodexRollout;
 pub use tail::{NewLines, Tail};
 
 /// Longest tool call title; the full input is in `rawInput`.

@@ -1,10 +1,11 @@
-//! Claude Code hook events (what a `vpd hook claude` receives on stdin) to
-//! viewport updates. Pure functions: the daemon stores what they return.
+//! Hook events of agents run in a terminal (what `vpd hook claude|codex`
+//! receives on stdin) to viewport updates. Pure functions: the daemon stores
+//! what they return.
 //!
-//! The hook JSON carries `session_id`, `transcript_path`, `cwd`,
-//! `hook_event_name` and, per event, `source`, `prompt`,
-//! `tool_name`/`tool_input`/`tool_use_id`, `tool_response`, `message`,
-//! `last_assistant_message`, `reason`.
+//! Claude Code and Codex send the same shape: `session_id`,
+//! `transcript_path`, `cwd`, `hook_event_name` and, per event, `source`,
+//! `prompt`, `tool_name`/`tool_input`/`tool_use_id`, `tool_response`,
+//! `message`, `last_assistant_message`, `reason`.
 
 use serde_json::Value;
 use viewport_protocol::SessionState;
@@ -13,6 +14,97 @@ use viewport_protocol::update::{
     ToolKind, ToolStatus,
 };
 use viewport_protocol::{EndReason, SessionUpdate};
+
+use crate::transcript::{ClaudeTranscript, CodexRollout, TranscriptParser};
+
+/// An agent whose hooks vpd understands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HookAgent {
+    Claude,
+    Codex,
+}
+
+impl HookAgent {
+    /// The agent named on the command line (`vpd hook NAME`).
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "claude" => Some(Self::Claude),
+            "codex" => Some(Self::Codex),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Claude => "claude",
+            Self::Codex => "codex",
+        }
+    }
+
+    /// The agent profile its sessions are recorded under.
+    pub fn profile(self) -> &'static str {
+        match self {
+            Self::Claude => "claude-code",
+            Self::Codex => "codex",
+        }
+    }
+
+    pub fn display_name(self) -> &'static str {
+        match self {
+            Self::Claude => "Claude Code",
+            Self::Codex => "Codex",
+        }
+    }
+
+    /// The event that waits for a permission decision: Claude Code asks
+    /// before every tool call, Codex only when it would prompt its user.
+    pub fn permission_event(self) -> &'static str {
+        match self {
+            Self::Claude => "PreToolUse",
+            Self::Codex => "PermissionRequest",
+        }
+    }
+
+    /// What the hook prints to give the agent a decision; `None` leaves the
+    /// decision to the agent's own prompt.
+    pub fn decision(self, decision: Decision) -> Option<Value> {
+        let (verdict, reason) = match decision {
+            Decision::Allow => ("allow", "allowed from a vpd viewport"),
+            Decision::Deny => ("deny", "denied from a vpd viewport"),
+            Decision::Ask => ("ask", "no answer from vpd"),
+        };
+        match (self, decision) {
+            (Self::Claude, _) => Some(serde_json::json!({"hookSpecificOutput": {
+                "hookEventName": "PreToolUse",
+                "permissionDecision": verdict,
+                "permissionDecisionReason": reason,
+            }})),
+            // Codex asks its user when the hook says nothing.
+            (Self::Codex, Decision::Ask) => None,
+            (Self::Codex, _) => Some(serde_json::json!({"hookSpecificOutput": {
+                "hookEventName": "PermissionRequest",
+                "decision": {"behavior": verdict, "message": reason},
+            }})),
+        }
+    }
+
+    /// A parser for the agent's transcript file.
+    pub fn transcript_parser(self) -> TranscriptParser {
+        match self {
+            Self::Claude => TranscriptParser::Claude(ClaudeTranscript::default()),
+            Self::Codex => TranscriptParser::Codex(CodexRollout::default()),
+        }
+    }
+}
+
+/// A viewport's answer to a tool call, or none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    Allow,
+    Deny,
+    /// Nobody answered: the agent asks in its terminal.
+    Ask,
+}
 
 /// The fields every hook event has.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,11 +145,11 @@ fn text_of(value: Option<&Value>) -> Option<String> {
     }
 }
 
-/// What Claude Code's tool names are, in our kinds.
+/// What Claude Code's and Codex's tool names are, in our kinds.
 pub(crate) fn tool_kind(name: &str) -> ToolKind {
     match name {
         "Read" | "NotebookRead" => ToolKind::Read,
-        "Write" | "Edit" | "MultiEdit" | "NotebookEdit" => ToolKind::Edit,
+        "Write" | "Edit" | "MultiEdit" | "NotebookEdit" | "apply_patch" => ToolKind::Edit,
         "Bash" | "BashOutput" | "KillShell" => ToolKind::Execute,
         "Grep" | "Glob" | "LS" => ToolKind::Search,
         "WebFetch" | "WebSearch" => ToolKind::Fetch,
@@ -66,8 +158,9 @@ pub(crate) fn tool_kind(name: &str) -> ToolKind {
     }
 }
 
-/// The updates one hook event makes.
-pub fn claude_updates(event: &Value) -> Vec<SessionUpdate> {
+/// The updates one hook event of `agent` makes.
+pub fn hook_updates(agent: HookAgent, event: &Value) -> Vec<SessionUpdate> {
+    let agent_name = agent.display_name();
     let field = |key: &str, default: &str| {
         event
             .get(key)
@@ -83,7 +176,7 @@ pub fn claude_updates(event: &Value) -> Vec<SessionUpdate> {
             let source = text_of(event.get("source")).unwrap_or_else(|| "startup".to_owned());
             vec![
                 SessionUpdate::SystemStatus(SystemStatus::Notice {
-                    message: format!("Claude Code session started ({source})"),
+                    message: format!("{agent_name} session started ({source})"),
                 }),
                 state(SessionState::Idle),
             ]
@@ -106,19 +199,30 @@ pub fn claude_updates(event: &Value) -> Vec<SessionUpdate> {
             }),
             state(SessionState::Active),
         ],
-        "PostToolUse" => vec![SessionUpdate::ToolCallUpdate(ToolCallUpdate {
-            tool_call_id: tool_id(),
-            status: Some(ToolStatus::Completed),
-            title: None,
-            kind: None,
-            content: None,
-            raw_input: None,
-            raw_output: event.get("tool_response").cloned(),
-        })],
+        "PermissionRequest" => vec![
+            state(SessionState::Awaiting),
+            SessionUpdate::Attention(Attention {
+                reason: AttentionReason::PermissionPending,
+                message: format!("{agent_name} asks to use {}", tool_name()),
+            }),
+        ],
+        "PostToolUse" => vec![
+            SessionUpdate::ToolCallUpdate(ToolCallUpdate {
+                tool_call_id: tool_id(),
+                status: Some(ToolStatus::Completed),
+                title: None,
+                kind: None,
+                content: None,
+                raw_input: None,
+                raw_output: event.get("tool_response").cloned(),
+            }),
+            // A permission prompt answered in the terminal ends here.
+            state(SessionState::Active),
+        ],
         "Notification" => vec![SessionUpdate::Attention(Attention {
             reason: AttentionReason::AgentNotification,
             message: text_of(event.get("message"))
-                .unwrap_or_else(|| "Claude Code needs attention".to_owned()),
+                .unwrap_or_else(|| format!("{agent_name} needs attention")),
         })],
         "Stop" => {
             let mut updates = Vec::new();
@@ -135,7 +239,7 @@ pub fn claude_updates(event: &Value) -> Vec<SessionUpdate> {
             state: SessionState::Ended,
             disconnected: false,
             reason: Some(EndReason::Completed),
-            detail: text_of(event.get("reason")).map(|r| format!("Claude Code ended ({r})")),
+            detail: text_of(event.get("reason")).map(|r| format!("{agent_name} ended ({r})")),
             exit_code: None,
         })],
         other => vec![SessionUpdate::SystemStatus(SystemStatus::Other {
@@ -156,16 +260,16 @@ mod tests {
         let start = json!({"hook_event_name": "SessionStart", "session_id": "s", "cwd": "/w", "source": "startup"});
         assert_eq!(context(&start).unwrap().session_id, "s");
         assert!(
-            matches!(claude_updates(&start)[1], SessionUpdate::StateChange(ref c) if c.state == SessionState::Idle)
+            matches!(hook_updates(HookAgent::Claude, &start)[1], SessionUpdate::StateChange(ref c) if c.state == SessionState::Idle)
         );
         let prompt =
             json!({"hook_event_name": "UserPromptSubmit", "session_id": "s", "prompt": "fix it"});
         assert!(
-            matches!(&claude_updates(&prompt)[0], SessionUpdate::UserMessage(m) if m.text == "fix it")
+            matches!(&hook_updates(HookAgent::Claude, &prompt)[0], SessionUpdate::UserMessage(m) if m.text == "fix it")
         );
         let pre = json!({"hook_event_name": "PreToolUse", "session_id": "s", "tool_name": "Bash",
                          "tool_use_id": "t1", "tool_input": {"command": "ls"}});
-        let SessionUpdate::ToolCall(call) = &claude_updates(&pre)[0] else {
+        let SessionUpdate::ToolCall(call) = &hook_updates(HookAgent::Claude, &pre)[0] else {
             panic!()
         };
         assert_eq!(
@@ -174,11 +278,11 @@ mod tests {
         );
         let end = json!({"hook_event_name": "SessionEnd", "session_id": "s", "reason": "exit"});
         assert!(
-            matches!(&claude_updates(&end)[0], SessionUpdate::StateChange(c) if c.reason == Some(EndReason::Completed))
+            matches!(&hook_updates(HookAgent::Claude, &end)[0], SessionUpdate::StateChange(c) if c.reason == Some(EndReason::Completed))
         );
         let future = json!({"hook_event_name": "PreCompact", "session_id": "s"});
         assert!(
-            matches!(&claude_updates(&future)[0], SessionUpdate::SystemStatus(SystemStatus::Other { kind, .. }) if kind == "PreCompact")
+            matches!(&hook_updates(HookAgent::Claude, &future)[0], SessionUpdate::SystemStatus(SystemStatus::Other { kind, .. }) if kind == "PreCompact")
         );
         assert!(context(&json!({"session_id": "s"})).is_err());
     }

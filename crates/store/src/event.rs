@@ -87,6 +87,8 @@ pub struct StoredUpdate {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ObservedAgent {
     pub session_id: SessionId,
+    /// The agent whose hooks report: `claude` or `codex`.
+    pub agent: String,
     pub transcript_path: Option<String>,
     pub transcript_offset: u64,
     pub pid: Option<u32>,

@@ -121,7 +121,7 @@ impl Reader {
         let mut stmt = self
             .conn
             .prepare_cached(
-                "SELECT o.session_id, o.transcript_path, o.transcript_offset, o.pid
+                "SELECT o.session_id, o.agent, o.transcript_path, o.transcript_offset, o.pid
                  FROM observed_agents o JOIN sessions s USING (session_id)
                  WHERE s.state != 'ended'",
             )
@@ -130,9 +130,10 @@ impl Reader {
             .query_map([], |row| {
                 Ok(ObservedAgent {
                     session_id: from_sql_text(row, 0)?,
-                    transcript_path: row.get(1)?,
-                    transcript_offset: row.get(2)?,
-                    pid: row.get(3)?,
+                    agent: row.get(1)?,
+                    transcript_path: row.get(2)?,
+                    transcript_offset: row.get(3)?,
+                    pid: row.get(4)?,
                 })
             })
             .during("reading observed agents")?;

@@ -177,10 +177,11 @@ impl Writer {
         self.conn
             .execute(
                 "INSERT OR REPLACE INTO observed_agents
-                     (session_id, transcript_path, transcript_offset, pid)
-                 VALUES (?1, ?2, ?3, ?4)",
+                     (session_id, agent, transcript_path, transcript_offset, pid)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
                 params![
                     agent.session_id.as_str(),
+                    agent.agent,
                     agent.transcript_path,
                     agent.transcript_offset,
                     agent.pid,

@@ -18,6 +18,31 @@ pub use claude::ClaudeTranscript;
 pub use codex::CodexRollout;
 pub use tail::{NewLines, Tail};
 
+/// The transcript parser of one agent.
+#[derive(Debug)]
+pub enum TranscriptParser {
+    Claude(ClaudeTranscript),
+    Codex(CodexRollout),
+}
+
+impl TranscriptParser {
+    /// The updates one transcript line makes.
+    pub fn parse_line(&mut self, line: &str) -> Vec<SessionUpdate> {
+        match self {
+            Self::Claude(parser) => parser.parse_line(line),
+            Self::Codex(parser) => parser.parse_line(line),
+        }
+    }
+
+    /// A parser for the same agent, starting over.
+    pub fn fresh(&self) -> Self {
+        match self {
+            Self::Claude(_) => Self::Claude(ClaudeTranscript::default()),
+            Self::Codex(_) => Self::Codex(CodexRollout::default()),
+        }
+    }
+}
+
 /// Longest tool call title; the full input is in `rawInput`.
 const TITLE_LIMIT: usize = 100;
 

@@ -1,19 +1,21 @@
 //! `vpd hooks install|uninstall|status`: our entries in Claude Code's
 //! settings (`~/.claude/settings.json` or a project's
-//! `.claude/settings.json`), merged with the user's own hooks, never
-//! clobbering them. Ours are the commands that end with [`MARK`]; a backup
-//! of the file is kept before each change.
+//! `.claude/settings.json`) and Codex's hooks (`~/.codex/hooks.json` or a
+//! project's `.codex/hooks.json`: the same shape), merged with the user's
+//! own hooks, never clobbering them. Ours are the commands that end with
+//! [`MARK`]; a backup of the file is kept before each change.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use serde_json::{Map, Value, json};
+use viewport_agents::hooks::HookAgent;
 
 use crate::cli::{HooksArgs, HooksCommand};
 
-/// The hook events the bridge listens to.
-pub const EVENTS: &[&str] = &[
+/// The Claude Code hook events the bridge listens to.
+pub const CLAUDE_EVENTS: &[&str] = &[
     "SessionStart",
     "UserPromptSubmit",
     "PreToolUse",
@@ -24,23 +26,58 @@ pub const EVENTS: &[&str] = &[
     "SessionEnd",
 ];
 
+/// The Codex hook events the bridge listens to.
+pub const CODEX_EVENTS: &[&str] = &[
+    "SessionStart",
+    "UserPromptSubmit",
+    "PreToolUse",
+    "PermissionRequest",
+    "PostToolUse",
+    "Stop",
+];
+
 /// What marks a hook command as ours (a shell comment, so it runs as is).
 pub const MARK: &str = "# viewport-hook";
 
-/// Seconds Claude Code gives our hook: a tool call may wait for a person in
+/// Seconds the agent gives our hook: a tool call may wait for a person in
 /// a viewport (the hook itself gives up after 90 s).
 const HOOK_TIMEOUT_SECS: u64 = 120;
 
-/// Events whose entries take a tool `matcher`.
-fn takes_matcher(event: &str) -> bool {
-    matches!(event, "PreToolUse" | "PostToolUse")
+/// Where and how one agent's hooks are configured.
+struct HookFile {
+    agent: HookAgent,
+    path: PathBuf,
 }
 
-/// The command Claude Code runs for our hook.
-pub fn hook_command(vpd: &Path) -> String {
+impl HookFile {
+    fn events(&self) -> &'static [&'static str] {
+        match self.agent {
+            HookAgent::Claude => CLAUDE_EVENTS,
+            HookAgent::Codex => CODEX_EVENTS,
+        }
+    }
+
+    /// Claude Code takes `*` for every tool; Codex reads the matcher as a
+    /// regex and matches every tool when there is none.
+    fn matcher(&self) -> Option<&'static str> {
+        match self.agent {
+            HookAgent::Claude => Some("*"),
+            HookAgent::Codex => None,
+        }
+    }
+}
+
+/// Events whose entries take a tool `matcher`.
+fn takes_matcher(event: &str) -> bool {
+    matches!(event, "PreToolUse" | "PostToolUse" | "PermissionRequest")
+}
+
+/// The command the agent runs for our hook.
+pub fn hook_command(vpd: &Path, agent: HookAgent) -> String {
     format!(
-        "'{}' hook claude {MARK}",
-        vpd.display().to_string().replace('\'', r"'\''")
+        "'{}' hook {} {MARK}",
+        vpd.display().to_string().replace('\'', r"'\''"),
+        agent.as_str()
     )
 }
 
@@ -50,9 +87,14 @@ fn is_ours(hook: &Value) -> bool {
         .is_some_and(|c| c.trim_end().ends_with(MARK))
 }
 
-/// `settings` with our hook on every event, once (an older command of ours
-/// is replaced); the user's hooks are left as they are.
-pub fn install(mut settings: Value, command: &str) -> Result<Value> {
+/// `settings` with our hook on each of `events`, once (an older command of
+/// ours is replaced); the user's hooks are left as they are.
+pub fn install(
+    mut settings: Value,
+    command: &str,
+    events: &[&str],
+    matcher: Option<&str>,
+) -> Result<Value> {
     let settings_map = settings
         .as_object_mut()
         .context("the settings file is not a JSON object")?;
@@ -61,7 +103,7 @@ pub fn install(mut settings: Value, command: &str) -> Result<Value> {
         .or_insert_with(|| Value::Object(Map::new()))
         .as_object_mut()
         .context("`hooks` in the settings file is not an object")?;
-    for event in EVENTS {
+    for event in events {
         let entries = hooks
             .entry(*event)
             .or_insert_with(|| Value::Array(Vec::new()))
@@ -69,8 +111,8 @@ pub fn install(mut settings: Value, command: &str) -> Result<Value> {
             .with_context(|| format!("`hooks.{event}` in the settings file is not a list"))?;
         remove_ours(entries);
         let mut entry = Map::new();
-        if takes_matcher(event) {
-            entry.insert("matcher".to_owned(), json!("*"));
+        if let Some(matcher) = matcher.filter(|_| takes_matcher(event)) {
+            entry.insert("matcher".to_owned(), json!(matcher));
         }
         entry.insert(
             "hooks".to_owned(),
@@ -141,14 +183,41 @@ pub fn installed_events(settings: &Value) -> Vec<String> {
         .collect()
 }
 
-fn settings_path(project: Option<&Path>) -> Result<PathBuf> {
-    match project {
-        Some(dir) => Ok(dir.join(".claude").join("settings.json")),
-        None => {
-            let home = std::env::var_os("HOME").context("HOME is not set")?;
-            Ok(PathBuf::from(home).join(".claude").join("settings.json"))
-        }
+fn home_dir() -> Result<PathBuf> {
+    std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .context("HOME is not set")
+}
+
+/// Where `agent`'s hooks live: in the project, or the user's.
+fn hook_file(agent: HookAgent, project: Option<&Path>) -> Result<HookFile> {
+    let path = match (agent, project) {
+        (HookAgent::Claude, Some(dir)) => dir.join(".claude").join("settings.json"),
+        (HookAgent::Claude, None) => home_dir()?.join(".claude").join("settings.json"),
+        (HookAgent::Codex, Some(dir)) => dir.join(".codex").join("hooks.json"),
+        (HookAgent::Codex, None) => match std::env::var_os("CODEX_HOME") {
+            Some(home) => PathBuf::from(home).join("hooks.json"),
+            None => home_dir()?.join(".codex").join("hooks.json"),
+        },
+    };
+    Ok(HookFile { agent, path })
+}
+
+/// The agents the command is for: those named, or else Claude Code, and
+/// Codex too where its configuration directory already exists.
+fn hook_files(args: &HooksArgs, project: Option<&Path>) -> Result<Vec<HookFile>> {
+    let mut files = Vec::new();
+    if args.claude || !args.codex {
+        files.push(hook_file(HookAgent::Claude, project)?);
     }
+    let codex = hook_file(HookAgent::Codex, project)?;
+    let codex_in_use = codex.path.parent().is_some_and(Path::is_dir);
+    if args.codex
+        || (!args.claude && (codex_in_use || matches!(args.command, HooksCommand::Status)))
+    {
+        files.push(codex);
+    }
+    Ok(files)
 }
 
 fn read_settings(path: &Path) -> Result<Value> {
@@ -186,7 +255,7 @@ fn write_settings(path: &Path, settings: &Value) -> Result<()> {
 const HOOK_DEADLINE: std::time::Duration = std::time::Duration::from_secs(2);
 const TOOL_HOOK_DEADLINE: std::time::Duration = std::time::Duration::from_secs(90);
 
-/// What Claude Code runs on each event: hand the event to the daemon if it
+/// What the agent runs on each event: hand the event to the daemon if it
 /// runs (never starting it), and exit 0 whatever happens, at once when the
 /// daemon is down, so the agent is never blocked or broken by vpd.
 pub async fn hook(agent: &str) -> Result<ExitCode> {
@@ -198,7 +267,10 @@ pub async fn hook(agent: &str) -> Result<ExitCode> {
     let Ok(home) = viewport_daemon::DataHome::from_env() else {
         return Ok(ExitCode::SUCCESS);
     };
-    let deadline = if event["hook_event_name"] == "PreToolUse" {
+    let deadline = if matches!(
+        event["hook_event_name"].as_str(),
+        Some("PreToolUse" | "PermissionRequest")
+    ) {
         TOOL_HOOK_DEADLINE
     } else {
         HOOK_DEADLINE
@@ -229,40 +301,59 @@ pub fn run(args: HooksArgs) -> Result<ExitCode> {
     } else {
         None
     };
-    let path = settings_path(project.as_deref())?;
-    if args.codex {
-        bail!("Codex hooks are not supported yet; `vpd hooks install` sets up Claude Code");
-    }
-    match args.command {
-        HooksCommand::Install => {
-            let vpd = std::env::current_exe().context("cannot find the vpd executable")?;
-            let settings = install(read_settings(&path)?, &hook_command(&vpd))?;
-            write_settings(&path, &settings)?;
-            eprintln!(
-                "vpd: hooks for {} events installed in {}",
-                EVENTS.len(),
-                path.display()
-            );
-        }
-        HooksCommand::Uninstall => {
-            let before = read_settings(&path)?;
-            if installed_events(&before).is_empty() {
-                eprintln!("vpd: no hooks of vpd in {}", path.display());
-            } else {
-                write_settings(&path, &uninstall(before))?;
-                eprintln!("vpd: hooks removed from {}", path.display());
-            }
-        }
-        HooksCommand::Status => {
-            let events = installed_events(&read_settings(&path)?);
-            if events.is_empty() {
-                println!("claude  {}  not installed", path.display());
-            } else {
-                println!("claude  {}  {}", path.display(), events.join(", "));
-            }
+    for file in hook_files(&args, project.as_deref())? {
+        match args.command {
+            HooksCommand::Install => install_file(&file)?,
+            HooksCommand::Uninstall => uninstall_file(&file)?,
+            HooksCommand::Status => status(&file)?,
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn install_file(file: &HookFile) -> Result<()> {
+    let vpd = std::env::current_exe().context("cannot find the vpd executable")?;
+    let command = hook_command(&vpd, file.agent);
+    let settings = install(
+        read_settings(&file.path)?,
+        &command,
+        file.events(),
+        file.matcher(),
+    )?;
+    write_settings(&file.path, &settings)?;
+    eprintln!(
+        "vpd: {} hooks for {} events installed in {}",
+        file.agent.display_name(),
+        file.events().len(),
+        file.path.display()
+    );
+    Ok(())
+}
+
+fn uninstall_file(file: &HookFile) -> Result<()> {
+    let before = read_settings(&file.path)?;
+    if installed_events(&before).is_empty() {
+        eprintln!("vpd: no hooks of vpd in {}", file.path.display());
+    } else {
+        write_settings(&file.path, &uninstall(before))?;
+        eprintln!("vpd: hooks removed from {}", file.path.display());
+    }
+    Ok(())
+}
+
+fn status(file: &HookFile) -> Result<()> {
+    let events = installed_events(&read_settings(&file.path)?);
+    let installed = if events.is_empty() {
+        "not installed".to_owned()
+    } else {
+        events.join(", ")
+    };
+    println!(
+        "{:<7} {}  {installed}",
+        file.agent.as_str(),
+        file.path.display()
+    );
+    Ok(())
 }
 
 #[cfg(test)]
@@ -284,11 +375,11 @@ mod tests {
     #[test]
     fn install_keeps_the_users_hooks_and_is_idempotent() {
         let user: Value = serde_json::from_str(USER_SETTINGS).unwrap();
-        let command = hook_command(Path::new("/opt/bin/vpd"));
-        let once = install(user.clone(), &command).unwrap();
-        let twice = install(once.clone(), &command).unwrap();
+        let command = hook_command(Path::new("/opt/bin/vpd"), HookAgent::Claude);
+        let once = install(user.clone(), &command, CLAUDE_EVENTS, Some("*")).unwrap();
+        let twice = install(once.clone(), &command, CLAUDE_EVENTS, Some("*")).unwrap();
         assert_eq!(once, twice);
-        assert_eq!(installed_events(&once).len(), EVENTS.len());
+        assert_eq!(installed_events(&once).len(), CLAUDE_EVENTS.len());
         let pre = &once["hooks"]["PreToolUse"];
         assert_eq!(pre[0]["hooks"][0]["command"], "my-guard.sh");
         assert_eq!(pre[1]["matcher"], "*");
@@ -307,7 +398,8 @@ mod tests {
     #[test]
     fn uninstall_removes_exactly_ours() {
         let user: Value = serde_json::from_str(USER_SETTINGS).unwrap();
-        let installed = install(user.clone(), &hook_command(Path::new("/x/vpd"))).unwrap();
+        let command = hook_command(Path::new("/x/vpd"), HookAgent::Claude);
+        let installed = install(user.clone(), &command, CLAUDE_EVENTS, Some("*")).unwrap();
         let text_before = serde_json::to_string_pretty(&user).unwrap();
         let text_after = serde_json::to_string_pretty(&uninstall(installed)).unwrap();
         assert_eq!(
@@ -319,8 +411,10 @@ mod tests {
 
     #[test]
     fn a_newer_vpd_path_replaces_the_old_command() {
-        let first = install(json!({}), &hook_command(Path::new("/old/vpd"))).unwrap();
-        let second = install(first, &hook_command(Path::new("/new/vpd"))).unwrap();
+        let old = hook_command(Path::new("/old/vpd"), HookAgent::Claude);
+        let new = hook_command(Path::new("/new/vpd"), HookAgent::Claude);
+        let first = install(json!({}), &old, CLAUDE_EVENTS, Some("*")).unwrap();
+        let second = install(first, &new, CLAUDE_EVENTS, Some("*")).unwrap();
         let stop = second["hooks"]["Stop"].as_array().unwrap();
         assert_eq!(stop.len(), 1);
         assert!(
@@ -329,5 +423,32 @@ mod tests {
                 .unwrap()
                 .contains("/new/vpd")
         );
+    }
+
+    #[test]
+    fn codex_hooks_merge_into_its_hooks_json_without_a_matcher() {
+        let user =
+            json!({"hooks": {"Stop": [{"hooks": [{"type": "command", "command": "say done"}]}]}});
+        let command = hook_command(Path::new("/opt/bin/vpd"), HookAgent::Codex);
+        let installed = install(user.clone(), &command, CODEX_EVENTS, None).unwrap();
+        let expected = json!({"hooks": {
+            "Stop": [
+                {"hooks": [{"type": "command", "command": "say done"}]},
+                {"hooks": [{"type": "command", "command": "'/opt/bin/vpd' hook codex # viewport-hook", "timeout": 120}]}
+            ],
+            "SessionStart": [{"hooks": [{"type": "command", "command": "'/opt/bin/vpd' hook codex # viewport-hook", "timeout": 120}]}],
+        }});
+        assert_eq!(installed["hooks"]["Stop"], expected["hooks"]["Stop"]);
+        assert_eq!(
+            installed["hooks"]["SessionStart"],
+            expected["hooks"]["SessionStart"]
+        );
+        assert!(
+            installed["hooks"]["PermissionRequest"][0]
+                .get("matcher")
+                .is_none()
+        );
+        assert_eq!(installed_events(&installed).len(), CODEX_EVENTS.len());
+        assert_eq!(uninstall(installed), user);
     }
 }

@@ -16,8 +16,17 @@ fn run_hook(
     home: &std::path::Path,
     event: &serde_json::Value,
 ) -> (std::process::ExitStatus, String) {
+    run_agent_hook(home, "claude", event)
+}
+
+/// Run `vpd hook AGENT` as the agent does: the event on stdin.
+fn run_agent_hook(
+    home: &std::path::Path,
+    agent: &str,
+    event: &serde_json::Value,
+) -> (std::process::ExitStatus, String) {
     let mut child = Command::new(vpd())
-        .args(["hook", "claude"])
+        .args(["hook", agent])
         .env("VIEWPORT_HOME", home)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -433,4 +442,119 @@ async fn a_session_whose_agent_process_vanished_ends() {
         end.detail.as_deref().unwrap_or("").contains("process"),
         "{end:?}"
     );
+}
+
+/// Rollouts Codex 0.137 wrote: a command allowed, then its reply.
+const ROLLOUT: &str = include_str!("../../../agents/tests/data/codex-rollout-allowed.jsonl");
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_terminal_codex_is_recorded_and_a_viewport_answers_its_permission_request() {
+    let daemon = daemon().await;
+    daemon.work_directory().await.unwrap();
+    let rollout = daemon.root().join("rollout.jsonl");
+    let home = daemon.home();
+    let codex_event = |fields: serde_json::Value| {
+        let mut all = json!({"transcript_path": rollout.display().to_string(),
+                             "model": "gpt-5-codex", "permission_mode": "default"});
+        for (k, v) in fields.as_object().unwrap() {
+            all[k] = v.clone();
+        }
+        event(&daemon, "019a-codex-thread", all)
+    };
+    let lines: Vec<&str> = ROLLOUT.lines().collect();
+    let call = lines
+        .iter()
+        .position(|l| l.contains("\"function_call\""))
+        .unwrap();
+    let mut seed = 5;
+    let start = codex_event(json!({"hook_event_name": "SessionStart", "source": "startup"}));
+    assert!(run_agent_hook(&home, "codex", &start).0.success());
+    let mut client = daemon.client().await.unwrap();
+    let session = client.list_sessions().await.unwrap().remove(0);
+    assert_eq!(session.agent, "codex");
+    assert_eq!(
+        session.external_id.as_deref(),
+        Some("codex:019a-codex-thread")
+    );
+    client.subscribe(&session.session_id, 0).await.unwrap();
+
+    append_in_pieces(&rollout, &(lines[..=call].join("\n") + "\n"), &mut seed);
+    let ask = codex_event(
+        json!({"hook_event_name": "PermissionRequest", "turn_id": "t1",
+        "tool_name": "Bash", "tool_input": {"command": "echo hi from codex > codex.txt"}}),
+    );
+    let asking_home = home.clone();
+    let waiting = std::thread::spawn(move || run_agent_hook(&asking_home, "codex", &ask));
+    let seen = updates_until(&mut client, |_, u| {
+        matches!(u, SessionUpdate::PermissionRequest(_))
+    })
+    .await
+    .unwrap();
+    assert!(seen.iter().any(|(_, u)| matches!(u,
+        SessionUpdate::ToolCall(c) if c.title.contains("echo hi from codex"))));
+    let Some((_, SessionUpdate::PermissionRequest(request))) = seen.last() else {
+        unreachable!()
+    };
+    client
+        .respond(&session.session_id, &request.prompt_id, Some("allow"))
+        .await
+        .unwrap();
+    let (status, stdout) = waiting.join().unwrap();
+    assert!(status.success());
+    let decision: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(
+        decision["hookSpecificOutput"],
+        json!({"hookEventName": "PermissionRequest",
+               "decision": {"behavior": "allow", "message": "allowed from a vpd viewport"}})
+    );
+
+    append_in_pieces(&rollout, &(lines[call + 1..].join("\n") + "\n"), &mut seed);
+    let stop =
+        codex_event(json!({"hook_event_name": "Stop", "last_assistant_message": "Shell done."}));
+    assert!(run_agent_hook(&home, "codex", &stop).0.success());
+    let rest = updates_until(&mut client, |_, u| is_state(u, SessionState::Idle))
+        .await
+        .unwrap();
+    let all: Vec<SessionUpdate> = seen.into_iter().chain(rest).map(|(_, u)| u).collect();
+    assert_eq!(count(&all, "user-message"), 1, "{all:#?}");
+    assert_eq!(count(&all, "agent-message"), 1, "{all:#?}");
+    assert_eq!(count(&all, "tool-call"), 1, "{all:#?}");
+    assert_eq!(
+        count(&all, "attention"),
+        1,
+        "one prompt, one call for attention: {all:#?}"
+    );
+    assert!(
+        all.iter()
+            .any(|u| matches!(u, SessionUpdate::TokenUsage(t) if t.input_tokens == Some(200)))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unanswered_codex_permission_request_is_left_to_its_terminal() {
+    let mut daemon = TestDaemon::unstarted(vpd()).unwrap();
+    daemon
+        .boot_with(&["--hook-answer-secs", "1"])
+        .await
+        .unwrap();
+    daemon.work_directory().await.unwrap();
+    let home = daemon.home();
+    let start = event(
+        &daemon,
+        "codex-alone",
+        json!({"hook_event_name": "SessionStart"}),
+    );
+    assert!(run_agent_hook(&home, "codex", &start).0.success());
+    let mut client = daemon.client().await.unwrap();
+    let id = client.list_sessions().await.unwrap()[0].session_id.clone();
+    client.subscribe(&id, 0).await.unwrap();
+    let ask = event(
+        &daemon,
+        "codex-alone",
+        json!({"hook_event_name": "PermissionRequest",
+        "tool_name": "Bash", "tool_input": {"command": "rm -rf build"}}),
+    );
+    let (status, stdout) = run_agent_hook(&home, "codex", &ask);
+    assert!(status.success());
+    assert_eq!(stdout.trim(), "", "no decision: Codex asks its user");
 }

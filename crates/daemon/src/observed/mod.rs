@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
-use viewport_agents::hooks::{claude_updates, context};
+use viewport_agents::hooks::{Decision, HookAgent, context, hook_updates};
 use viewport_protocol::frames::HookResult;
 use viewport_protocol::state::{DirectoryInfo, SessionKind, SessionSummary};
 use viewport_protocol::{ErrorCode, FrameError, SessionId, SessionUpdate};
@@ -68,6 +68,12 @@ impl ObservedSessions {
     }
 }
 
+/// Whether a hook's update says what the permission prompt says itself.
+fn prompt_tells(update: &SessionUpdate) -> bool {
+    matches!(update, SessionUpdate::Attention(_))
+        || matches!(update, SessionUpdate::StateChange(c) if c.state == SessionState::Awaiting)
+}
+
 /// Whether a hook's update says what the transcript says better.
 fn transcript_tells(update: &SessionUpdate) -> bool {
     matches!(
@@ -89,14 +95,6 @@ pub struct ObservedPrompt {
     pub reply: oneshot::Sender<PermissionOutcome>,
 }
 
-fn decision(decision: &str, reason: &str) -> Value {
-    serde_json::json!({"hookSpecificOutput": {
-        "hookEventName": "PreToolUse",
-        "permissionDecision": decision,
-        "permissionDecisionReason": reason,
-    }})
-}
-
 impl Manager {
     /// Record one hook event, creating its session on the first.
     pub async fn hook_event(
@@ -106,15 +104,17 @@ impl Manager {
         agent_pid: Option<u32>,
         hub: &Hub,
     ) -> Result<HookResult, FrameError> {
-        if agent != "claude" {
+        let Some(agent) = HookAgent::parse(agent) else {
             return Err(FrameError::new(
                 ErrorCode::InvalidFrame,
-                format!("hooks from `{agent}` are not understood; vpd reads `claude` hooks"),
+                format!(
+                    "hooks from `{agent}` are not understood; vpd reads `claude` and `codex` hooks"
+                ),
             ));
-        }
+        };
         let hook = context(&event).map_err(|m| FrameError::new(ErrorCode::InvalidFrame, m))?;
         tracing::debug!(event = %hook.event_name, session = %hook.session_id, "hook event");
-        let external_id = format!("{agent}:{}", hook.session_id);
+        let external_id = format!("{}:{}", agent.as_str(), hook.session_id);
         let _creating = self.observed().creating.lock().await;
         let (session_id, mut state) = match self.session_with_external_id(&external_id).await? {
             Some(summary) => (summary.session_id, Some(summary.state)),
@@ -129,7 +129,7 @@ impl Manager {
                 let genesis = SessionGenesis {
                     directory_id: directory.directory_id,
                     kind: SessionKind::Observed,
-                    agent: "claude-code".to_owned(),
+                    agent: agent.profile().to_owned(),
                     cwd: cwd.to_owned(),
                     model: None,
                     name: None,
@@ -143,7 +143,12 @@ impl Manager {
             }
         };
         let watch = self
-            .watch(&session_id, hook.transcript_path.as_deref(), agent_pid)
+            .watch(
+                &session_id,
+                agent,
+                hook.transcript_path.as_deref(),
+                agent_pid,
+            )
             .await?;
         let mut watch = watch.lock().await;
         // What the transcript gained comes first: the hook event follows it.
@@ -152,10 +157,12 @@ impl Manager {
             state = Some(settled);
         }
         let follows_transcript = watch.follows_transcript();
+        let asking = hook.event_name == agent.permission_event() && hub.is_followed(&session_id);
         // Hooks say what state an event implies; only changes are stored.
-        let updates: Vec<SessionUpdate> = claude_updates(&event)
+        let updates: Vec<SessionUpdate> = hook_updates(agent, &event)
             .into_iter()
             .filter(|update| !(follows_transcript && transcript_tells(update)))
+            .filter(|update| !(asking && prompt_tells(update)))
             .filter(|update| match update {
                 SessionUpdate::StateChange(change) if state == Some(change.state) => false,
                 SessionUpdate::StateChange(change) => {
@@ -168,9 +175,10 @@ impl Manager {
         self.record_hook_updates(&mut watch, updates).await?;
         drop(watch);
         drop(_creating);
-        let output = if hook.event_name == "PreToolUse" && hub.is_followed(&session_id) {
+        let output = if asking {
             let wait = self.observed().answer_wait;
-            Some(self.ask_viewports(&session_id, &event, wait).await?)
+            let decision = self.ask_viewports(agent, &session_id, &event, wait).await?;
+            agent.decision(decision)
         } else {
             None
         };
@@ -183,10 +191,11 @@ impl Manager {
     /// A permission prompt for a tool call; the decision Claude Code gets.
     async fn ask_viewports(
         &self,
+        agent: HookAgent,
         session_id: &SessionId,
         event: &Value,
         wait: Duration,
-    ) -> Result<Value, FrameError> {
+    ) -> Result<Decision, FrameError> {
         let tool = event
             .get("tool_name")
             .and_then(Value::as_str)
@@ -219,7 +228,7 @@ impl Manager {
                 .get("tool_use_id")
                 .and_then(Value::as_str)
                 .map(str::to_owned),
-            title: format!("Claude Code wants to use {tool}"),
+            title: format!("{} wants to use {tool}", agent.display_name()),
             options,
         };
         let asked = vec![
@@ -234,17 +243,16 @@ impl Manager {
         let outcome = tokio::time::timeout(wait, answer).await;
         let output = match outcome {
             Ok(Ok(PermissionOutcome::Selected { option_id })) if option_id == "allow" => {
-                decision("allow", "allowed from a vpd viewport")
+                Decision::Allow
             }
-            Ok(Ok(PermissionOutcome::Selected { .. })) => {
-                decision("deny", "denied from a vpd viewport")
-            }
+            Ok(Ok(PermissionOutcome::Selected { .. })) => Decision::Deny,
             _ => {
                 let unanswered = self.observed().prompts().remove(&prompt_id).is_some();
                 if unanswered {
                     let reason = format!(
-                        "nobody answered within {}s; Claude Code asks in its terminal",
-                        wait.as_secs()
+                        "nobody answered within {}s; {} asks in its terminal",
+                        wait.as_secs(),
+                        agent.display_name()
                     );
                     let resolved = PermissionResolved {
                         prompt_id,
@@ -259,7 +267,7 @@ impl Manager {
                     )
                     .await?;
                 }
-                decision("ask", "no answer from vpd")
+                Decision::Ask
             }
         };
         let active = state_change(SessionState::Active, None, None);

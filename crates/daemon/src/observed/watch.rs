@@ -8,8 +8,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use viewport_agents::hooks::HookAgent;
 use viewport_agents::process::is_running;
-use viewport_agents::transcript::{ClaudeTranscript, Tail};
+use viewport_agents::transcript::{Tail, TranscriptParser};
 use viewport_protocol::update::SystemStatus;
 use viewport_protocol::{EndReason, ErrorCode, FrameError, SessionId, SessionState, SessionUpdate};
 use viewport_store::{EventBody, ObservedAgent};
@@ -25,8 +26,9 @@ const POLLS_PER_PROCESS_CHECK: u32 = 8;
 /// What is followed of one observed session.
 pub struct Watch {
     session_id: SessionId,
+    agent: HookAgent,
     tail: Option<Tail>,
-    parser: ClaudeTranscript,
+    parser: TranscriptParser,
     pid: Option<u32>,
     /// A read failure was reported; later ones only go to the log.
     read_failure_reported: bool,
@@ -58,6 +60,7 @@ impl Watch {
     fn stored(&self) -> ObservedAgent {
         ObservedAgent {
             session_id: self.session_id.clone(),
+            agent: self.agent.as_str().to_owned(),
             transcript_path: self
                 .tail
                 .as_ref()
@@ -75,6 +78,7 @@ impl Manager {
     pub(crate) async fn watch(
         self: &Arc<Self>,
         session_id: &SessionId,
+        agent: HookAgent,
         transcript_path: Option<&str>,
         pid: Option<u32>,
     ) -> Result<SharedWatch, FrameError> {
@@ -84,8 +88,9 @@ impl Manager {
             None => {
                 let watch = Arc::new(tokio::sync::Mutex::new(Watch {
                     session_id: session_id.clone(),
+                    agent,
                     tail: None,
-                    parser: ClaudeTranscript::default(),
+                    parser: agent.transcript_parser(),
                     pid: None,
                     read_failure_reported: false,
                     settling: Vec::new(),
@@ -105,7 +110,7 @@ impl Manager {
         let new_pid = pid.filter(|p| current.pid != Some(*p));
         if let Some(path) = new_path {
             current.tail = Some(Tail::new(path, 0));
-            current.parser = ClaudeTranscript::default();
+            current.parser = current.parser.fresh();
         }
         if let Some(pid) = new_pid {
             current.pid = Some(pid);
@@ -127,12 +132,21 @@ impl Manager {
             }
         };
         for agent in agents {
+            let Some(kind) = HookAgent::parse(&agent.agent) else {
+                tracing::warn!(
+                    "not following session {}: its agent `{}` is unknown to this vpd",
+                    agent.session_id,
+                    agent.agent
+                );
+                continue;
+            };
             let watch = Arc::new(tokio::sync::Mutex::new(Watch {
+                agent: kind,
                 tail: agent
                     .transcript_path
                     .map(|path| Tail::new(path, agent.transcript_offset)),
                 session_id: agent.session_id.clone(),
-                parser: ClaudeTranscript::default(),
+                parser: kind.transcript_parser(),
                 pid: agent.pid,
                 read_failure_reported: false,
                 settling: Vec::new(),
@@ -206,7 +220,7 @@ impl Manager {
             };
             let mut updates = Vec::new();
             if read.reset {
-                watch.parser = ClaudeTranscript::default();
+                watch.parser = watch.parser.fresh();
                 updates.push(SessionUpdate::SystemStatus(SystemStatus::Notice {
                     message:
                         "the transcript was truncated or replaced; reading it again from the start"

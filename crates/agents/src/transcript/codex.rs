@@ -3,11 +3,12 @@
 //!
 //! A record is `{"timestamp", "type", "payload"}`. `response_item` carries
 //! what the model saw and said (messages, reasoning, tool calls and their
-//! output); `event_msg` what Codex reported (the user's message, token
-//! counts, turn boundaries). Where both tell the same thing, one is taken:
-//! the user's words from `event_msg`, which has them without the context
-//! Codex wraps around them; the agent's words and reasoning from
-//! `response_item`. Everything else is kept as `system-status` `other`.
+//! output); `event_msg` what Codex reported (token counts, turn boundaries,
+//! and again the messages and commands). Where both tell the same thing,
+//! the response item is taken: older versions report the user's message as
+//! `user_message`, newer ones as `item_completed`, and every version has it
+//! as a response item (beside the context Codex adds, which is told apart).
+//! Everything else is kept as `system-status` `other`.
 
 use serde_json::Value;
 use viewport_protocol::SessionUpdate;
@@ -51,12 +52,20 @@ impl CodexRollout {
     /// `None` keeps the record as it is.
     fn event(&self, payload: &Value) -> Option<Vec<SessionUpdate>> {
         match payload.get("type").and_then(Value::as_str)? {
-            "user_message" => Some(vec![SessionUpdate::UserMessage(MessageText {
-                text: text(payload, "message")?,
-            })]),
             "token_count" => Some(self.usage(payload.get("info")?).into_iter().collect()),
             // Told again by the response items.
-            "agent_message" | "agent_reasoning" | "agent_reasoning_raw_content" => Some(Vec::new()),
+            "user_message"
+            | "agent_message"
+            | "agent_reasoning"
+            | "agent_reasoning_raw_content" => Some(Vec::new()),
+            "item_completed" => {
+                let item = payload.get("item")?.get("type").and_then(Value::as_str)?;
+                matches!(
+                    item,
+                    "UserMessage" | "AgentMessage" | "Reasoning" | "CommandExecution"
+                )
+                .then(Vec::new)
+            }
             _ => None,
         }
     }
@@ -160,11 +169,22 @@ fn message(payload: &Value) -> Option<Vec<SessionUpdate>> {
                 .into_iter()
                 .collect(),
         ),
-        // The user's words come from `event_msg`; these repeat them
-        // wrapped in context Codex adds.
-        "user" => Some(Vec::new()),
+        "user" => Some(
+            joined_text(payload.get("content")?)
+                .filter(|text| !is_added_context(text))
+                .map(|text| SessionUpdate::UserMessage(MessageText { text }))
+                .into_iter()
+                .collect(),
+        ),
         _ => None,
     }
+}
+
+/// Whether a user message is context Codex adds (`<environment_context>…`,
+/// the AGENTS.md instructions), not the user's words.
+fn is_added_context(text: &str) -> bool {
+    let text = text.trim();
+    (text.starts_with('<') && text.ends_with('>')) || text.starts_with("# AGENTS.md instructions")
 }
 
 fn tool_kind(name: &str) -> ToolKind {
@@ -259,6 +279,8 @@ mod tests {
     /// Written by Codex 0.137 (inside codex-acp 0.16) in end-to-end runs: a
     /// command the user allowed, and one the user refused.
     const ALLOWED: &str = include_str!("../../tests/data/codex-rollout-allowed.jsonl");
+    /// Written by the Codex 0.169 CLI (`codex exec`) running a command.
+    const CLI_0_169: &str = include_str!("../../tests/data/codex-0.169-rollout.jsonl");
     const DENIED: &str = include_str!("../../tests/data/codex-rollout-denied.jsonl");
 
     fn parse_all(text: &str) -> Vec<SessionUpdate> {
@@ -307,6 +329,24 @@ mod tests {
         assert!(last.cost.is_some(), "gpt-5-codex has a price");
         assert!(matches!(&updates[0],
             SessionUpdate::SystemStatus(SystemStatus::Notice { message }) if message.contains("0.137.0")));
+    }
+
+    #[test]
+    fn a_rollout_of_codex_0_169_tells_the_same_story_once() {
+        let updates = parse_all(CLI_0_169);
+        assert_eq!(
+            said(&updates),
+            [
+                "user-message",
+                "tool-call",
+                "tool-call-update",
+                "token-usage",
+                "agent-message",
+                "token-usage"
+            ]
+        );
+        assert!(updates.iter().any(|u| matches!(u,
+            SessionUpdate::UserMessage(m) if m.text == "write codex.txt")));
     }
 
     #[test]

@@ -327,6 +327,11 @@ fn install_file(file: &HookFile) -> Result<()> {
         file.events().len(),
         file.path.display()
     );
+    if file.agent == HookAgent::Codex {
+        eprintln!(
+            "vpd: Codex runs new hooks only once you trust them: type /hooks in Codex and trust vpd's"
+        );
+    }
     Ok(())
 }
 

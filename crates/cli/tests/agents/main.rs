@@ -6,6 +6,7 @@
 mod claude;
 mod claude_terminal;
 mod codex;
+mod codex_terminal;
 mod gemini;
 mod opencode;
 

@@ -9,13 +9,16 @@
 //!   1,000 updates/s, with lost and duplicated updates counted;
 //! - terminal sessions: `cat` of 200 MB through a vpd terminal against tmux
 //!   with `pipe-pane`, and `vpd attach` against `tmux attach` on a session
-//!   with 100k lines of scrollback.
+//!   with 100k lines of scrollback;
+//! - the hook bridge: `vpd hook claude` with the daemon up and down, against
+//!   the same binary starting and exiting.
 //!
 //! Run: `cargo build --release --bin vpd --bin viewport-bench && target/release/viewport-bench`
 //! (`--quick` uses smaller sizes for a smoke run; name `ingest`, `replay`,
-//! `latency` or `terminal` to run only those).
+//! `latency`, `terminal` or `hooks` to run only those).
 
 mod fixtures;
+mod hooks;
 mod ingest;
 mod latency;
 mod replay;
@@ -34,6 +37,8 @@ pub struct Sizes {
     pub terminal_bytes: u64,
     /// Lines of scrollback the attach benchmark's session holds.
     pub attach_lines: u64,
+    /// Times each hook command is run.
+    pub hook_runs: u64,
 }
 
 fn vpd_binary() -> Result<PathBuf> {
@@ -65,6 +70,7 @@ async fn main() -> Result<()> {
             viewports: &[1, 10],
             terminal_bytes: 20_000_000,
             attach_lines: 10_000,
+            hook_runs: 50,
         }
     } else {
         Sizes {
@@ -74,6 +80,7 @@ async fn main() -> Result<()> {
             viewports: &[1, 10, 100],
             terminal_bytes: 200_000_000,
             attach_lines: 100_000,
+            hook_runs: 500,
         }
     };
     let vpd = vpd_binary()?;
@@ -98,6 +105,9 @@ async fn main() -> Result<()> {
     }
     if wanted("terminal") {
         terminal::run(&vpd, &sizes).await?;
+    }
+    if wanted("hooks") {
+        hooks::run(&vpd, &sizes).await?;
     }
     Ok(())
 }

@@ -73,10 +73,10 @@ pub enum Command {
     /// Registered directories.
     #[command(subcommand)]
     Dir(DirCommand),
-    /// Claude Code hooks that make `claude` sessions started in a terminal
-    /// (under a registered directory) show up in vpd.
+    /// Claude Code and Codex hooks that make `claude` and `codex` sessions
+    /// started in a terminal (under a registered directory) show up in vpd.
     Hooks(HooksArgs),
-    /// The hook command Claude Code runs (reads the event on stdin).
+    /// The hook command Claude Code and Codex run (reads the event on stdin).
     #[command(hide = true)]
     Hook { agent: String },
     /// Run the scripted demo agent on stdio (used by the `demo` profile).
@@ -260,16 +260,18 @@ pub struct AnswerArgs {
 pub struct HooksArgs {
     #[command(subcommand)]
     pub command: HooksCommand,
-    /// Claude Code's settings (the default).
+    /// Claude Code's settings. With neither --claude nor --codex: Claude
+    /// Code, and Codex too where its directory (`~/.codex`, `.codex`) exists.
     #[arg(long, global = true)]
     pub claude: bool,
-    /// Codex's config.
+    /// Codex's hooks (`hooks.json`).
     #[arg(long, global = true)]
     pub codex: bool,
-    /// The project's `.claude/settings.json` in --dir instead of the user's.
+    /// The project's `.claude/settings.json` / `.codex/hooks.json` in --dir
+    /// instead of the user's.
     #[arg(long, global = true, conflicts_with = "user")]
     pub project: bool,
-    /// The user's `~/.claude/settings.json` (the default).
+    /// The user's `~/.claude/settings.json` / `~/.codex/hooks.json` (the default).
     #[arg(long, global = true)]
     pub user: bool,
     /// The project directory, with --project.

@@ -219,11 +219,7 @@ pub fn hook_updates(agent: HookAgent, event: &Value) -> Vec<SessionUpdate> {
             // A permission prompt answered in the terminal ends here.
             state(SessionState::Active),
         ],
-        "Notification" => vec![SessionUpdate::Attention(Attention {
-            reason: AttentionReason::AgentNotification,
-            message: text_of(event.get("message"))
-                .unwrap_or_else(|| format!("{agent_name} needs attention")),
-        })],
+        "Notification" => notification(agent_name, event),
         "Stop" => {
             let mut updates = Vec::new();
             if let Some(text) = text_of(event.get("last_assistant_message")) {
@@ -247,6 +243,27 @@ pub fn hook_updates(agent: HookAgent, event: &Value) -> Vec<SessionUpdate> {
             data: event.clone(),
         })],
     }
+}
+
+/// A notification calls for attention; what it is about (Claude Code's
+/// `notification_type`) may also say the agent waits: for a permission, or
+/// for the user's next prompt.
+fn notification(agent_name: &str, event: &Value) -> Vec<SessionUpdate> {
+    let kind = event.get("notification_type").and_then(Value::as_str);
+    let (reason, waits_in) = match kind {
+        Some("permission_prompt") => (
+            AttentionReason::PermissionPending,
+            Some(SessionState::Awaiting),
+        ),
+        Some("idle_prompt") => (AttentionReason::AgentNotification, Some(SessionState::Idle)),
+        _ => (AttentionReason::AgentNotification, None),
+    };
+    let attention = SessionUpdate::Attention(Attention {
+        reason,
+        message: text_of(event.get("message"))
+            .unwrap_or_else(|| format!("{agent_name} needs attention")),
+    });
+    waits_in.map(state).into_iter().chain([attention]).collect()
 }
 
 #[cfg(test)]
@@ -279,6 +296,12 @@ mod tests {
         let end = json!({"hook_event_name": "SessionEnd", "session_id": "s", "reason": "exit"});
         assert!(
             matches!(&hook_updates(HookAgent::Claude, &end)[0], SessionUpdate::StateChange(c) if c.reason == Some(EndReason::Completed))
+        );
+        let waiting = json!({"hook_event_name": "Notification", "session_id": "s",
+            "notification_type": "permission_prompt", "message": "Claude needs your permission to use Bash"});
+        assert!(
+            matches!(&hook_updates(HookAgent::Claude, &waiting)[..], [SessionUpdate::StateChange(c), SessionUpdate::Attention(a)]
+                if c.state == SessionState::Awaiting && a.reason == AttentionReason::PermissionPending)
         );
         let future = json!({"hook_event_name": "PreCompact", "session_id": "s"});
         assert!(

@@ -13,6 +13,10 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+pub mod check;
+pub mod model;
+pub mod yaml;
+
 /// The file name inside a data home, and inside a directory's `.viewport/`.
 pub const FILE_NAME: &str = "config.yaml";
 

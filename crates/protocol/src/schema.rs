@@ -41,7 +41,7 @@ pub fn protocol_schema_json() -> String {
 /// The value with every object's keys in sorted order. serde_json keeps
 /// insertion order when another crate in the build turns on its
 /// `preserve_order` feature; sorting makes the file the same either way.
-fn sorted(value: Value) -> Value {
+pub fn sorted(value: Value) -> Value {
     match value {
         Value::Object(map) => {
             let mut entries: Vec<(String, Value)> = map.into_iter().collect();

@@ -125,9 +125,10 @@ impl Manager {
         if let Some(max) = self.job_queue().max_parallel {
             return max;
         }
-        match viewport_config::settings(self.home_root(), None) {
-            Ok(settings) => settings
-                .jobs_max_parallel
+        match viewport_config::user_config(self.home_root()) {
+            Ok(config) => config
+                .jobs
+                .and_then(|jobs| jobs.max_parallel)
                 .map_or(DEFAULT_MAX_PARALLEL, usize::from),
             Err(e) => {
                 tracing::warn!("{e}; running at most {DEFAULT_MAX_PARALLEL} jobs at once");

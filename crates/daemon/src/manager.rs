@@ -413,23 +413,29 @@ impl Manager {
         command: Option<&str>,
         directory: &DirectoryInfo,
     ) -> Result<(Vec<String>, TemplateEnv), FrameError> {
-        let settings =
-            viewport_config::settings(self.home.root(), Some(Path::new(&directory.path)))
-                .map_err(|e| invalid(e.to_string()))?;
-        if command.is_none()
-            && let Some((configured, _)) = settings.templates.get(template)
-        {
-            let argv = template_command("script", Some(&configured.command)).map_err(invalid)?;
-            return Ok((argv, configured.env.clone().into_iter().collect()));
+        let root = Path::new(&directory.path);
+        let manifest = viewport_config::manifest(self.home.root(), Some(root), root)
+            .map_err(|e| invalid(e.to_string()))?;
+        if command.is_none() {
+            if let Some(conflict) = manifest.conflict(viewport_config::Section::Templates, template)
+            {
+                return Err(invalid(conflict.to_string()));
+            }
+            if let Some(configured) = manifest.templates.get(template) {
+                let configured = &configured.definition;
+                let argv =
+                    template_command("script", Some(&configured.command)).map_err(invalid)?;
+                return Ok((argv, configured.env.clone().into_iter().collect()));
+            }
         }
         template_command(template, command)
             .map(|argv| (argv, Vec::new()))
             .map_err(|message| {
-                if settings.templates.is_empty() {
+                if manifest.templates.is_empty() {
                     invalid(message)
                 } else {
                     let configured: Vec<&str> =
-                        settings.templates.keys().map(String::as_str).collect();
+                        manifest.templates.keys().map(String::as_str).collect();
                     invalid(format!("{message}; from config: {}", configured.join(", ")))
                 }
             })

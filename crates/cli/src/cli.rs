@@ -68,6 +68,12 @@ pub enum Command {
     ConfigSession(ConfigSessionArgs),
     /// The agents vpd can run, whether each is installed, and how to install it.
     Agents(ListArgs),
+    /// The `.viewport/config.yaml` files: check them, see what they resolve to.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// What is kept of a session besides its log.
+    #[command(subcommand)]
+    Session(SessionCommand),
     /// Rebuild every projection from the event log.
     Reindex,
     /// Registered directories.
@@ -124,9 +130,10 @@ pub enum DaemonAction {
 pub struct RunArgs {
     /// The prompt for the first turn.
     pub prompt: String,
-    /// Agent profile.
-    #[arg(long, default_value = viewport_agents::profile::DEFAULT_PROFILE)]
-    pub agent: String,
+    /// The agent (`vpd agents` lists them; default: the --profile's agent,
+    /// or `demo`).
+    #[arg(long)]
+    pub agent: Option<String>,
     /// Working directory of the session (registered if it is not yet).
     #[arg(long, default_value = ".")]
     pub dir: PathBuf,
@@ -304,4 +311,39 @@ pub enum DirCommand {
     },
     /// Unregister a directory (by `dir_` id or path); its sessions stay.
     Rm { directory: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print the JSON Schema of config.yaml.
+    Schema,
+    /// Check a config file and print every problem with its line and column
+    /// (exit 1 when there is one).
+    Validate {
+        /// The file, or a directory whose `.viewport/config.yaml` to check
+        /// (default: the current directory's).
+        path: Option<PathBuf>,
+        /// Print the problems as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The manifest a session started in a directory would see: every
+    /// context, workflow, plan, agent profile and template, where each
+    /// comes from, and the conflicts.
+    Resolve {
+        /// The working directory (default: the current one).
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SessionCommand {
+    /// The config manifest a session started with (JSON).
+    Manifest {
+        #[arg(long)]
+        session: String,
+    },
 }

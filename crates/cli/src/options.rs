@@ -7,6 +7,10 @@ use viewport_protocol::options::{ConfigOverrides, McpServer, PermissionPolicy, T
 
 #[derive(Debug, Clone, Default, Args)]
 pub struct SessionOptions {
+    /// An agent profile from the directory's config (`agentProfiles`); the
+    /// other flags override its settings. `vpd config resolve` lists them.
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
     /// The model to select once the session is up.
     #[arg(long)]
     pub model: Option<String>,
@@ -66,18 +70,19 @@ pub enum TimeoutArg {
 }
 
 impl SessionOptions {
-    pub fn overrides(&self, agent: &str) -> Result<ConfigOverrides> {
+    pub fn overrides(&self, agent: Option<&str>) -> Result<ConfigOverrides> {
         let command = match &self.command {
             Some(line) => shlex::split(line)
                 .filter(|words| !words.is_empty())
                 .with_context(|| format!("--cmd `{line}` is not a command line"))?,
             None => Vec::new(),
         };
-        if !command.is_empty() && agent != "custom" {
+        if !command.is_empty() && agent != Some("custom") && self.profile.is_none() {
             bail!("--cmd runs a custom agent: give --agent custom with it");
         }
         Ok(ConfigOverrides {
-            agent: Some(agent.to_owned()),
+            profile: self.profile.clone(),
+            agent: agent.map(str::to_owned),
             command,
             env: self
                 .env
@@ -183,9 +188,9 @@ mod tests {
             command: Some("my-agent --acp".into()),
             ..SessionOptions::default()
         };
-        assert!(options.overrides("demo").is_err());
+        assert!(options.overrides(Some("demo")).is_err());
         assert_eq!(
-            options.overrides("custom").unwrap().command,
+            options.overrides(Some("custom")).unwrap().command,
             ["my-agent", "--acp"]
         );
     }

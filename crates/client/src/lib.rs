@@ -17,7 +17,7 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{self, Message};
 use viewport_protocol::frames::{
     AttachResult, HookResult, LaunchResult, ListDirectoriesResult, ListSessionsResult,
-    ListSubscribeResult, ReindexResult, SessionSubscribeResult,
+    ListSubscribeResult, ReindexResult, SessionManifestResult, SessionSubscribeResult,
 };
 use viewport_protocol::jobs::{JobInfo, ListJobsResult};
 use viewport_protocol::limits::MAX_TRANSPORT_MESSAGE_BYTES;
@@ -414,6 +414,18 @@ impl Client {
             request_id: RequestId::generate(),
         };
         Ok(self.request::<ListJobsResult>(frame).await?.jobs)
+    }
+
+    /// The config manifest a session started with, if it kept one.
+    pub async fn session_manifest(
+        &mut self,
+        session_id: &SessionId,
+    ) -> Result<Option<serde_json::Value>> {
+        let frame = ClientFrame::SessionManifest {
+            request_id: RequestId::generate(),
+            session_id: session_id.clone(),
+        };
+        Ok(self.request::<SessionManifestResult>(frame).await?.manifest)
     }
 
     /// Hand an agent's hook event to the daemon.

@@ -6,6 +6,7 @@
 //! - [`yaml`]: YAML read into a tree that knows where each node is, within
 //!   limits against hostile files.
 //! - [`check`]: every problem of one file, with line and column.
+//! - [`contexts`]: the contexts that apply, read for a session's first prompt.
 //! - [`resolve`]: the files that speak for a directory, merged into a
 //!   [`Manifest`](resolve::Manifest), conflicts named, never silently chosen.
 //!
@@ -15,6 +16,7 @@
 use std::path::Path;
 
 pub mod check;
+pub mod contexts;
 pub mod model;
 pub mod resolve;
 pub mod yaml;

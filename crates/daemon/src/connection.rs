@@ -13,7 +13,9 @@ use tokio::task::AbortHandle;
 use tokio_util::sync::CancellationToken;
 use viewport_agents::acp::config::ConfigRequest;
 use viewport_agents::pty::TermSize;
-use viewport_protocol::frames::{LaunchResult, ListDirectoriesResult, ListSessionsResult};
+use viewport_protocol::frames::{
+    LaunchResult, ListDirectoriesResult, ListSessionsResult, SessionManifestResult,
+};
 use viewport_protocol::jobs::ListJobsResult;
 use viewport_protocol::limits::MAX_SUBSCRIPTIONS_PER_CONNECTION;
 use viewport_protocol::options::ListAgentsResult;
@@ -386,6 +388,16 @@ impl Connection {
             }
             ClientFrame::ListJobs { request_id } => {
                 let result = manager.jobs().await.map(|jobs| ListJobsResult { jobs });
+                self.reply(Some(request_id), result).await;
+            }
+            ClientFrame::SessionManifest {
+                request_id,
+                session_id,
+            } => {
+                let result = manager
+                    .session_manifest(&session_id)
+                    .await
+                    .map(|manifest| SessionManifestResult { manifest });
                 self.reply(Some(request_id), result).await;
             }
             ClientFrame::HookEvent {

@@ -124,7 +124,7 @@ fn invalid(message: String) -> FrameError {
 }
 
 /// The agent's working directory: `cwd` inside the registered directory.
-fn session_cwd(directory: &Path, cwd: Option<&str>) -> Result<PathBuf, FrameError> {
+pub(crate) fn session_cwd(directory: &Path, cwd: Option<&str>) -> Result<PathBuf, FrameError> {
     let Some(cwd) = cwd else {
         return Ok(directory.to_owned());
     };

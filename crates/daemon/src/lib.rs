@@ -6,6 +6,8 @@
 //!   one transaction, then hands them to the hub. Seqs are assigned only here.
 //! - [`hub`]: per-session broadcast of committed updates, pre-rendered as
 //!   frames, and the session-list feed.
+//! - [`configured`]: what the directory's config says for a launch: the
+//!   manifest (kept beside the session), the agent profile, the contexts.
 //! - [`frames`]: renders stored events into wire frames (live and replay alike).
 //! - [`follow`]: a viewport's subscription: replay from the store, then live,
 //!   with no gap and no duplicate, falling back to the store when it lags.
@@ -27,6 +29,7 @@
 //!   writes through a bounded queue. It owns nothing of a session.
 //! - [`run`]: start-up, recovery of sessions the last daemon left, shutdown.
 
+pub mod configured;
 pub mod connection;
 pub mod follow;
 pub mod frames;

@@ -22,6 +22,7 @@ use viewport_protocol::{
 };
 use viewport_store::{EventBody, NewEvent, SessionGenesis};
 
+use crate::configured::{self, Configured};
 use crate::home::DataHome;
 use crate::ingest::Ingest;
 use crate::jobs::JobQueue;
@@ -145,6 +146,13 @@ impl Manager {
         overrides: ConfigOverrides,
     ) -> Result<SessionId, FrameError> {
         let directory = self.directory(&directory_id).await?;
+        let Configured {
+            model,
+            overrides,
+            manifest,
+            context,
+            problems,
+        } = configured::configure(self.home.root(), &directory, model, overrides)?;
         let mut plan = launch::plan(
             &self.program_search(),
             &directory,
@@ -157,6 +165,8 @@ impl Manager {
             overrides,
         };
         self.prepare_session_dir(&id, &mut plan, &stored)?;
+        configured::save(&self.home.session_dir(&id), &manifest)
+            .map_err(|e| internal("keeping the session's manifest", e))?;
         let genesis = SessionGenesis {
             directory_id,
             kind: SessionKind::Acp,
@@ -171,17 +181,28 @@ impl Manager {
         let first = SessionUpdate::UserMessage(MessageText {
             text: prompt.clone(),
         });
-        self.store_all(
-            &id,
-            vec![EventBody::Genesis(genesis), EventBody::Update(first)],
-        )
-        .await?;
+        let mut opening = vec![EventBody::Genesis(genesis), EventBody::Update(first)];
+        opening.extend(context_notices(&context, problems).map(EventBody::Update));
+        self.store_all(&id, opening).await?;
         let active = state_change(SessionState::Active, None, None);
-        if let Err(e) = self.start_agent(&id, plan, Some(prompt), active).await {
+        if let Err(e) = self
+            .start_agent(&id, plan, Some((prompt, context)), active)
+            .await
+        {
             let end = state_change(SessionState::Ended, Some(EndReason::Failed), Some(e));
             self.store_all(&id, vec![EventBody::Update(end)]).await?;
         }
         Ok(id)
+    }
+
+    /// The manifest a session started with, if it kept one.
+    pub async fn session_manifest(
+        &self,
+        id: &SessionId,
+    ) -> Result<Option<serde_json::Value>, FrameError> {
+        self.summary(id).await?;
+        configured::load(&self.home.session_dir(id))
+            .map_err(|e| internal("reading the session's manifest", e))
     }
 
     /// Start an ended session's agent again and continue its conversation.
@@ -245,15 +266,15 @@ impl Manager {
         self: &Arc<Self>,
         id: &SessionId,
         plan: LaunchPlan,
-        prompt: Option<String>,
+        prompt: Option<(String, Vec<ContextItem>)>,
         state: SessionUpdate,
     ) -> Result<(), String> {
         let (events_tx, events_rx) = mpsc::channel(DRIVER_QUEUE);
         let agent =
             AcpSession::start(&plan.spec, plan.setup, events_tx).map_err(|e| e.to_string())?;
         let turn_running = prompt.is_some();
-        if let Some(prompt) = prompt {
-            agent.prompt(prompt, &[]);
+        if let Some((prompt, context)) = prompt {
+            agent.prompt(prompt, &context);
         }
         self.store_all(id, vec![EventBody::Update(state)])
             .await
@@ -819,4 +840,23 @@ impl Manager {
             Err(e) => internal("reading the session", e),
         }
     }
+}
+
+/// What the session log says of the config's contexts: which the first
+/// prompt carries, and which could not be read.
+fn context_notices(
+    context: &[ContextItem],
+    problems: Vec<String>,
+) -> impl Iterator<Item = SessionUpdate> {
+    let carried = (!context.is_empty()).then(|| {
+        let uris: Vec<&str> = context.iter().map(|c| c.uri.as_str()).collect();
+        format!(
+            "the first prompt carries context from the config: {}",
+            uris.join(", ")
+        )
+    });
+    carried
+        .into_iter()
+        .chain(problems)
+        .map(|message| SessionUpdate::SystemStatus(SystemStatus::Notice { message }))
 }

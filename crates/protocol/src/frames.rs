@@ -214,6 +214,12 @@ pub enum ClientFrame {
     /// Every job, oldest first.
     #[serde(rename_all = "camelCase")]
     ListJobs { request_id: RequestId },
+    /// The config manifest a session started with (`vpd session manifest`).
+    #[serde(rename_all = "camelCase")]
+    SessionManifest {
+        request_id: RequestId,
+        session_id: SessionId,
+    },
     /// An event from an agent's hook (`vpd hook claude` sends them): the
     /// session it belongs to is created on its first event, when its
     /// working directory is inside a registered directory.
@@ -266,6 +272,7 @@ pub const CLIENT_FRAME_TYPES: &[&str] = &[
     "resize",
     "enqueueJob",
     "listJobs",
+    "sessionManifest",
     "hookEvent",
 ];
 
@@ -296,6 +303,7 @@ impl ClientFrame {
             | Self::Attach { request_id, .. }
             | Self::EnqueueJob { request_id, .. }
             | Self::ListJobs { request_id }
+            | Self::SessionManifest { request_id, .. }
             | Self::HookEvent { request_id, .. } => Some(request_id),
         }
     }
@@ -544,6 +552,18 @@ fn validate(frame: &ClientFrame) -> Result<(), String> {
         _ => {}
     }
     Ok(())
+}
+
+/// Result of `sessionManifest`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionManifestResult {
+    /// The manifest as resolved when the session started: its contexts,
+    /// workflows, plans, agent profiles and templates, each with the file
+    /// and line it came from, and its conflicts. Absent for sessions that
+    /// were not launched by vpd (terminal and observed sessions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manifest: Option<serde_json::Value>,
 }
 
 /// Result of `hookEvent`.

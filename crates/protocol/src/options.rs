@@ -12,7 +12,11 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ConfigOverrides {
-    /// The agent profile (default `demo`); `vpd agents` lists them.
+    /// An agent profile from the directory's config (`agentProfiles`): its
+    /// settings apply, and the other fields here override them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
+    /// The agent (default `demo`); `vpd agents` lists them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agent: Option<String>,
     /// The program and arguments of the `custom` profile (any ACP agent).
@@ -55,6 +59,44 @@ pub struct ConfigOverrides {
     /// Stop the session when its cost passes this many US dollars.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cost_cap_usd: Option<f64>,
+}
+
+impl ConfigOverrides {
+    /// These overrides on top of `base`: what is set here wins, variables
+    /// and MCP servers are added to the base's.
+    pub fn over(self, base: ConfigOverrides) -> ConfigOverrides {
+        let mut env = base.env;
+        env.extend(self.env);
+        let mut mcp_servers = base.mcp_servers;
+        mcp_servers.retain(|s| self.mcp_servers.iter().all(|o| o.name() != s.name()));
+        mcp_servers.extend(self.mcp_servers);
+        ConfigOverrides {
+            profile: self.profile.or(base.profile),
+            agent: self.agent.or(base.agent),
+            command: if self.command.is_empty() {
+                base.command
+            } else {
+                self.command
+            },
+            env,
+            cwd: self.cwd.or(base.cwd),
+            mcp_servers,
+            additional_instructions: self
+                .additional_instructions
+                .or(base.additional_instructions),
+            skip_os_instructions: self.skip_os_instructions || base.skip_os_instructions,
+            permission_policy: self.permission_policy.or(base.permission_policy),
+            permission_timeout_secs: self
+                .permission_timeout_secs
+                .or(base.permission_timeout_secs),
+            permission_timeout_outcome: self
+                .permission_timeout_outcome
+                .or(base.permission_timeout_outcome),
+            mode: self.mode.or(base.mode),
+            thought_level: self.thought_level.or(base.thought_level),
+            cost_cap_usd: self.cost_cap_usd.or(base.cost_cap_usd),
+        }
+    }
 }
 
 /// An MCP server the agent should connect to.

@@ -8,7 +8,7 @@ use serde_json::{Map, Value, json};
 
 use crate::frames::{
     ClientFrame, LaunchResult, ListDirectoriesResult, ListSessionsResult, ListSubscribeResult,
-    ReindexResult, ServerFrame, SessionSubscribeResult,
+    ReindexResult, ServerFrame, SessionManifestResult, SessionSubscribeResult,
 };
 
 fn add<T: JsonSchema>(generator: &mut SchemaGenerator) {
@@ -26,6 +26,7 @@ pub fn protocol_schema_json() -> String {
     add::<ListSessionsResult>(&mut generator);
     add::<ListDirectoriesResult>(&mut generator);
     add::<ReindexResult>(&mut generator);
+    add::<SessionManifestResult>(&mut generator);
     let defs: Map<String, Value> = generator.take_definitions(true).into_iter().collect();
     let schema = json!({
         "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -72,6 +73,21 @@ mod tests {
             "schema/protocol.json is out of date with crates/protocol; \
              run `VIEWPORT_UPDATE_SCHEMA=1 cargo test -p viewport-protocol` and commit the result"
         );
+    }
+
+    #[test]
+    fn every_client_frame_type_is_accepted() {
+        let schema: Value = serde_json::from_str(&protocol_schema_json()).unwrap();
+        let mut in_schema: Vec<&str> = schema["$defs"]["ClientFrame"]["oneOf"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|variant| variant["properties"]["type"]["const"].as_str())
+            .collect();
+        let mut accepted = crate::frames::CLIENT_FRAME_TYPES.to_vec();
+        in_schema.sort_unstable();
+        accepted.sort_unstable();
+        assert_eq!(in_schema, accepted, "CLIENT_FRAME_TYPES is out of date");
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! to the daemon through `viewport-client`, and returns an exit code.
 
 mod agents;
+mod config;
 mod daemon;
 mod dir;
 mod follow;
@@ -15,7 +16,7 @@ use anyhow::{Result, bail};
 use viewport_client::Client;
 use viewport_protocol::SessionId;
 
-use crate::cli::{Cli, Command, DirCommand};
+use crate::cli::{Cli, Command, DirCommand, SessionCommand};
 
 /// The session ended in failure (failed, daemon-lost, cost-cap).
 pub const EXIT_SESSION_FAILED: u8 = 3;
@@ -47,6 +48,10 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Resume(args) => session::resume(args).await,
         Command::ConfigSession(args) => session::config(args).await,
         Command::Agents(args) => agents::list(args).await,
+        Command::Config(command) => config::run(command).await,
+        Command::Session(SessionCommand::Manifest { session }) => {
+            config::session_manifest(&session).await
+        }
         Command::Reindex => dir::reindex().await,
         Command::Hooks(args) => hooks::run(args),
         Command::Hook { agent } => hooks::hook(&agent).await,

@@ -20,7 +20,7 @@ pub async fn run(args: RunArgs) -> Result<ExitCode> {
     let dir = std::fs::canonicalize(&args.dir)
         .with_context(|| format!("cannot use directory {}", args.dir.display()))?;
     let directory = client.add_directory(&dir.to_string_lossy()).await?;
-    let overrides = args.options.overrides(&args.agent)?;
+    let overrides = args.options.overrides(args.agent.as_deref())?;
     let session_id = client
         .launch_with(
             directory.directory_id,
@@ -33,11 +33,12 @@ pub async fn run(args: RunArgs) -> Result<ExitCode> {
         println!("{session_id}");
         return Ok(ExitCode::SUCCESS);
     }
-    eprintln!(
-        "vpd: session {session_id} ({}) in {}",
-        args.agent,
-        dir.display()
-    );
+    let agent = match (&args.agent, &args.options.profile) {
+        (Some(agent), _) => agent.clone(),
+        (None, Some(profile)) => format!("profile {profile}"),
+        (None, None) => viewport_agents::profile::DEFAULT_PROFILE.to_owned(),
+    };
+    eprintln!("vpd: session {session_id} ({agent}) in {}", dir.display());
     let follow = Follow {
         json: args.json,
         until_idle: !args.follow,

@@ -4,6 +4,7 @@
 
 mod cli;
 mod client_side;
+mod config;
 mod frames;
 mod handoff;
 mod jobs;

@@ -71,6 +71,9 @@ pub enum Command {
     /// The `.viewport/config.yaml` files: check them, see what they resolve to.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Config workflows: run one (its steps as sessions), list the runs.
+    #[command(subcommand)]
+    Workflow(WorkflowCommand),
     /// What is kept of a session besides its log.
     #[command(subcommand)]
     Session(SessionCommand),
@@ -346,4 +349,25 @@ pub enum SessionCommand {
         #[arg(long)]
         session: String,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WorkflowCommand {
+    /// Run a workflow of the directory's config and follow it until it is done
+    /// (exit 3 when a step fails).
+    Run {
+        /// The workflow's name (`vpd config resolve` lists them).
+        name: String,
+        /// Working directory (registered if it is not yet).
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+        /// Print the run id and return at once.
+        #[arg(long)]
+        detach: bool,
+        /// Print the finished run as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Workflow runs, newest first, with each step's status and session.
+    Ls(ListArgs),
 }

@@ -23,6 +23,7 @@ use viewport_protocol::jobs::{JobInfo, ListJobsResult};
 use viewport_protocol::limits::MAX_TRANSPORT_MESSAGE_BYTES;
 use viewport_protocol::options::{AgentInfo, ConfigOverrides, ContextItem, ListAgentsResult};
 use viewport_protocol::state::{DirectoryInfo, SessionSummary};
+use viewport_protocol::workflows::{ListWorkflowRunsResult, RunWorkflowResult, WorkflowRun};
 use viewport_protocol::{
     ClientFrame, DirectoryId, ErrorCode, PromptId, RequestId, ServerFrame, SessionId,
 };
@@ -414,6 +415,30 @@ impl Client {
             request_id: RequestId::generate(),
         };
         Ok(self.request::<ListJobsResult>(frame).await?.jobs)
+    }
+
+    /// Start a run of a config workflow in a registered directory.
+    pub async fn run_workflow(
+        &mut self,
+        directory_id: DirectoryId,
+        workflow: &str,
+        cwd: Option<String>,
+    ) -> Result<WorkflowRun> {
+        let frame = ClientFrame::RunWorkflow {
+            request_id: RequestId::generate(),
+            directory_id,
+            workflow: workflow.to_owned(),
+            cwd,
+        };
+        Ok(self.request::<RunWorkflowResult>(frame).await?.run)
+    }
+
+    /// Every workflow run, newest first.
+    pub async fn list_workflow_runs(&mut self) -> Result<Vec<WorkflowRun>> {
+        let frame = ClientFrame::ListWorkflowRuns {
+            request_id: RequestId::generate(),
+        };
+        Ok(self.request::<ListWorkflowRunsResult>(frame).await?.runs)
     }
 
     /// The config manifest a session started with, if it kept one.

@@ -20,6 +20,7 @@ use viewport_protocol::jobs::ListJobsResult;
 use viewport_protocol::limits::MAX_SUBSCRIPTIONS_PER_CONNECTION;
 use viewport_protocol::options::ListAgentsResult;
 use viewport_protocol::update::PermissionOutcome;
+use viewport_protocol::workflows::{ListWorkflowRunsResult, RunWorkflowResult};
 use viewport_protocol::{
     ClientFrame, ErrorCode, FrameError, RequestId, ServerFrame, SessionId, parse_client_frame,
 };
@@ -388,6 +389,25 @@ impl Connection {
             }
             ClientFrame::ListJobs { request_id } => {
                 let result = manager.jobs().await.map(|jobs| ListJobsResult { jobs });
+                self.reply(Some(request_id), result).await;
+            }
+            ClientFrame::RunWorkflow {
+                request_id,
+                directory_id,
+                workflow,
+                cwd,
+            } => {
+                let result = manager
+                    .run_workflow(directory_id, &workflow, cwd)
+                    .await
+                    .map(|run| RunWorkflowResult { run });
+                self.reply(Some(request_id), result).await;
+            }
+            ClientFrame::ListWorkflowRuns { request_id } => {
+                let result = manager
+                    .workflow_runs()
+                    .await
+                    .map(|runs| ListWorkflowRunsResult { runs });
                 self.reply(Some(request_id), result).await;
             }
             ClientFrame::SessionManifest {

@@ -12,6 +12,7 @@ use thiserror::Error;
 use tokio::sync::{mpsc, oneshot};
 use viewport_protocol::jobs::JobInfo;
 use viewport_protocol::state::DirectoryInfo;
+use viewport_protocol::workflows::WorkflowRun;
 use viewport_protocol::{DirectoryId, SessionId};
 use viewport_store::{NewEvent, ObservedAgent, ReindexProgress, Writer};
 
@@ -64,6 +65,10 @@ enum Item {
     },
     PutObservedAgent {
         agent: ObservedAgent,
+        reply: Reply<()>,
+    },
+    PutWorkflowRun {
+        run: Box<WorkflowRun>,
         reply: Reply<()>,
     },
 }
@@ -146,6 +151,13 @@ impl Ingest {
     /// Store what is followed of an observed session's agent.
     pub async fn put_observed_agent(&self, agent: ObservedAgent) -> Result<(), IngestError> {
         self.control(|reply| Item::PutObservedAgent { agent, reply })
+            .await
+    }
+
+    /// Store a workflow run as it is now.
+    pub async fn put_workflow_run(&self, run: WorkflowRun) -> Result<(), IngestError> {
+        let run = Box::new(run);
+        self.control(|reply| Item::PutWorkflowRun { run, reply })
             .await
     }
 
@@ -258,6 +270,10 @@ fn handle_control(writer: &mut Writer, item: Item) {
         }
         Item::PutObservedAgent { agent, reply } => {
             let result = writer.put_observed_agent(&agent);
+            let _ = reply.send(result.map_err(|e| IngestError::Failed(e.to_string())));
+        }
+        Item::PutWorkflowRun { run, reply } => {
+            let result = writer.put_workflow_run(&run);
             let _ = reply.send(result.map_err(|e| IngestError::Failed(e.to_string())));
         }
         Item::Events { .. } => {}

@@ -27,6 +27,7 @@
 //!   (file permissions are the auth).
 //! - [`connection`]: one WebSocket connection: reads frames, dispatches them,
 //!   writes through a bounded queue. It owns nothing of a session.
+//! - [`workflows`]: config workflows run as sessions, each run recorded.
 //! - [`run`]: start-up, recovery of sessions the last daemon left, shutdown.
 
 pub mod configured;
@@ -45,6 +46,7 @@ pub mod run;
 pub mod server;
 pub mod session;
 pub mod terminal;
+pub mod workflows;
 
 pub use home::DataHome;
 pub use run::{DaemonOptions, run_daemon};

@@ -750,7 +750,7 @@ impl Manager {
             .map_err(|e| internal("storing the session", e))
     }
 
-    async fn summary(&self, id: &SessionId) -> Result<SessionSummary, FrameError> {
+    pub(crate) async fn summary(&self, id: &SessionId) -> Result<SessionSummary, FrameError> {
         let lookup = id.clone();
         match self.readers.read(move |r| r.session(&lookup)).await {
             Ok(Some(summary)) => Ok(summary),

@@ -73,6 +73,7 @@ pub async fn run_daemon(options: DaemonOptions, shutdown: impl Future<Output = (
     }
     manager.recover_jobs().await;
     manager.resume_watching().await;
+    manager.recover_workflow_runs().await;
 
     let tcp = TcpListener::bind(&listen)
         .await

@@ -214,6 +214,20 @@ pub enum ClientFrame {
     /// Every job, oldest first.
     #[serde(rename_all = "camelCase")]
     ListJobs { request_id: RequestId },
+    /// Run a workflow of the directory's config: its steps as sessions.
+    #[serde(rename_all = "camelCase")]
+    RunWorkflow {
+        request_id: RequestId,
+        directory_id: DirectoryId,
+        /// The workflow's name in the config.
+        workflow: String,
+        /// Where its sessions run, inside the directory (default: the directory).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cwd: Option<String>,
+    },
+    /// Every workflow run, newest first.
+    #[serde(rename_all = "camelCase")]
+    ListWorkflowRuns { request_id: RequestId },
     /// The config manifest a session started with (`vpd session manifest`).
     #[serde(rename_all = "camelCase")]
     SessionManifest {
@@ -273,6 +287,8 @@ pub const CLIENT_FRAME_TYPES: &[&str] = &[
     "enqueueJob",
     "listJobs",
     "sessionManifest",
+    "runWorkflow",
+    "listWorkflowRuns",
     "hookEvent",
 ];
 
@@ -304,6 +320,8 @@ impl ClientFrame {
             | Self::EnqueueJob { request_id, .. }
             | Self::ListJobs { request_id }
             | Self::SessionManifest { request_id, .. }
+            | Self::RunWorkflow { request_id, .. }
+            | Self::ListWorkflowRuns { request_id }
             | Self::HookEvent { request_id, .. } => Some(request_id),
         }
     }

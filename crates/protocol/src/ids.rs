@@ -108,6 +108,10 @@ prefixed_id!(
     /// A one-off job in the daemon's queue.
     JobId, "job_", "job id"
 );
+prefixed_id!(
+    /// One run of a config workflow.
+    WorkflowRunId, "wfr_", "workflow run id"
+);
 
 fn time_ordered_suffix() -> String {
     uuid::Uuid::now_v7().simple().to_string()
@@ -122,6 +126,13 @@ impl SessionId {
 
 impl JobId {
     /// A new, time-ordered job id.
+    pub fn generate() -> Self {
+        Self::from_suffix(&time_ordered_suffix())
+    }
+}
+
+impl WorkflowRunId {
+    /// A new, time-ordered workflow run id.
     pub fn generate() -> Self {
         Self::from_suffix(&time_ordered_suffix())
     }

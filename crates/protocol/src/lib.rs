@@ -23,9 +23,10 @@ pub mod options;
 pub mod schema;
 pub mod state;
 pub mod update;
+pub mod workflows;
 
 pub use frames::{ClientFrame, ErrorCode, FrameError, ServerFrame, parse_client_frame};
-pub use ids::{DirectoryId, IdError, JobId, PromptId, RequestId, SessionId};
+pub use ids::{DirectoryId, IdError, JobId, PromptId, RequestId, SessionId, WorkflowRunId};
 pub use state::{DirectoryInfo, EndReason, SessionState, SessionSummary};
 pub use update::SessionUpdate;
 

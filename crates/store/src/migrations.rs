@@ -17,6 +17,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0003_jobs.sql"),
     include_str!("../migrations/0004_observed_sessions.sql"),
     include_str!("../migrations/0005_observed_agents.sql"),
+    include_str!("../migrations/0006_workflow_runs.sql"),
 ];
 
 /// The schema version this build writes.

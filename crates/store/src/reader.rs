@@ -10,6 +10,7 @@ use serde::de::DeserializeOwned;
 use viewport_protocol::frames::PendingPrompt;
 use viewport_protocol::jobs::JobInfo;
 use viewport_protocol::state::{DirectoryInfo, SessionSummary};
+use viewport_protocol::workflows::WorkflowRun;
 use viewport_protocol::{DirectoryId, SessionId};
 
 use crate::Result;
@@ -114,6 +115,34 @@ impl Reader {
         stmt.query_row([value], session_from_row)
             .optional()
             .during("reading a session")
+    }
+
+    /// Every workflow run, newest first.
+    pub fn workflow_runs(&self) -> Result<Vec<WorkflowRun>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT run_id, workflow, directory_id, cwd, status, steps, created_at, ended_at
+                 FROM workflow_runs ORDER BY created_at DESC, run_id DESC",
+            )
+            .during("preparing the workflow run list")?;
+        let rows = stmt
+            .query_map([], |row| {
+                let steps: String = row.get(5)?;
+                Ok(WorkflowRun {
+                    run_id: from_sql_text(row, 0)?,
+                    workflow: row.get(1)?,
+                    directory_id: from_sql_text(row, 2)?,
+                    cwd: row.get(3)?,
+                    status: from_sql_text(row, 4)?,
+                    steps: serde_json::from_str(&steps).unwrap_or_default(),
+                    created_at: row.get(6)?,
+                    ended_at: row.get(7)?,
+                })
+            })
+            .during("listing workflow runs")?;
+        rows.collect::<Result<Vec<_>, _>>()
+            .during("listing workflow runs")
     }
 
     /// What the daemon followed of observed sessions that have not ended.

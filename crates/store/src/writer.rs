@@ -8,6 +8,7 @@ use std::path::Path;
 use rusqlite::{Connection, Transaction, params};
 use viewport_protocol::jobs::JobInfo;
 use viewport_protocol::state::DirectoryInfo;
+use viewport_protocol::workflows::WorkflowRun;
 use viewport_protocol::{DirectoryId, SessionId, now_ms};
 
 use crate::error::SqlContext;
@@ -169,6 +170,29 @@ impl Writer {
                 ],
             )
             .during("storing a job")?;
+        Ok(())
+    }
+
+    /// Store a workflow run as it is now (insert or replace).
+    pub fn put_workflow_run(&mut self, run: &WorkflowRun) -> Result<()> {
+        let steps = serde_json::to_string(&run.steps).unwrap_or_default();
+        self.conn
+            .execute(
+                "INSERT OR REPLACE INTO workflow_runs (run_id, workflow, directory_id, cwd,
+                     status, steps, created_at, ended_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![
+                    run.run_id.as_str(),
+                    run.workflow,
+                    run.directory_id.as_str(),
+                    run.cwd,
+                    run.status.as_str(),
+                    steps,
+                    run.created_at,
+                    run.ended_at,
+                ],
+            )
+            .during("storing a workflow run")?;
         Ok(())
     }
 

@@ -9,6 +9,7 @@ mod follow;
 mod hooks;
 mod session;
 mod terminal;
+mod workflow;
 
 use std::process::ExitCode;
 
@@ -49,6 +50,7 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::ConfigSession(args) => session::config(args).await,
         Command::Agents(args) => agents::list(args).await,
         Command::Config(command) => config::run(command).await,
+        Command::Workflow(command) => workflow::run(command).await,
         Command::Session(SessionCommand::Manifest { session }) => {
             config::session_manifest(&session).await
         }

@@ -131,3 +131,77 @@ async fn a_conflicted_or_unknown_profile_refuses_the_launch() {
     let mut client = daemon.client().await.unwrap();
     assert!(client.list_sessions().await.unwrap().is_empty());
 }
+
+const WORKFLOWS: &str = "agentProfiles:
+  auto:
+    agent: demo
+    permissionPolicy: allow-all
+  broken:
+    agent: custom
+    command: [\"false\"]
+workflows:
+  ship:
+    steps:
+      - {name: test, profile: auto, prompt: run the tests, parallel: true}
+      - {name: lint, profile: auto, prompt: run the linter, parallel: true}
+      - {name: release, profile: auto, prompt: cut the release}
+  doomed:
+    steps:
+      - {name: first, profile: broken, prompt: go}
+      - {name: second, profile: auto, prompt: never}
+";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_workflow_runs_parallel_steps_together_then_the_next_and_records_them() {
+    let daemon = daemon().await;
+    write_config(&daemon, WORKFLOWS);
+    let output = run(&daemon, &["workflow", "run", "ship", "--json"]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let run_record: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(run_record["status"], "completed");
+    let steps = run_record["steps"].as_array().unwrap();
+    assert_eq!(steps.len(), 3);
+    let mut client = daemon.client().await.unwrap();
+    let sessions = client.list_sessions().await.unwrap();
+    let session_of = |i: usize| {
+        let id = steps[i]["sessionId"].as_str().unwrap();
+        sessions
+            .iter()
+            .find(|s| s.session_id.as_str() == id)
+            .unwrap_or_else(|| panic!("no session {id}"))
+            .clone()
+    };
+    let (test, lint, release) = (session_of(0), session_of(1), session_of(2));
+    assert!(
+        steps.iter().all(|s| s["status"] == "completed"),
+        "{steps:?}"
+    );
+    // The parallel steps both started before either ended; the last one
+    // started once both were done.
+    assert!(test.created_at <= lint.updated_at && lint.created_at <= test.updated_at);
+    assert!(release.created_at >= test.created_at.max(lint.created_at));
+    for session in [&test, &lint, &release] {
+        assert_eq!(session.state, SessionState::Ended, "{session:?}");
+    }
+    let listed = run(&daemon, &["workflow", "ls", "--json"]);
+    let runs: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
+    assert_eq!(runs[0]["runId"], run_record["runId"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_step_fails_the_run_and_skips_the_rest() {
+    let daemon = daemon().await;
+    write_config(&daemon, WORKFLOWS);
+    let output = run(&daemon, &["workflow", "run", "doomed", "--json"]);
+    assert_eq!(output.status.code(), Some(3), "{}", text(&output.stderr));
+    let record: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(record["status"], "failed");
+    assert_eq!(record["steps"][0]["status"], "failed");
+    assert_eq!(record["steps"][1]["status"], "skipped");
+    let unknown = run(&daemon, &["workflow", "run", "nope"]);
+    assert!(
+        text(&unknown.stderr).contains("no workflow `nope`"),
+        "{}",
+        text(&unknown.stderr)
+    );
+}

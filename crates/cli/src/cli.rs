@@ -71,6 +71,9 @@ pub enum Command {
     /// The `.viewport/config.yaml` files: check them, see what they resolve to.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// The latest plan of each session whose agent made one (also kept as
+    /// `sessions/<id>/plan.md`).
+    Plans(ListArgs),
     /// Config workflows: run one (its steps as sessions), list the runs.
     #[command(subcommand)]
     Workflow(WorkflowCommand),

@@ -23,7 +23,9 @@ use viewport_protocol::jobs::{JobInfo, ListJobsResult};
 use viewport_protocol::limits::MAX_TRANSPORT_MESSAGE_BYTES;
 use viewport_protocol::options::{AgentInfo, ConfigOverrides, ContextItem, ListAgentsResult};
 use viewport_protocol::state::{DirectoryInfo, SessionSummary};
-use viewport_protocol::workflows::{ListWorkflowRunsResult, RunWorkflowResult, WorkflowRun};
+use viewport_protocol::workflows::{
+    ListPlansResult, ListWorkflowRunsResult, RunWorkflowResult, SessionPlan, WorkflowRun,
+};
 use viewport_protocol::{
     ClientFrame, DirectoryId, ErrorCode, PromptId, RequestId, ServerFrame, SessionId,
 };
@@ -431,6 +433,14 @@ impl Client {
             cwd,
         };
         Ok(self.request::<RunWorkflowResult>(frame).await?.run)
+    }
+
+    /// The latest plan of every session that has one, latest first.
+    pub async fn list_plans(&mut self) -> Result<Vec<SessionPlan>> {
+        let frame = ClientFrame::ListPlans {
+            request_id: RequestId::generate(),
+        };
+        Ok(self.request::<ListPlansResult>(frame).await?.plans)
     }
 
     /// Every workflow run, newest first.

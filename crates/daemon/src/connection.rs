@@ -20,7 +20,7 @@ use viewport_protocol::jobs::ListJobsResult;
 use viewport_protocol::limits::MAX_SUBSCRIPTIONS_PER_CONNECTION;
 use viewport_protocol::options::ListAgentsResult;
 use viewport_protocol::update::PermissionOutcome;
-use viewport_protocol::workflows::{ListWorkflowRunsResult, RunWorkflowResult};
+use viewport_protocol::workflows::{ListPlansResult, ListWorkflowRunsResult, RunWorkflowResult};
 use viewport_protocol::{
     ClientFrame, ErrorCode, FrameError, RequestId, ServerFrame, SessionId, parse_client_frame,
 };
@@ -408,6 +408,17 @@ impl Connection {
                     .workflow_runs()
                     .await
                     .map(|runs| ListWorkflowRunsResult { runs });
+                self.reply(Some(request_id), result).await;
+            }
+            ClientFrame::ListPlans { request_id } => {
+                let result = manager
+                    .readers()
+                    .read(|r| r.latest_plans())
+                    .await
+                    .map(|plans| ListPlansResult { plans })
+                    .map_err(|e| {
+                        FrameError::new(ErrorCode::Internal, format!("reading plans: {e}"))
+                    });
                 self.reply(Some(request_id), result).await;
             }
             ClientFrame::SessionManifest {

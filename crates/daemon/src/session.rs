@@ -4,7 +4,7 @@
 //! the first one this task sees.
 
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot};
@@ -13,8 +13,8 @@ use viewport_agents::{AcpSession, AgentExit, DriverEvent, PermissionAsk, TurnFai
 use viewport_protocol::options::{ContextItem, PermissionPolicy, TimeoutOutcome};
 use viewport_protocol::update::{
     Attention, AttentionReason, Cost, PermissionOption, PermissionOptionKind, PermissionOutcome,
-    PermissionRequest, PermissionResolved, StateChange, StepCommitted, StopReason, SystemStatus,
-    TokenUsage, ToolKind,
+    PermissionRequest, PermissionResolved, PlanEntry, PlanEntryStatus, StateChange, StepCommitted,
+    StopReason, SystemStatus, TokenUsage, ToolKind,
 };
 use viewport_protocol::{
     EndReason, ErrorCode, FrameError, PromptId, SessionId, SessionState, SessionUpdate,
@@ -304,7 +304,22 @@ impl SessionTask {
                     options,
                 }));
             }
+            SessionUpdate::SystemStatus(SystemStatus::Plan { entries }) => {
+                self.keep_plan(&entries);
+                self.append(SessionUpdate::SystemStatus(SystemStatus::Plan { entries }));
+            }
             other => self.append(other),
+        }
+    }
+
+    /// Keep the agent's latest plan as `plan.md` beside the session.
+    fn keep_plan(&self, entries: &[PlanEntry]) {
+        // The stderr log lives in the session's directory.
+        let Some(dir) = self.stderr_log.as_deref().and_then(Path::parent) else {
+            return;
+        };
+        if let Err(e) = std::fs::write(dir.join("plan.md"), plan_markdown(entries)) {
+            tracing::warn!(session = %self.id, "cannot keep the plan: {e}");
         }
     }
 
@@ -739,4 +754,18 @@ pub fn refuse_ended(id: &SessionId, command: SessionCommand) {
         ErrorCode::SessionEnded,
         format!("session {id} has ended"),
     )));
+}
+
+/// A plan as a Markdown checklist.
+pub fn plan_markdown(entries: &[PlanEntry]) -> String {
+    let mut text = String::from("# Plan\n\n");
+    for entry in entries {
+        let (mark, note) = match entry.status {
+            PlanEntryStatus::Completed => ("x", ""),
+            PlanEntryStatus::InProgress => (" ", " (in progress)"),
+            PlanEntryStatus::Pending => (" ", ""),
+        };
+        text.push_str(&format!("- [{mark}] {}{note}\n", entry.content));
+    }
+    text
 }

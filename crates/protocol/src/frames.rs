@@ -228,6 +228,9 @@ pub enum ClientFrame {
     /// Every workflow run, newest first.
     #[serde(rename_all = "camelCase")]
     ListWorkflowRuns { request_id: RequestId },
+    /// The latest plan of every session that has one, latest first.
+    #[serde(rename_all = "camelCase")]
+    ListPlans { request_id: RequestId },
     /// The config manifest a session started with (`vpd session manifest`).
     #[serde(rename_all = "camelCase")]
     SessionManifest {
@@ -289,6 +292,7 @@ pub const CLIENT_FRAME_TYPES: &[&str] = &[
     "sessionManifest",
     "runWorkflow",
     "listWorkflowRuns",
+    "listPlans",
     "hookEvent",
 ];
 
@@ -322,6 +326,7 @@ impl ClientFrame {
             | Self::SessionManifest { request_id, .. }
             | Self::RunWorkflow { request_id, .. }
             | Self::ListWorkflowRuns { request_id }
+            | Self::ListPlans { request_id }
             | Self::HookEvent { request_id, .. } => Some(request_id),
         }
     }

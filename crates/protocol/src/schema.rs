@@ -29,6 +29,7 @@ pub fn protocol_schema_json() -> String {
     add::<SessionManifestResult>(&mut generator);
     add::<crate::workflows::RunWorkflowResult>(&mut generator);
     add::<crate::workflows::ListWorkflowRunsResult>(&mut generator);
+    add::<crate::workflows::ListPlansResult>(&mut generator);
     let defs: Map<String, Value> = generator.take_definitions(true).into_iter().collect();
     let schema = json!({
         "$schema": "https://json-schema.org/draft/2020-12/schema",

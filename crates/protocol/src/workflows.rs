@@ -1,10 +1,12 @@
 //! Workflow runs: a config workflow's steps run as sessions, in order,
-//! consecutive `parallel` steps together; each run is recorded.
+//! consecutive `parallel` steps together; each run is recorded. And the
+//! plans sessions produce.
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{DirectoryId, SessionId, WorkflowRunId};
+use crate::update::PlanEntry;
 
 /// Where a workflow run, or one of its steps, is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
@@ -88,4 +90,24 @@ pub struct RunWorkflowResult {
 pub struct ListWorkflowRunsResult {
     /// Newest first.
     pub runs: Vec<WorkflowRun>,
+}
+
+/// The latest plan a session's agent reported.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionPlan {
+    pub session_id: SessionId,
+    /// The update that reported it.
+    pub seq: u64,
+    pub entries: Vec<PlanEntry>,
+    /// Unix milliseconds.
+    pub updated_at: i64,
+}
+
+/// Result of `listPlans`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ListPlansResult {
+    /// One per session that has a plan, latest first.
+    pub plans: Vec<SessionPlan>,
 }

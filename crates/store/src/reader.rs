@@ -7,10 +7,12 @@ use std::path::Path;
 use rusqlite::{Connection, OptionalExtension, Row};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use viewport_protocol::SessionUpdate;
 use viewport_protocol::frames::PendingPrompt;
 use viewport_protocol::jobs::JobInfo;
 use viewport_protocol::state::{DirectoryInfo, SessionSummary};
-use viewport_protocol::workflows::WorkflowRun;
+use viewport_protocol::update::SystemStatus;
+use viewport_protocol::workflows::{SessionPlan, WorkflowRun};
 use viewport_protocol::{DirectoryId, SessionId};
 
 use crate::Result;
@@ -115,6 +117,36 @@ impl Reader {
         stmt.query_row([value], session_from_row)
             .optional()
             .during("reading a session")
+    }
+
+    /// The latest plan of every session that has one, latest first.
+    pub fn latest_plans(&self) -> Result<Vec<SessionPlan>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT e.session_id, e.seq, e.body, e.created_at FROM events e
+                 JOIN (SELECT session_id, MAX(seq) AS seq FROM events
+                       WHERE kind = 'system-status' AND body LIKE '%\"status\":\"plan\"%'
+                       GROUP BY session_id) latest USING (session_id, seq)
+                 ORDER BY e.created_at DESC, e.session_id DESC",
+            )
+            .during("preparing the plan list")?;
+        let rows = stmt
+            .query_map([], |row| {
+                let body: String = row.get(2)?;
+                let entries = match serde_json::from_str(&body) {
+                    Ok(SessionUpdate::SystemStatus(SystemStatus::Plan { entries })) => entries,
+                    _ => Vec::new(),
+                };
+                Ok(SessionPlan {
+                    session_id: from_sql_text(row, 0)?,
+                    seq: row.get(1)?,
+                    entries,
+                    updated_at: row.get(3)?,
+                })
+            })
+            .during("listing plans")?;
+        rows.collect::<Result<Vec<_>, _>>().during("listing plans")
     }
 
     /// Every workflow run, newest first.

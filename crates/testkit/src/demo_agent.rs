@@ -518,19 +518,7 @@ impl Turn {
             self.thought(piece)?;
             pause().await;
         }
-        let entries = vec![
-            PlanEntry::new(
-                "Answer the prompt",
-                PlanEntryPriority::High,
-                PlanEntryStatus::InProgress,
-            ),
-            PlanEntry::new(
-                format!("Write {DEMO_FILE}"),
-                PlanEntryPriority::Medium,
-                PlanEntryStatus::Pending,
-            ),
-        ];
-        self.update(SessionUpdate::Plan(Plan::new(entries)))?;
+        self.plan(PlanEntryStatus::InProgress, PlanEntryStatus::Pending)?;
         for piece in [
             "This is the viewport demo agent. ",
             "You said: ",
@@ -547,6 +535,12 @@ impl Turn {
         self.update(SessionUpdate::UsageUpdate(
             UsageUpdate::new(1_200, 200_000).cost(Cost::new(0.0012, "USD")),
         ))?;
+        let written = if matches!(outcome, WriteOutcome::Written(_)) {
+            PlanEntryStatus::Completed
+        } else {
+            PlanEntryStatus::Pending
+        };
+        self.plan(PlanEntryStatus::Completed, written)?;
         let closing = match outcome {
             WriteOutcome::Written(path) => format!("Done: I wrote {}.", path.display()),
             WriteOutcome::Denied => "Understood: I did not write the file.".to_owned(),
@@ -555,6 +549,19 @@ impl Turn {
         };
         self.message(&closing)?;
         Ok(StopReason::EndTurn)
+    }
+
+    /// The turn's plan: answer the prompt, then write the demo file.
+    fn plan(&self, answer: PlanEntryStatus, write: PlanEntryStatus) -> AcpResult<()> {
+        let entries = vec![
+            PlanEntry::new("Answer the prompt", PlanEntryPriority::High, answer),
+            PlanEntry::new(
+                format!("Write {DEMO_FILE}"),
+                PlanEntryPriority::Medium,
+                write,
+            ),
+        ];
+        self.update(SessionUpdate::Plan(Plan::new(entries)))
     }
 
     async fn write_demo_file(&self, prompt: &str) -> AcpResult<WriteOutcome> {

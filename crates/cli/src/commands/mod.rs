@@ -51,6 +51,7 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Agents(args) => agents::list(args).await,
         Command::Config(command) => config::run(command).await,
         Command::Workflow(command) => workflow::run(command).await,
+        Command::Plans(args) => workflow::plans(args.json).await,
         Command::Session(SessionCommand::Manifest { session }) => {
             config::session_manifest(&session).await
         }

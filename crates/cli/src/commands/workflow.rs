@@ -1,10 +1,12 @@
-//! `vpd workflow run|ls`: config workflows run by the daemon, followed here.
+//! `vpd workflow run|ls`: config workflows run by the daemon, followed here;
+//! and `vpd plans`, the plans sessions made.
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
+use viewport_protocol::update::PlanEntryStatus;
 use viewport_protocol::workflows::{RunStatus, WorkflowRun};
 
 use super::print_json;
@@ -109,4 +111,28 @@ fn steps_summary(run: &WorkflowRun) -> String {
         .map(|s| format!("{}:{}", s.name, s.status))
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+pub async fn plans(json: bool) -> Result<ExitCode> {
+    let mut client = connect().await?;
+    let plans = client.list_plans().await?;
+    if json {
+        print_json(&plans)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if plans.is_empty() {
+        println!("no session has a plan yet");
+    }
+    for plan in &plans {
+        println!("{} (update {})", plan.session_id, plan.seq);
+        for entry in &plan.entries {
+            let mark = match entry.status {
+                PlanEntryStatus::Completed => "x",
+                PlanEntryStatus::InProgress => "~",
+                PlanEntryStatus::Pending => " ",
+            };
+            println!("  [{mark}] {}", entry.content);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -205,3 +205,22 @@ async fn a_failed_step_fails_the_run_and_skips_the_rest() {
         text(&unknown.stderr)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sessions_plan_is_kept_and_listed() {
+    let daemon = daemon().await;
+    write_config(&daemon, WORKFLOWS);
+    let launched = run(&daemon, &["run", "--profile", "auto", "make a plan"]);
+    assert!(launched.status.success(), "{}", text(&launched.stderr));
+    let listed = run(&daemon, &["plans", "--json"]);
+    let plans: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
+    let plan = &plans[0];
+    let session = plan["sessionId"].as_str().unwrap();
+    // The demo agent's plan: answer, then write a file; both done by now.
+    assert_eq!(plan["entries"][0]["status"], "completed", "{plans}");
+    let kept =
+        std::fs::read_to_string(daemon.home().join("sessions").join(session).join("plan.md"))
+            .unwrap();
+    assert!(kept.starts_with("# Plan\n\n- [x] "), "{kept}");
+    assert!(text(&run(&daemon, &["plans"]).stdout).contains("[x]"));
+}

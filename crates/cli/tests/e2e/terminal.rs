@@ -289,8 +289,5 @@ async fn templates_can_be_added_in_config_and_conflicts_are_named() {
         .new_terminal(directory, "again", Some("greet"), None, None)
         .await
         .unwrap_err();
-    assert!(
-        broken.to_string().contains("config.yaml:3:5"),
-        "{broken}"
-    );
+    assert!(broken.to_string().contains("config.yaml:3:5"), "{broken}");
 }

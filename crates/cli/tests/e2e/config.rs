@@ -98,6 +98,15 @@ async fn a_profile_launch_carries_the_contexts_and_keeps_its_manifest() {
         resolved["agentProfiles"]["quick"]["definition"]["costCapUsd"],
         3.0
     );
+    // The running daemon sees the edit for the next launch: no restart.
+    let again = run(&daemon, &["run", "--detach", "--profile", "quick", "again"]);
+    let again = text(&again.stdout).trim().to_owned();
+    let manifest = run(&daemon, &["session", "manifest", "--session", &again]);
+    let manifest: serde_json::Value = serde_json::from_slice(&manifest.stdout).unwrap();
+    assert_eq!(
+        manifest["agentProfiles"]["quick"]["definition"]["costCapUsd"],
+        3.0
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

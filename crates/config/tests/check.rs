@@ -78,3 +78,22 @@ fn a_deeply_nested_file_is_rejected() {
     let errors = viewport_config::check::check_text(Path::new("deep.yaml"), &deep).unwrap_err();
     assert_eq!(errors.len(), 1, "{errors:?}");
 }
+
+#[test]
+fn the_full_example_in_the_docs_is_valid() {
+    let docs =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/config.md"))
+            .unwrap();
+    let start = docs.find("## A full example").unwrap();
+    let block = &docs[start..];
+    let yaml = block
+        .split("```yaml\n")
+        .nth(1)
+        .unwrap()
+        .split("```")
+        .next()
+        .unwrap();
+    let checked = viewport_config::check::check_text(Path::new("docs/config.md"), yaml);
+    let checked = checked.unwrap_or_else(|problems| panic!("{problems:?}"));
+    assert_eq!(checked.config.workflows["ship"].steps.len(), 3);
+}

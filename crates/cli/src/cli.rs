@@ -71,6 +71,8 @@ pub enum Command {
     /// The `.viewport/config.yaml` files: check them, see what they resolve to.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Find words in every session's messages, tool calls and plans.
+    Search(SearchArgs),
     /// The latest plan of each session whose agent made one (also kept as
     /// `sessions/<id>/plan.md`).
     Plans(ListArgs),
@@ -373,4 +375,21 @@ pub enum WorkflowCommand {
     },
     /// Workflow runs, newest first, with each step's status and session.
     Ls(ListArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SearchArgs {
+    /// Words to find, all of them (`word*` matches a prefix).
+    pub query: String,
+    /// Only in this session.
+    #[arg(long)]
+    pub session: Option<String>,
+    /// Only in sessions of the registered directory holding this path.
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+    /// At most this many hits.
+    #[arg(long, default_value_t = 20)]
+    pub limit: u32,
+    #[arg(long)]
+    pub json: bool,
 }

@@ -17,7 +17,8 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{self, Message};
 use viewport_protocol::frames::{
     AttachResult, HookResult, LaunchResult, ListDirectoriesResult, ListSessionsResult,
-    ListSubscribeResult, ReindexResult, SessionManifestResult, SessionSubscribeResult,
+    ListSubscribeResult, ReindexResult, SearchHit, SearchResult, SessionManifestResult,
+    SessionSubscribeResult,
 };
 use viewport_protocol::jobs::{JobInfo, ListJobsResult};
 use viewport_protocol::limits::MAX_TRANSPORT_MESSAGE_BYTES;
@@ -433,6 +434,24 @@ impl Client {
             cwd,
         };
         Ok(self.request::<RunWorkflowResult>(frame).await?.run)
+    }
+
+    /// Full-text search; hits best first.
+    pub async fn search(
+        &mut self,
+        query: &str,
+        session_id: Option<SessionId>,
+        directory_id: Option<DirectoryId>,
+        limit: Option<u32>,
+    ) -> Result<Vec<SearchHit>> {
+        let frame = ClientFrame::Search {
+            request_id: RequestId::generate(),
+            query: query.to_owned(),
+            session_id,
+            directory_id,
+            limit,
+        };
+        Ok(self.request::<SearchResult>(frame).await?.hits)
     }
 
     /// The latest plan of every session that has one, latest first.

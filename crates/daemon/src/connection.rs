@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 use viewport_agents::acp::config::ConfigRequest;
 use viewport_agents::pty::TermSize;
 use viewport_protocol::frames::{
-    LaunchResult, ListDirectoriesResult, ListSessionsResult, SessionManifestResult,
+    LaunchResult, ListDirectoriesResult, ListSessionsResult, SearchResult, SessionManifestResult,
 };
 use viewport_protocol::jobs::ListJobsResult;
 use viewport_protocol::limits::MAX_SUBSCRIPTIONS_PER_CONNECTION;
@@ -408,6 +408,19 @@ impl Connection {
                     .workflow_runs()
                     .await
                     .map(|runs| ListWorkflowRunsResult { runs });
+                self.reply(Some(request_id), result).await;
+            }
+            ClientFrame::Search {
+                request_id,
+                query,
+                session_id,
+                directory_id,
+                limit,
+            } => {
+                let result = manager
+                    .search(query, session_id, directory_id, limit)
+                    .await
+                    .map(|hits| SearchResult { hits });
                 self.reply(Some(request_id), result).await;
             }
             ClientFrame::ListPlans { request_id } => {

@@ -13,7 +13,7 @@ use viewport_agents::profile::{BUILTIN_NAMES, ProgramSearch};
 use viewport_agents::pty::{TermSize, Terminal, template_command};
 use viewport_agents::spawn::SpawnSpec;
 use viewport_agents::{AcpSession, AgentProfile, DriverEvent};
-use viewport_protocol::frames::ReindexResult;
+use viewport_protocol::frames::{ReindexResult, SearchHit};
 use viewport_protocol::options::{AgentInfo, ConfigOverrides, ContextItem};
 use viewport_protocol::state::{DirectoryInfo, SessionKind, SessionSummary, check_session_name};
 use viewport_protocol::update::{MessageText, PermissionOutcome, PermissionResolved, SystemStatus};
@@ -48,6 +48,10 @@ pub struct Manager {
     /// Sessions started out of band that report through hooks.
     observed: ObservedSessions,
 }
+
+/// Hits a search returns unless it asks for another number, and at most.
+const DEFAULT_SEARCH_HITS: u32 = 20;
+const MAX_SEARCH_HITS: u32 = 500;
 
 /// Seconds without output after which a terminal session counts as idle.
 const DEFAULT_IDLE_AFTER_SECS: u64 = 10;
@@ -193,6 +197,25 @@ impl Manager {
             self.store_all(&id, vec![EventBody::Update(end)]).await?;
         }
         Ok(id)
+    }
+
+    /// Updates matching a person's query, best first.
+    pub async fn search(
+        &self,
+        query: String,
+        session_id: Option<SessionId>,
+        directory_id: Option<DirectoryId>,
+        limit: Option<u32>,
+    ) -> Result<Vec<SearchHit>, FrameError> {
+        let limit = limit
+            .unwrap_or(DEFAULT_SEARCH_HITS)
+            .clamp(1, MAX_SEARCH_HITS);
+        let found = self
+            .readers
+            .read(move |r| r.search(&query, session_id.as_ref(), directory_id.as_ref(), limit))
+            .await
+            .map_err(|e| internal("searching", e))?;
+        found.map_err(invalid)
     }
 
     /// The manifest a session started with, if it kept one.

@@ -231,6 +231,23 @@ pub enum ClientFrame {
     /// The latest plan of every session that has one, latest first.
     #[serde(rename_all = "camelCase")]
     ListPlans { request_id: RequestId },
+    /// Full-text search over messages, tool calls and plans.
+    #[serde(rename_all = "camelCase")]
+    Search {
+        request_id: RequestId,
+        /// Words to find (all of them); `word*` matches a prefix. Quotes and
+        /// FTS operators are taken as plain words.
+        query: String,
+        /// Only in this session.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        session_id: Option<SessionId>,
+        /// Only in sessions of this directory.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        directory_id: Option<DirectoryId>,
+        /// At most this many hits (default 20, at most 500).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        limit: Option<u32>,
+    },
     /// The config manifest a session started with (`vpd session manifest`).
     #[serde(rename_all = "camelCase")]
     SessionManifest {
@@ -293,6 +310,7 @@ pub const CLIENT_FRAME_TYPES: &[&str] = &[
     "runWorkflow",
     "listWorkflowRuns",
     "listPlans",
+    "search",
     "hookEvent",
 ];
 
@@ -327,6 +345,7 @@ impl ClientFrame {
             | Self::RunWorkflow { request_id, .. }
             | Self::ListWorkflowRuns { request_id }
             | Self::ListPlans { request_id }
+            | Self::Search { request_id, .. }
             | Self::HookEvent { request_id, .. } => Some(request_id),
         }
     }
@@ -575,6 +594,28 @@ fn validate(frame: &ClientFrame) -> Result<(), String> {
         _ => {}
     }
     Ok(())
+}
+
+/// One place a search found, best first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SearchHit {
+    pub session_id: SessionId,
+    /// The update that matched.
+    pub seq: u64,
+    /// Its `updateType`.
+    pub kind: String,
+    /// The matching text around the hit, each match between `«` and `»`.
+    pub snippet: String,
+    /// When the update was stored (Unix milliseconds).
+    pub at: i64,
+}
+
+/// Result of `search`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SearchResult {
+    pub hits: Vec<SearchHit>,
 }
 
 /// Result of `sessionManifest`.

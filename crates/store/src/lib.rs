@@ -20,6 +20,7 @@ pub mod event;
 pub mod migrations;
 pub mod projection;
 pub mod reader;
+pub mod search;
 pub mod writer;
 
 pub use error::StoreError;

@@ -18,6 +18,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0004_observed_sessions.sql"),
     include_str!("../migrations/0005_observed_agents.sql"),
     include_str!("../migrations/0006_workflow_runs.sql"),
+    include_str!("../migrations/0007_search.sql"),
 ];
 
 /// The schema version this build writes.

@@ -4,11 +4,11 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use rusqlite::{Connection, OptionalExtension, Row};
+use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use viewport_protocol::SessionUpdate;
-use viewport_protocol::frames::PendingPrompt;
+use viewport_protocol::frames::{PendingPrompt, SearchHit};
 use viewport_protocol::jobs::JobInfo;
 use viewport_protocol::state::{DirectoryInfo, SessionSummary};
 use viewport_protocol::update::SystemStatus;
@@ -117,6 +117,58 @@ impl Reader {
         stmt.query_row([value], session_from_row)
             .optional()
             .during("reading a session")
+    }
+
+    /// Updates matching `query` (a person's words, made safe for FTS5),
+    /// best first.
+    pub fn search(
+        &self,
+        query: &str,
+        session_id: Option<&SessionId>,
+        directory_id: Option<&DirectoryId>,
+        limit: u32,
+    ) -> Result<std::result::Result<Vec<SearchHit>, String>> {
+        let fts = match crate::search::fts_query(query) {
+            Ok(fts) => fts,
+            Err(message) => return Ok(Err(message)),
+        };
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT search.session_id, search.seq, search.kind,
+                        snippet(search, 0, '«', '»', '…', 16), e.created_at
+                 FROM search
+                 JOIN events e ON e.session_id = search.session_id AND e.seq = search.seq
+                 JOIN sessions s ON s.session_id = search.session_id
+                 WHERE search MATCH ?1
+                   AND (?2 IS NULL OR search.session_id = ?2)
+                   AND (?3 IS NULL OR s.directory_id = ?3)
+                 ORDER BY bm25(search), e.created_at DESC
+                 LIMIT ?4",
+            )
+            .during("preparing the search")?;
+        let rows = stmt
+            .query_map(
+                params![
+                    fts,
+                    session_id.map(|s| s.as_str()),
+                    directory_id.map(|d| d.as_str()),
+                    limit
+                ],
+                |row| {
+                    Ok(SearchHit {
+                        session_id: from_sql_text(row, 0)?,
+                        seq: row.get(1)?,
+                        kind: row.get(2)?,
+                        snippet: row.get(3)?,
+                        at: row.get(4)?,
+                    })
+                },
+            )
+            .during("searching")?;
+        Ok(Ok(rows
+            .collect::<Result<Vec<_>, _>>()
+            .during("searching")?))
     }
 
     /// The latest plan of every session that has one, latest first.

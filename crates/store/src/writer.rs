@@ -16,6 +16,7 @@ use crate::event::{CommittedEvent, EventBody, NewEvent, ObservedAgent};
 use crate::migrations::{self, Durability};
 use crate::projection::{PromptChange, SessionView};
 use crate::reader::{load_views, to_sql_text};
+use crate::search;
 use crate::{Result, StoreError};
 
 /// How many events `reindex` folds between two progress reports.
@@ -85,6 +86,7 @@ impl Writer {
                             Some(view) => {
                                 let seq = view.summary.last_seq + 1;
                                 apply_prompt_change(&tx, view.apply(seq, update, at))?;
+                                search::index(&tx, event.session_id.as_str(), seq, update)?;
                                 Ok(seq)
                             }
                             None => Err(StoreError::UnknownSession(event.session_id.to_string())),
@@ -143,6 +145,8 @@ impl Writer {
             params![id],
         )
         .during("deleting a session's observed agent")?;
+        tx.execute("DELETE FROM search WHERE session_id = ?1", params![id])
+            .during("deleting a session's search rows")?;
         tx.commit().during("committing a delete")?;
         self.views.remove(session_id);
         Ok(events > 0)
@@ -261,7 +265,7 @@ impl Writer {
         progress: &mut dyn FnMut(ReindexProgress),
     ) -> Result<ReindexProgress> {
         let tx = self.conn.transaction().during("starting the reindex")?;
-        tx.execute_batch("DELETE FROM sessions; DELETE FROM pending_prompts;")
+        tx.execute_batch("DELETE FROM sessions; DELETE FROM pending_prompts; DELETE FROM search;")
             .during("clearing projections")?;
         let mut views: HashMap<SessionId, SessionView> = HashMap::new();
         let mut done = ReindexProgress::default();
@@ -295,6 +299,7 @@ impl Writer {
                 } else if let Some(view) = views.get_mut(&session_id) {
                     let update = serde_json::from_str(&body).map_err(corrupt)?;
                     apply_prompt_change(&tx, view.apply(seq, &update, at))?;
+                    search::index(&tx, session_id.as_str(), seq, &update)?;
                 }
                 done.events += 1;
                 if done.events.is_multiple_of(REINDEX_PROGRESS_EVERY) {

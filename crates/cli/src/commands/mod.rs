@@ -7,6 +7,7 @@ mod daemon;
 mod dir;
 mod follow;
 mod hooks;
+mod search;
 mod session;
 mod terminal;
 mod workflow;
@@ -52,6 +53,7 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Config(command) => config::run(command).await,
         Command::Workflow(command) => workflow::run(command).await,
         Command::Plans(args) => workflow::plans(args.json).await,
+        Command::Search(args) => search::run(args).await,
         Command::Session(SessionCommand::Manifest { session }) => {
             config::session_manifest(&session).await
         }

@@ -103,7 +103,7 @@ fn print_table(sessions: &[SessionSummary]) {
     }
 }
 
-fn age(ms: i64) -> String {
+pub fn age(ms: i64) -> String {
     let seconds = (ms / 1000).max(0);
     match seconds {
         0..60 => format!("{seconds}s"),

@@ -1,0 +1,125 @@
+//! Full-text search through `vpd search` and the `search` request.
+
+use std::process::Output;
+
+use super::*;
+
+fn run(daemon: &TestDaemon, args: &[&str]) -> Output {
+    daemon.vpd().args(args).output().expect("vpd runs")
+}
+
+fn json(output: &Output) -> serde_json::Value {
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+/// Two finished demo sessions with words worth finding.
+async fn sessions(
+    daemon: &TestDaemon,
+) -> (viewport_protocol::SessionId, viewport_protocol::SessionId) {
+    let first = launched(daemon, "the café refactoring plan", SessionState::Awaiting).await;
+    let second = launched(
+        daemon,
+        "fix the flaky NEAR-miss test \"quoted\"",
+        SessionState::Awaiting,
+    )
+    .await;
+    (first, second)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_finds_whole_messages_and_survives_any_query() {
+    let daemon = daemon().await;
+    let (first, second) = sessions(&daemon).await;
+    let hits = json(&run(&daemon, &["search", "refactoring", "--json"]));
+    assert_eq!(hits[0]["sessionId"], first.as_str(), "{hits}");
+    assert!(
+        hits[0]["snippet"]
+            .as_str()
+            .unwrap()
+            .contains("«refactoring»"),
+        "{hits}"
+    );
+
+    // Accents are folded, prefixes match, FTS syntax is just words.
+    assert_eq!(
+        json(&run(&daemon, &["search", "cafe", "--json"]))[0]["sessionId"],
+        first.as_str()
+    );
+    assert_eq!(
+        json(&run(&daemon, &["search", "refact*", "--json"]))[0]["sessionId"],
+        first.as_str()
+    );
+    for query in [
+        "\"quoted\"",
+        "NEAR-miss",
+        "flaky AND",
+        "(fix",
+        "\"unbalanced",
+        "NEAR(a b)",
+    ] {
+        let output = run(&daemon, &["search", query, "--json"]);
+        assert!(
+            output.status.success(),
+            "`{query}`: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let near = json(&run(&daemon, &["search", "NEAR-miss", "--json"]));
+    assert_eq!(near[0]["sessionId"], second.as_str(), "{near}");
+    let only = json(&run(
+        &daemon,
+        &["search", "the", "--session", second.as_str(), "--json"],
+    ));
+    assert!(
+        only.as_array()
+            .unwrap()
+            .iter()
+            .all(|h| h["sessionId"] == second.as_str())
+    );
+
+    let empty = run(&daemon, &["search", "  "]);
+    assert_eq!(empty.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&empty.stderr).contains("empty"));
+    // Streamed chunks are not indexed: one hit per message, not per piece.
+    let said = json(&run(&daemon, &["search", "viewport demo agent", "--json"]));
+    let kinds: Vec<&str> = said
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "agent-message").count(),
+        2,
+        "{said}"
+    );
+    assert!(!kinds.contains(&"agent-message-chunk"), "{said}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reindex_rebuilds_sessions_and_search_from_the_events_alone() {
+    let daemon = daemon().await;
+    sessions(&daemon).await;
+    let ls_before = json(&run(&daemon, &["ls", "--json"]));
+    let search_before = json(&run(&daemon, &["search", "the", "--json"]));
+    {
+        let db = rusqlite::Connection::open(daemon.home().join("viewport.db")).unwrap();
+        db.execute_batch("DELETE FROM sessions; DELETE FROM search;")
+            .unwrap();
+    }
+    assert_eq!(
+        json(&run(&daemon, &["search", "the", "--json"])),
+        serde_json::json!([])
+    );
+    assert!(run(&daemon, &["reindex"]).status.success());
+    assert_eq!(json(&run(&daemon, &["ls", "--json"])), ls_before);
+    assert_eq!(
+        json(&run(&daemon, &["search", "the", "--json"])),
+        search_before
+    );
+}

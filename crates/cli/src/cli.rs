@@ -24,8 +24,10 @@ pub enum Command {
     Daemon(DaemonArgs),
     /// Start a session with a prompt and follow it until its turn is done.
     Run(Box<RunArgs>),
-    /// List sessions.
-    Ls(ListArgs),
+    /// List sessions, newest first (filters combine).
+    Ls(LsArgs),
+    /// Give a session a title (shown by `ls`, found by `search`, matched by `ls --name`).
+    Name { session: String, title: String },
     /// Replay a session from the start (or --after SEQ), then follow it live.
     Watch(WatchArgs),
     /// Send a follow-up prompt to a session.
@@ -390,6 +392,27 @@ pub struct SearchArgs {
     /// At most this many hits.
     #[arg(long, default_value_t = 20)]
     pub limit: u32,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LsArgs {
+    /// Only sessions in this state (active, idle, awaiting, ended).
+    #[arg(long)]
+    pub state: Option<String>,
+    /// Only sessions of this agent (`claude-code`, `codex`, `demo`, `bash` …).
+    #[arg(long)]
+    pub agent: Option<String>,
+    /// Only sessions whose working directory is this directory or below it.
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+    /// Only sessions started within this long (`30m`, `2h`, `7d`).
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Only sessions whose name or title contains this (any case).
+    #[arg(long)]
+    pub name: Option<String>,
     #[arg(long)]
     pub json: bool,
 }

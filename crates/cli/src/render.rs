@@ -21,6 +21,9 @@ pub struct Printer {
     color: bool,
     /// Inside a streamed line (chunks), so the next block starts on a new line.
     streaming: Option<&'static str>,
+    /// The agent's current message came in chunks (already printed); a
+    /// message that did not (an observed session's) is printed whole.
+    message_streamed: bool,
 }
 
 impl Printer {
@@ -28,6 +31,7 @@ impl Printer {
         Self {
             color: std::io::stdout().is_terminal(),
             streaming: None,
+            message_streamed: false,
         }
     }
 
@@ -93,11 +97,19 @@ impl Printer {
 
     pub fn update(&mut self, update: &SessionUpdate) {
         match update {
-            SessionUpdate::AgentMessageChunk(chunk) => self.stream("message", &chunk.text, None),
+            SessionUpdate::AgentMessageChunk(chunk) => {
+                self.message_streamed = true;
+                self.stream("message", &chunk.text, None)
+            }
+            SessionUpdate::AgentMessage(message) => {
+                if !std::mem::take(&mut self.message_streamed) {
+                    self.line(message.text.clone());
+                }
+            }
             SessionUpdate::AgentThoughtChunk(chunk) => {
                 self.stream("thought", &chunk.text, Some(Style::Dim))
             }
-            SessionUpdate::AgentMessage(_) | SessionUpdate::StreamingState(_) => {}
+            SessionUpdate::StreamingState(_) => {}
             SessionUpdate::UserMessage(message) => {
                 let text = self.paint(Style::Cyan, &format!("› {}", message.text));
                 self.line(text);

@@ -436,6 +436,16 @@ impl Client {
         Ok(self.request::<RunWorkflowResult>(frame).await?.run)
     }
 
+    /// Give a session a title.
+    pub async fn set_title(&mut self, session_id: &SessionId, title: &str) -> Result<()> {
+        let frame = ClientFrame::SetTitle {
+            request_id: RequestId::generate(),
+            session_id: session_id.clone(),
+            title: title.to_owned(),
+        };
+        self.request::<serde_json::Value>(frame).await.map(|_| ())
+    }
+
     /// Full-text search; hits best first.
     pub async fn search(
         &mut self,

@@ -423,6 +423,14 @@ impl Connection {
                     .map(|hits| SearchResult { hits });
                 self.reply(Some(request_id), result).await;
             }
+            ClientFrame::SetTitle {
+                request_id,
+                session_id,
+                title,
+            } => {
+                let result = manager.set_title(&session_id, title).await;
+                self.done(Some(request_id), result).await;
+            }
             ClientFrame::ListPlans { request_id } => {
                 let result = manager
                     .readers()

@@ -199,6 +199,17 @@ impl Manager {
         Ok(id)
     }
 
+    /// Give a session a title, stored as an update like any other.
+    pub async fn set_title(&self, id: &SessionId, title: String) -> Result<(), FrameError> {
+        let title = title.trim().to_owned();
+        if title.is_empty() {
+            return Err(invalid("the title is empty".to_owned()));
+        }
+        self.summary(id).await?;
+        let update = SessionUpdate::SystemStatus(SystemStatus::Title { title });
+        self.store_updates(id, vec![update]).await
+    }
+
     /// Updates matching a person's query, best first.
     pub async fn search(
         &self,

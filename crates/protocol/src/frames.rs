@@ -231,6 +231,14 @@ pub enum ClientFrame {
     /// The latest plan of every session that has one, latest first.
     #[serde(rename_all = "camelCase")]
     ListPlans { request_id: RequestId },
+    /// Give a session a title (`vpd name`); it is stored as a
+    /// `system-status` `title` update, so it shows in lists and search.
+    #[serde(rename_all = "camelCase")]
+    SetTitle {
+        request_id: RequestId,
+        session_id: SessionId,
+        title: String,
+    },
     /// Full-text search over messages, tool calls and plans.
     #[serde(rename_all = "camelCase")]
     Search {
@@ -311,6 +319,7 @@ pub const CLIENT_FRAME_TYPES: &[&str] = &[
     "listWorkflowRuns",
     "listPlans",
     "search",
+    "setTitle",
     "hookEvent",
 ];
 
@@ -346,6 +355,7 @@ impl ClientFrame {
             | Self::ListWorkflowRuns { request_id }
             | Self::ListPlans { request_id }
             | Self::Search { request_id, .. }
+            | Self::SetTitle { request_id, .. }
             | Self::HookEvent { request_id, .. } => Some(request_id),
         }
     }

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use viewport_protocol::frames::PendingPrompt;
 use viewport_protocol::state::SessionSummary;
-use viewport_protocol::update::StateChange;
+use viewport_protocol::update::{StateChange, SystemStatus};
 use viewport_protocol::{PromptId, SessionId, SessionState, SessionUpdate};
 
 use crate::event::SessionGenesis;
@@ -78,6 +78,11 @@ impl SessionView {
             }
             SessionUpdate::UserMessage(message) if summary.title.is_none() => {
                 summary.title = Some(title_of(&message.text));
+                PromptChange::None
+            }
+            // A title a person or the agent gave replaces the first prompt's.
+            SessionUpdate::SystemStatus(SystemStatus::Title { title }) => {
+                summary.title = Some(title_of(title));
                 PromptChange::None
             }
             SessionUpdate::PermissionRequest(request) => {

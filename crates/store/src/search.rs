@@ -11,7 +11,7 @@ use crate::Result;
 use crate::error::SqlContext;
 
 /// The text of an update that search finds: whole messages, a tool call's
-/// title and the strings of its input, a plan's entries. Chunks are not
+/// title and the strings of its input, a plan's entries, a session's title. Chunks are not
 /// indexed: the whole message is.
 pub fn indexable_text(update: &SessionUpdate) -> Option<String> {
     match update {
@@ -23,6 +23,7 @@ pub fn indexable_text(update: &SessionUpdate) -> Option<String> {
             }
             Some(text)
         }
+        SessionUpdate::SystemStatus(SystemStatus::Title { title }) => Some(title.clone()),
         SessionUpdate::SystemStatus(SystemStatus::Plan { entries }) => Some(
             entries
                 .iter()

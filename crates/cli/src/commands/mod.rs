@@ -32,6 +32,7 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode> {
         }
         Command::Run(args) => session::run(*args).await,
         Command::Ls(args) => session::list(args).await,
+        Command::Name { session, title } => session::name(&session, &title).await,
         Command::Watch(args) => session::watch(args).await,
         Command::Send(args) => session::send(args).await,
         Command::Cancel { session } => session::cancel(&session).await,

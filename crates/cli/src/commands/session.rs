@@ -1,6 +1,7 @@
-//! Commands on sessions: run, ls, watch, send, cancel, approve, deny, kill,
-//! close, destroy, resume, config-session.
+//! Commands on sessions: run, ls, name, watch, send, cancel, approve, deny,
+//! kill, close, destroy, resume, config-session.
 
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
@@ -10,9 +11,7 @@ use viewport_protocol::{SessionState, now_ms};
 
 use super::follow::Follow;
 use super::{print_json, resolve_session};
-use crate::cli::{
-    AnswerArgs, ConfigSessionArgs, ListArgs, ResumeArgs, RunArgs, SendArgs, WatchArgs,
-};
+use crate::cli::{AnswerArgs, ConfigSessionArgs, LsArgs, ResumeArgs, RunArgs, SendArgs, WatchArgs};
 use crate::connect::connect;
 
 pub async fn run(args: RunArgs) -> Result<ExitCode> {
@@ -60,9 +59,15 @@ pub async fn watch(args: WatchArgs) -> Result<ExitCode> {
     follow.run(&mut client, &session_id, args.after).await
 }
 
-pub async fn list(args: ListArgs) -> Result<ExitCode> {
+pub async fn list(args: LsArgs) -> Result<ExitCode> {
+    let filter = SessionFilter::from_args(&args)?;
     let mut client = connect().await?;
-    let sessions = client.list_sessions().await?;
+    let sessions: Vec<SessionSummary> = client
+        .list_sessions()
+        .await?
+        .into_iter()
+        .filter(|s| filter.keeps(s))
+        .collect();
     if args.json {
         print_json(&sessions)?;
     } else if sessions.is_empty() {
@@ -70,6 +75,89 @@ pub async fn list(args: ListArgs) -> Result<ExitCode> {
     } else {
         print_table(&sessions);
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// What `vpd ls` keeps.
+struct SessionFilter {
+    state: Option<SessionState>,
+    agent: Option<String>,
+    dir: Option<PathBuf>,
+    since_ms: Option<i64>,
+    name: Option<String>,
+}
+
+impl SessionFilter {
+    fn from_args(args: &LsArgs) -> Result<Self> {
+        let state = args
+            .state
+            .as_deref()
+            .map(|state| {
+                serde_json::from_value(serde_json::json!(state)).map_err(|_| {
+                    anyhow::anyhow!(
+                        "--state `{state}` is not a state; use active, idle, awaiting or ended"
+                    )
+                })
+            })
+            .transpose()?;
+        let dir = args
+            .dir
+            .as_deref()
+            .map(|dir| {
+                std::fs::canonicalize(dir)
+                    .with_context(|| format!("cannot use --dir {}", dir.display()))
+            })
+            .transpose()?;
+        let since_ms = args.since.as_deref().map(parse_age).transpose()?;
+        Ok(Self {
+            state,
+            agent: args.agent.clone(),
+            dir,
+            since_ms: since_ms.map(|age| now_ms() - age),
+            name: args.name.as_deref().map(str::to_lowercase),
+        })
+    }
+
+    fn keeps(&self, s: &SessionSummary) -> bool {
+        let named = |text: &Option<String>, wanted: &str| {
+            text.as_deref()
+                .is_some_and(|t| t.to_lowercase().contains(wanted))
+        };
+        self.state.is_none_or(|state| s.state == state)
+            && self.agent.as_ref().is_none_or(|agent| &s.agent == agent)
+            && self
+                .dir
+                .as_ref()
+                .is_none_or(|dir| Path::new(&s.cwd).starts_with(dir))
+            && self.since_ms.is_none_or(|since| s.created_at >= since)
+            && self
+                .name
+                .as_deref()
+                .is_none_or(|wanted| named(&s.name, wanted) || named(&s.title, wanted))
+    }
+}
+
+/// `30m`, `2h`, `7d` in milliseconds.
+fn parse_age(text: &str) -> Result<i64> {
+    let (number, unit) = text.split_at(text.trim_end_matches(char::is_alphabetic).len());
+    let number: i64 = number.parse().ok().filter(|n| *n >= 0).with_context(|| {
+        format!("--since `{text}`: expected a number and a unit, like 30m, 2h or 7d")
+    })?;
+    let unit_ms = match unit {
+        "s" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        "w" => 7 * 86_400_000,
+        _ => anyhow::bail!("--since `{text}`: the unit is one of s, m, h, d, w"),
+    };
+    Ok(number.saturating_mul(unit_ms))
+}
+
+pub async fn name(session: &str, title: &str) -> Result<ExitCode> {
+    let mut client = connect().await?;
+    let session_id = resolve_session(&mut client, session).await?;
+    client.set_title(&session_id, title).await?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -11,6 +11,7 @@ use base64::Engine;
 use tokio::io::AsyncReadExt;
 use viewport_client::Client;
 use viewport_daemon::DataHome;
+use viewport_protocol::state::SessionKind;
 use viewport_protocol::{ServerFrame, SessionId, SessionState};
 
 use super::{print_json, resolve_session};
@@ -273,7 +274,36 @@ pub async fn show(args: ShowArgs) -> Result<ExitCode> {
     for (label, value) in rows.into_iter().filter(|(_, v)| !v.is_empty()) {
         println!("{label:<10} {value}");
     }
+    if summary.kind != SessionKind::Terminal {
+        println!();
+        print_transcript(&mut client, &id, summary.last_seq).await?;
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A session's log from its start to `last_seq`, readably: messages, tool
+/// calls with their results, permission decisions, token usage and cost.
+async fn print_transcript(
+    client: &mut viewport_client::Client,
+    id: &viewport_protocol::SessionId,
+    last_seq: u64,
+) -> Result<()> {
+    if last_seq == 0 {
+        return Ok(());
+    }
+    client.subscribe(id, 0).await?;
+    let mut printer = crate::render::Printer::stdout();
+    while let Some(frame) = client.next_frame().await? {
+        if let viewport_protocol::ServerFrame::SessionUpdate { seq, .. } = &frame {
+            let seq = *seq;
+            printer.frame(&frame);
+            if seq >= last_seq {
+                break;
+            }
+        }
+    }
+    printer.finish();
+    Ok(())
 }
 
 fn status_of(summary: &viewport_protocol::SessionSummary) -> String {

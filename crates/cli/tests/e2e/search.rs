@@ -123,3 +123,43 @@ async fn reindex_rebuilds_sessions_and_search_from_the_events_alone() {
         search_before
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_can_be_named_filtered_and_read_back_without_an_agent() {
+    let daemon = daemon().await;
+    let (first, _second) = sessions(&daemon).await;
+    assert!(
+        run(&daemon, &["name", first.as_str(), "Café rewrite"])
+            .status
+            .success()
+    );
+    let named = json(&run(&daemon, &["ls", "--name", "café", "--json"]));
+    assert_eq!(named.as_array().unwrap().len(), 1, "{named}");
+    assert_eq!(named[0]["title"], "Café rewrite");
+    let found = json(&run(&daemon, &["search", "rewrite", "--json"]));
+    assert_eq!(found[0]["sessionId"], first.as_str());
+    let awaiting = json(&run(
+        &daemon,
+        &[
+            "ls", "--state", "awaiting", "--agent", "demo", "--since", "1h", "--json",
+        ],
+    ));
+    assert_eq!(awaiting.as_array().unwrap().len(), 2);
+    assert_eq!(
+        json(&run(&daemon, &["ls", "--agent", "codex", "--json"])),
+        serde_json::json!([])
+    );
+    let bad = run(&daemon, &["ls", "--since", "soon"]);
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--since `soon`"));
+
+    // The transcript reads back from the log alone, the agent killed.
+    assert!(run(&daemon, &["kill", first.as_str()]).status.success());
+    let shown = run(&daemon, &["show", first.as_str()]);
+    let text = String::from_utf8_lossy(&shown.stdout);
+    assert!(text.contains("› the café refactoring plan"), "{text}");
+    assert!(
+        text.contains("You said: the café refactoring plan"),
+        "{text}"
+    );
+    assert!(text.contains("permission: Write"), "{text}");
+}

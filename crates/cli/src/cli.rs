@@ -73,6 +73,17 @@ pub enum Command {
     /// The `.viewport/config.yaml` files: check them, see what they resolve to.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Write a session's whole log: JSONL (one update per line, for
+    /// `vpd import`) or a readable Markdown transcript.
+    Export(ExportArgs),
+    /// Load a JSONL export into a new session (all of it, or nothing).
+    Import {
+        /// The file `vpd export` wrote.
+        file: PathBuf,
+        /// The registered directory the session belongs to (default: the current one).
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+    },
     /// Find words in every session's messages, tool calls and plans.
     Search(SearchArgs),
     /// The latest plan of each session whose agent made one (also kept as
@@ -415,4 +426,22 @@ pub struct LsArgs {
     pub name: Option<String>,
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ExportFormat {
+    /// One JSON object per line: the session, then each update with its seq.
+    Jsonl,
+    /// A readable transcript.
+    Markdown,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    pub session: String,
+    #[arg(long, value_enum, default_value_t = ExportFormat::Jsonl)]
+    pub format: ExportFormat,
+    /// Write here instead of to standard output.
+    #[arg(long, short = 'o')]
+    pub output: Option<PathBuf>,
 }

@@ -436,6 +436,20 @@ impl Client {
         Ok(self.request::<RunWorkflowResult>(frame).await?.run)
     }
 
+    /// Load an export (a path on the daemon's machine) into a new session.
+    pub async fn import_session(
+        &mut self,
+        directory_id: DirectoryId,
+        path: &str,
+    ) -> Result<SessionId> {
+        let frame = ClientFrame::ImportSession {
+            request_id: RequestId::generate(),
+            directory_id,
+            path: path.to_owned(),
+        };
+        Ok(self.request::<LaunchResult>(frame).await?.session_id)
+    }
+
     /// Give a session a title.
     pub async fn set_title(&mut self, session_id: &SessionId, title: &str) -> Result<()> {
         let frame = ClientFrame::SetTitle {

@@ -431,6 +431,17 @@ impl Connection {
                 let result = manager.set_title(&session_id, title).await;
                 self.done(Some(request_id), result).await;
             }
+            ClientFrame::ImportSession {
+                request_id,
+                directory_id,
+                path,
+            } => {
+                let result = manager
+                    .import(directory_id, std::path::Path::new(&path))
+                    .await
+                    .map(|session_id| LaunchResult { session_id });
+                self.reply(Some(request_id), result).await;
+            }
             ClientFrame::ListPlans { request_id } => {
                 let result = manager
                     .readers()

@@ -2,6 +2,7 @@
 //!
 //! # Layout
 //! - [`home`]: the data home (`~/.viewport`): paths, permissions, token, lock.
+//! - [`import`]: a JSONL export loaded into a new session, all or nothing.
 //! - [`ingest`]: the single writer thread: batches updates, commits them in
 //!   one transaction, then hands them to the hub. Seqs are assigned only here.
 //! - [`hub`]: per-session broadcast of committed updates, pre-rendered as
@@ -36,6 +37,7 @@ pub mod follow;
 pub mod frames;
 pub mod home;
 pub mod hub;
+pub mod import;
 pub mod ingest;
 pub mod jobs;
 pub mod launch;

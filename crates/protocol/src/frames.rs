@@ -239,6 +239,15 @@ pub enum ClientFrame {
         session_id: SessionId,
         title: String,
     },
+    /// Load a JSONL export (`vpd export`) on the daemon's machine into a
+    /// new session of the directory; the whole file is checked first.
+    #[serde(rename_all = "camelCase")]
+    ImportSession {
+        request_id: RequestId,
+        directory_id: DirectoryId,
+        /// The export's absolute path.
+        path: String,
+    },
     /// Full-text search over messages, tool calls and plans.
     #[serde(rename_all = "camelCase")]
     Search {
@@ -320,6 +329,7 @@ pub const CLIENT_FRAME_TYPES: &[&str] = &[
     "listPlans",
     "search",
     "setTitle",
+    "importSession",
     "hookEvent",
 ];
 
@@ -356,6 +366,7 @@ impl ClientFrame {
             | Self::ListPlans { request_id }
             | Self::Search { request_id, .. }
             | Self::SetTitle { request_id, .. }
+            | Self::ImportSession { request_id, .. }
             | Self::HookEvent { request_id, .. } => Some(request_id),
         }
     }

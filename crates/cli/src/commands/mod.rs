@@ -5,6 +5,7 @@ mod agents;
 mod config;
 mod daemon;
 mod dir;
+mod export;
 mod follow;
 mod hooks;
 mod search;
@@ -55,6 +56,8 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Workflow(command) => workflow::run(command).await,
         Command::Plans(args) => workflow::plans(args.json).await,
         Command::Search(args) => search::run(args).await,
+        Command::Export(args) => export::export(args).await,
+        Command::Import { file, dir } => export::import(&file, &dir).await,
         Command::Session(SessionCommand::Manifest { session }) => {
             config::session_manifest(&session).await
         }

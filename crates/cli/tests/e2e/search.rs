@@ -163,3 +163,87 @@ async fn sessions_can_be_named_filtered_and_read_back_without_an_agent() {
     );
     assert!(text.contains("permission: Write"), "{text}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_export_imports_into_an_identical_log_and_a_corrupted_one_is_refused() {
+    let daemon = daemon().await;
+    let (first, _) = sessions(&daemon).await;
+    let export = daemon.root().join("export.jsonl");
+    let exported = run(
+        &daemon,
+        &["export", first.as_str(), "-o", export.to_str().unwrap()],
+    );
+    assert!(
+        exported.status.success(),
+        "{}",
+        String::from_utf8_lossy(&exported.stderr)
+    );
+    let text = std::fs::read_to_string(&export).unwrap();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines[0]["vpdExport"], 1);
+    assert_eq!(lines[1]["seq"], 1);
+    // Every line but the header is a schema-valid update.
+    for line in &lines[1..] {
+        serde_json::from_value::<SessionUpdate>(line["update"].clone()).unwrap();
+    }
+
+    let imported = run(&daemon, &["import", export.to_str().unwrap()]);
+    assert!(
+        imported.status.success(),
+        "{}",
+        String::from_utf8_lossy(&imported.stderr)
+    );
+    let copy: viewport_protocol::SessionId = String::from_utf8_lossy(&imported.stdout)
+        .trim()
+        .parse()
+        .unwrap();
+    let mut client = daemon.client().await.unwrap();
+    let summary = client.subscribe(&copy, 0).await.unwrap().session;
+    // The live session it came from was awaiting a permission: the copy
+    // closes that prompt and ends.
+    assert_eq!(summary.state, SessionState::Ended);
+    assert_eq!(summary.pending_prompts, 0);
+    let seen = updates_until(&mut client, |seq, _| seq >= summary.last_seq)
+        .await
+        .unwrap();
+    let original: Vec<&serde_json::Value> = lines[1..].iter().map(|l| &l["update"]).collect();
+    let copied: Vec<serde_json::Value> = seen
+        .iter()
+        .map(|(_, u)| serde_json::to_value(u).unwrap())
+        .collect();
+    assert_eq!(
+        &copied[..original.len()],
+        &original.into_iter().cloned().collect::<Vec<_>>()[..]
+    );
+
+    let sessions_before = client.list_sessions().await.unwrap().len();
+    let mut corrupted: Vec<&str> = text.lines().collect();
+    corrupted[3] = "{\"seq\": 3, \"update\": {\"updateType\": \"no-such-update\"}}";
+    std::fs::write(&export, corrupted.join("\n")).unwrap();
+    let refused = run(&daemon, &["import", export.to_str().unwrap()]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("line 4"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    assert_eq!(
+        client.list_sessions().await.unwrap().len(),
+        sessions_before,
+        "nothing half-imported"
+    );
+
+    let markdown = run(&daemon, &["export", first.as_str(), "--format", "markdown"]);
+    let markdown = String::from_utf8_lossy(&markdown.stdout);
+    assert!(
+        markdown.contains("**User:** the café refactoring plan"),
+        "{markdown}"
+    );
+    assert!(
+        markdown.contains("**Agent:** This is the viewport demo agent"),
+        "{markdown}"
+    );
+}

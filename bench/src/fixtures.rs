@@ -20,6 +20,7 @@ pub fn start_session(writer: &mut Writer) -> Result<SessionId> {
         command: Vec::new(),
         template: None,
         external_id: None,
+        forked_from: None,
     };
     let body = EventBody::Genesis(genesis);
     writer.append(vec![NewEvent {

@@ -76,6 +76,14 @@ pub enum Command {
     /// Write a session's whole log: JSONL (one update per line, for
     /// `vpd import`) or a readable Markdown transcript.
     Export(ExportArgs),
+    /// A new session whose history is this one's up to --at (default: all of
+    /// it); it records its parent.
+    Fork {
+        session: String,
+        /// The last update the fork shares (`vpd show` numbers them).
+        #[arg(long)]
+        at: Option<u64>,
+    },
     /// Load a JSONL export into a new session (all of it, or nothing).
     Import {
         /// The file `vpd export` wrote.

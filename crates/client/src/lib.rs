@@ -436,6 +436,16 @@ impl Client {
         Ok(self.request::<RunWorkflowResult>(frame).await?.run)
     }
 
+    /// A new session with this one's history up to `at_seq` (default: all).
+    pub async fn fork(&mut self, session_id: &SessionId, at_seq: Option<u64>) -> Result<SessionId> {
+        let frame = ClientFrame::Fork {
+            request_id: RequestId::generate(),
+            session_id: session_id.clone(),
+            at_seq,
+        };
+        Ok(self.request::<LaunchResult>(frame).await?.session_id)
+    }
+
     /// Load an export (a path on the daemon's machine) into a new session.
     pub async fn import_session(
         &mut self,

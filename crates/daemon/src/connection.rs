@@ -431,6 +431,17 @@ impl Connection {
                 let result = manager.set_title(&session_id, title).await;
                 self.done(Some(request_id), result).await;
             }
+            ClientFrame::Fork {
+                request_id,
+                session_id,
+                at_seq,
+            } => {
+                let result = manager
+                    .fork(&session_id, at_seq)
+                    .await
+                    .map(|session_id| LaunchResult { session_id });
+                self.reply(Some(request_id), result).await;
+            }
             ClientFrame::ImportSession {
                 request_id,
                 directory_id,

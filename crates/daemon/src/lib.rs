@@ -2,7 +2,8 @@
 //!
 //! # Layout
 //! - [`home`]: the data home (`~/.viewport`): paths, permissions, token, lock.
-//! - [`import`]: a JSONL export loaded into a new session, all or nothing.
+//! - [`history`]: sessions made from other logs: an import (all or
+//!   nothing), a fork (a session's history up to an update).
 //! - [`ingest`]: the single writer thread: batches updates, commits them in
 //!   one transaction, then hands them to the hub. Seqs are assigned only here.
 //! - [`hub`]: per-session broadcast of committed updates, pre-rendered as
@@ -35,9 +36,9 @@ pub mod configured;
 pub mod connection;
 pub mod follow;
 pub mod frames;
+pub mod history;
 pub mod home;
 pub mod hub;
-pub mod import;
 pub mod ingest;
 pub mod jobs;
 pub mod launch;

@@ -181,6 +181,7 @@ impl Manager {
             command: Vec::new(),
             template: None,
             external_id: None,
+            forked_from: None,
         };
         let first = SessionUpdate::UserMessage(MessageText {
             text: prompt.clone(),
@@ -248,6 +249,13 @@ impl Manager {
             ));
         }
         let summary = self.summary(id).await?;
+        if let Some(parent) = &summary.forked_from {
+            let why = format!(
+                "it is a fork of {} at update {}; continuing a fork with its agent is not supported yet",
+                parent.session_id, parent.seq
+            );
+            return Err(cannot_resume(id, &why));
+        }
         let stored = launch::load(&self.home.session_dir(id))
             .map_err(|e| internal("reading the launch options", e))?
             .ok_or_else(|| cannot_resume(id, "its launch options were not kept"))?;
@@ -425,6 +433,7 @@ impl Manager {
             command,
             template: Some(template),
             external_id: None,
+            forked_from: None,
         };
         let active = state_change(SessionState::Active, None, None);
         self.store_all(

@@ -239,6 +239,15 @@ pub enum ClientFrame {
         session_id: SessionId,
         title: String,
     },
+    /// A new session whose history is this one's up to `atSeq` (default:
+    /// all of it); its own updates continue from there.
+    #[serde(rename_all = "camelCase")]
+    Fork {
+        request_id: RequestId,
+        session_id: SessionId,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        at_seq: Option<u64>,
+    },
     /// Load a JSONL export (`vpd export`) on the daemon's machine into a
     /// new session of the directory; the whole file is checked first.
     #[serde(rename_all = "camelCase")]
@@ -330,6 +339,7 @@ pub const CLIENT_FRAME_TYPES: &[&str] = &[
     "search",
     "setTitle",
     "importSession",
+    "fork",
     "hookEvent",
 ];
 
@@ -367,6 +377,7 @@ impl ClientFrame {
             | Self::Search { request_id, .. }
             | Self::SetTitle { request_id, .. }
             | Self::ImportSession { request_id, .. }
+            | Self::Fork { request_id, .. }
             | Self::HookEvent { request_id, .. } => Some(request_id),
         }
     }

@@ -130,6 +130,18 @@ pub struct SessionSummary {
     /// The agent's own session id, for sessions observed through hooks.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external_id: Option<String>,
+    /// Where a fork's history comes from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forked_from: Option<ForkPoint>,
+}
+
+/// A session and one of its updates: where a fork branches off.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ForkPoint {
+    pub session_id: SessionId,
+    /// The last update the fork shares with it.
+    pub seq: u64,
 }
 
 /// A registered directory.

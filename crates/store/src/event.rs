@@ -1,7 +1,7 @@
 //! What the log stores.
 
 use serde::{Deserialize, Serialize};
-use viewport_protocol::state::SessionKind;
+use viewport_protocol::state::{ForkPoint, SessionKind};
 use viewport_protocol::{DirectoryId, SessionId, SessionUpdate};
 
 /// How a session was launched: seq 0 of its log.
@@ -26,6 +26,9 @@ pub struct SessionGenesis {
     /// The agent's own session id (observed sessions).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external_id: Option<String>,
+    /// The session and update a fork branches off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forked_from: Option<ForkPoint>,
 }
 
 /// One entry of a session's log.

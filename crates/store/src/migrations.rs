@@ -19,6 +19,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0005_observed_agents.sql"),
     include_str!("../migrations/0006_workflow_runs.sql"),
     include_str!("../migrations/0007_search.sql"),
+    include_str!("../migrations/0008_forks.sql"),
 ];
 
 /// The schema version this build writes.

@@ -50,6 +50,7 @@ impl SessionView {
             template: genesis.template.clone(),
             exit_code: None,
             external_id: genesis.external_id.clone(),
+            forked_from: genesis.forked_from.clone(),
         };
         Self {
             summary,
@@ -140,6 +141,7 @@ mod tests {
             command: Vec::new(),
             template: None,
             external_id: None,
+            forked_from: None,
         };
         SessionView::from_genesis("ses_1".parse().unwrap(), &genesis, 10)
     }

@@ -350,8 +350,9 @@ fn upsert_session(tx: &Transaction<'_>, view: &SessionView) -> Result<()> {
     tx.prepare_cached(
         "INSERT OR REPLACE INTO sessions (session_id, directory_id, kind, agent, cwd, title, state,
              disconnected, end_reason, created_at, updated_at, last_seq, pending_prompts,
-             name, command, template, exit_code, external_id)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+             name, command, template, exit_code, external_id, forked_from)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
+                 ?19)",
     )
     .and_then(|mut stmt| {
         stmt.execute(params![
@@ -373,6 +374,9 @@ fn upsert_session(tx: &Transaction<'_>, view: &SessionView) -> Result<()> {
             s.template,
             s.exit_code,
             s.external_id,
+            s.forked_from
+                .as_ref()
+                .map(|f| serde_json::to_string(f).unwrap_or_default()),
         ])
     })
     .during("storing a session")?;

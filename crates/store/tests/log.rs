@@ -19,6 +19,7 @@ fn genesis(id: &SessionId) -> NewEvent {
             command: Vec::new(),
             template: None,
             external_id: None,
+            forked_from: None,
         }),
     }
 }

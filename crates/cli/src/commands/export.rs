@@ -157,6 +157,14 @@ fn markdown(update: &SessionUpdate) -> Option<String> {
     })
 }
 
+pub async fn fork(session: &str, at: Option<u64>) -> Result<ExitCode> {
+    let mut client = connect().await?;
+    let parent = resolve_session(&mut client, session).await?;
+    let fork = client.fork(&parent, at).await?;
+    println!("{fork}");
+    Ok(ExitCode::SUCCESS)
+}
+
 pub async fn import(file: &Path, dir: &Path) -> Result<ExitCode> {
     let file =
         std::fs::canonicalize(file).with_context(|| format!("cannot read {}", file.display()))?;

@@ -58,6 +58,7 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Search(args) => search::run(args).await,
         Command::Export(args) => export::export(args).await,
         Command::Import { file, dir } => export::import(&file, &dir).await,
+        Command::Fork { session, at } => export::fork(&session, at).await,
         Command::Session(SessionCommand::Manifest { session }) => {
             config::session_manifest(&session).await
         }

@@ -247,3 +247,51 @@ async fn an_export_imports_into_an_identical_log_and_a_corrupted_one_is_refused(
         "{markdown}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fork_replays_its_parents_prefix_then_its_own_updates_densely() {
+    let daemon = daemon().await;
+    let (parent, _) = sessions(&daemon).await;
+    let forked = run(&daemon, &["fork", parent.as_str(), "--at", "5"]);
+    assert!(
+        forked.status.success(),
+        "{}",
+        String::from_utf8_lossy(&forked.stderr)
+    );
+    let fork: viewport_protocol::SessionId = String::from_utf8_lossy(&forked.stdout)
+        .trim()
+        .parse()
+        .unwrap();
+    let mut client = daemon.client().await.unwrap();
+    let summary = client.subscribe(&fork, 0).await.unwrap().session;
+    let from = summary.forked_from.clone().unwrap();
+    assert_eq!((from.session_id, from.seq), (parent.clone(), 5));
+    let fork_log = updates_until(&mut client, |seq, _| seq >= summary.last_seq)
+        .await
+        .unwrap();
+    let seqs: Vec<u64> = fork_log.iter().map(|(seq, _)| *seq).collect();
+    assert_dense(&seqs, 1, summary.last_seq);
+
+    let mut parent_client = daemon.client().await.unwrap();
+    parent_client.subscribe(&parent, 0).await.unwrap();
+    let parent_log = updates_until(&mut parent_client, |seq, _| seq >= 5)
+        .await
+        .unwrap();
+    assert_eq!(
+        &fork_log[..5],
+        &parent_log[..],
+        "the fork shares the parent's first 5 updates"
+    );
+    assert!(matches!(&fork_log[5].1,
+        SessionUpdate::SystemStatus(viewport_protocol::update::SystemStatus::Notice { message }) if message.contains("forked from")));
+    assert_eq!(summary.state, SessionState::Ended);
+
+    let resumed = run(&daemon, &["resume", fork.as_str()]);
+    assert!(
+        String::from_utf8_lossy(&resumed.stderr).contains("it is a fork"),
+        "{}",
+        String::from_utf8_lossy(&resumed.stderr)
+    );
+    let too_far = run(&daemon, &["fork", parent.as_str(), "--at", "100000"]);
+    assert!(String::from_utf8_lossy(&too_far.stderr).contains("cannot fork it at 100000"));
+}

@@ -136,6 +136,7 @@ impl Manager {
                     command: Vec::new(),
                     template: None,
                     external_id: Some(external_id),
+                    forked_from: None,
                 };
                 self.store_all(&id, vec![EventBody::Genesis(genesis)])
                     .await?;

@@ -1,14 +1,16 @@
-//! `vpd import`: a JSONL export (`vpd export`) loaded into a new session.
-//! The whole file is read and checked first; the session is stored in one
-//! commit, so a bad file leaves nothing behind.
+//! Sessions made from other logs. `vpd import`: a JSONL export loaded into
+//! a new session; the whole file is read and checked first and the session
+//! is stored in one commit, so a bad file leaves nothing behind. `vpd fork`:
+//! a new session whose history is another's up to an update; its own
+//! updates continue from there.
 
 use std::collections::HashSet;
 use std::io::BufRead;
 use std::path::Path;
 
 use serde::Deserialize;
-use viewport_protocol::state::SessionSummary;
-use viewport_protocol::update::{PermissionOutcome, PermissionResolved};
+use viewport_protocol::state::{ForkPoint, SessionSummary};
+use viewport_protocol::update::{PermissionOutcome, PermissionResolved, SystemStatus};
 use viewport_protocol::{
     DirectoryId, EndReason, ErrorCode, FrameError, SessionId, SessionState, SessionUpdate,
 };
@@ -103,7 +105,7 @@ fn closing(updates: &[SessionUpdate]) -> Vec<SessionUpdate> {
             SessionUpdate::PermissionResolved(PermissionResolved {
                 prompt_id,
                 outcome: PermissionOutcome::Cancelled,
-                reason: Some("the session was imported".to_owned()),
+                reason: Some("nobody can answer it in a copied log".to_owned()),
             })
         })
         .collect();
@@ -111,13 +113,71 @@ fn closing(updates: &[SessionUpdate]) -> Vec<SessionUpdate> {
         closing.push(state_change(
             SessionState::Ended,
             Some(EndReason::Completed),
-            Some("imported from an export of a session still running".to_owned()),
+            Some("its log was copied while it ran".to_owned()),
         ));
     }
     closing
 }
 
 impl Manager {
+    /// A new session with `parent`'s history up to `at` (default: all of it).
+    pub async fn fork(&self, parent: &SessionId, at: Option<u64>) -> Result<SessionId, FrameError> {
+        let summary = self.summary(parent).await?;
+        let at = at.unwrap_or(summary.last_seq);
+        if at > summary.last_seq {
+            return Err(invalid(format!(
+                "session {parent} has {} updates; cannot fork it at {at}",
+                summary.last_seq
+            )));
+        }
+        let lookup = parent.clone();
+        let stored = self
+            .readers()
+            .read(move |r| r.updates_after(&lookup, 0, usize::try_from(at).unwrap_or(usize::MAX)))
+            .await
+            .map_err(|e| FrameError::new(ErrorCode::Internal, format!("reading {parent}: {e}")))?;
+        let updates = stored
+            .iter()
+            .map(|u| serde_json::from_str::<SessionUpdate>(&u.json))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| {
+                FrameError::new(
+                    ErrorCode::Internal,
+                    format!("{parent} holds an update this vpd cannot read: {e}"),
+                )
+            })?;
+        let id = SessionId::generate();
+        let genesis = SessionGenesis {
+            directory_id: summary.directory_id,
+            kind: summary.kind,
+            agent: summary.agent,
+            cwd: summary.cwd,
+            model: None,
+            name: None,
+            command: summary.command,
+            template: summary.template,
+            external_id: None,
+            forked_from: Some(ForkPoint {
+                session_id: parent.clone(),
+                seq: at,
+            }),
+        };
+        let mut closing = closing(&updates);
+        closing.insert(
+            0,
+            SessionUpdate::SystemStatus(SystemStatus::Notice {
+                message: format!(
+                    "forked from {parent} at update {at}; continuing a fork with its agent is not supported yet (the agent's own conversation cannot be cut at an update), so it starts ended"
+                ),
+            }),
+        );
+        let events = std::iter::once(EventBody::Genesis(genesis))
+            .chain(updates.into_iter().chain(closing).map(EventBody::Update))
+            .collect();
+        self.store_all(&id, events).await?;
+        Ok(id)
+    }
+
     /// Load an export into a new session of `directory_id`.
     pub async fn import(
         &self,
@@ -141,6 +201,7 @@ impl Manager {
             command: source.command,
             template: source.template,
             external_id: None,
+            forked_from: None,
         };
         let closing = closing(&updates);
         let events = std::iter::once(EventBody::Genesis(genesis))

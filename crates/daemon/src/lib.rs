@@ -8,6 +8,7 @@
 //!   one transaction, then hands them to the hub. Seqs are assigned only here.
 //! - [`hub`]: per-session broadcast of committed updates, pre-rendered as
 //!   frames, and the session-list feed.
+//! - [`checkpoints`]: the working tree kept after each step, for `rewind`.
 //! - [`configured`]: what the directory's config says for a launch: the
 //!   manifest (kept beside the session), the agent profile, the contexts.
 //! - [`frames`]: renders stored events into wire frames (live and replay alike).
@@ -32,6 +33,7 @@
 //! - [`workflows`]: config workflows run as sessions, each run recorded.
 //! - [`run`]: start-up, recovery of sessions the last daemon left, shutdown.
 
+pub mod checkpoints;
 pub mod configured;
 pub mod connection;
 pub mod follow;

@@ -76,6 +76,25 @@ pub enum Command {
     /// Write a session's whole log: JSONL (one update per line, for
     /// `vpd import`) or a readable Markdown transcript.
     Export(ExportArgs),
+    /// The checkpoints of a session's working tree (one after each step),
+    /// with the files each changed.
+    Checkpoints {
+        session: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Bring the working tree back to the checkpoint taken at update --to,
+    /// after showing what changes and asking; the tree as it is is saved
+    /// first, so a rewind can be undone.
+    Rewind {
+        session: String,
+        /// The update the checkpoint was taken at (`vpd checkpoints` lists them).
+        #[arg(long)]
+        to: u64,
+        /// Do not ask.
+        #[arg(long, short = 'y')]
+        yes: bool,
+    },
     /// A new session whose history is this one's up to --at (default: all of
     /// it); it records its parent.
     Fork {

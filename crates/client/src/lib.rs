@@ -15,6 +15,7 @@ use serde::de::DeserializeOwned;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{self, Message};
+use viewport_protocol::checkpoints::{Checkpoint, ListCheckpointsResult, RewindResult};
 use viewport_protocol::frames::{
     AttachResult, HookResult, LaunchResult, ListDirectoriesResult, ListSessionsResult,
     ListSubscribeResult, ReindexResult, SearchHit, SearchResult, SessionManifestResult,
@@ -434,6 +435,35 @@ impl Client {
             cwd,
         };
         Ok(self.request::<RunWorkflowResult>(frame).await?.run)
+    }
+
+    /// A session's checkpoints, oldest first.
+    pub async fn checkpoints(&mut self, session_id: &SessionId) -> Result<Vec<Checkpoint>> {
+        let frame = ClientFrame::ListCheckpoints {
+            request_id: RequestId::generate(),
+            session_id: session_id.clone(),
+        };
+        Ok(self
+            .request::<ListCheckpointsResult>(frame)
+            .await?
+            .checkpoints)
+    }
+
+    /// Rewind the working tree to the checkpoint at `to_seq` (or, with
+    /// `dry_run`, say what that would change).
+    pub async fn rewind(
+        &mut self,
+        session_id: &SessionId,
+        to_seq: u64,
+        dry_run: bool,
+    ) -> Result<RewindResult> {
+        let frame = ClientFrame::Rewind {
+            request_id: RequestId::generate(),
+            session_id: session_id.clone(),
+            to_seq,
+            dry_run,
+        };
+        self.request(frame).await
     }
 
     /// A new session with this one's history up to `at_seq` (default: all).

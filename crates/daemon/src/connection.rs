@@ -13,6 +13,7 @@ use tokio::task::AbortHandle;
 use tokio_util::sync::CancellationToken;
 use viewport_agents::acp::config::ConfigRequest;
 use viewport_agents::pty::TermSize;
+use viewport_protocol::checkpoints::ListCheckpointsResult;
 use viewport_protocol::frames::{
     LaunchResult, ListDirectoriesResult, ListSessionsResult, SearchResult, SessionManifestResult,
 };
@@ -430,6 +431,25 @@ impl Connection {
             } => {
                 let result = manager.set_title(&session_id, title).await;
                 self.done(Some(request_id), result).await;
+            }
+            ClientFrame::ListCheckpoints {
+                request_id,
+                session_id,
+            } => {
+                let result = manager
+                    .checkpoints(&session_id)
+                    .await
+                    .map(|checkpoints| ListCheckpointsResult { checkpoints });
+                self.reply(Some(request_id), result).await;
+            }
+            ClientFrame::Rewind {
+                request_id,
+                session_id,
+                to_seq,
+                dry_run,
+            } => {
+                let result = manager.rewind(&session_id, to_seq, dry_run).await;
+                self.reply(Some(request_id), result).await;
             }
             ClientFrame::Fork {
                 request_id,

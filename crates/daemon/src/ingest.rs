@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use thiserror::Error;
 use tokio::sync::{mpsc, oneshot};
+use viewport_protocol::checkpoints::Checkpoint;
 use viewport_protocol::jobs::JobInfo;
 use viewport_protocol::state::DirectoryInfo;
 use viewport_protocol::workflows::WorkflowRun;
@@ -69,6 +70,11 @@ enum Item {
     },
     PutWorkflowRun {
         run: Box<WorkflowRun>,
+        reply: Reply<()>,
+    },
+    PutCheckpoint {
+        session_id: SessionId,
+        checkpoint: Box<Checkpoint>,
         reply: Reply<()>,
     },
 }
@@ -152,6 +158,21 @@ impl Ingest {
     pub async fn put_observed_agent(&self, agent: ObservedAgent) -> Result<(), IngestError> {
         self.control(|reply| Item::PutObservedAgent { agent, reply })
             .await
+    }
+
+    /// Store a checkpoint.
+    pub async fn put_checkpoint(
+        &self,
+        session_id: SessionId,
+        checkpoint: Checkpoint,
+    ) -> Result<(), IngestError> {
+        let checkpoint = Box::new(checkpoint);
+        self.control(|reply| Item::PutCheckpoint {
+            session_id,
+            checkpoint,
+            reply,
+        })
+        .await
     }
 
     /// Store a workflow run as it is now.
@@ -274,6 +295,14 @@ fn handle_control(writer: &mut Writer, item: Item) {
         }
         Item::PutWorkflowRun { run, reply } => {
             let result = writer.put_workflow_run(&run);
+            let _ = reply.send(result.map_err(|e| IngestError::Failed(e.to_string())));
+        }
+        Item::PutCheckpoint {
+            session_id,
+            checkpoint,
+            reply,
+        } => {
+            let result = writer.put_checkpoint(&session_id, &checkpoint);
             let _ = reply.send(result.map_err(|e| IngestError::Failed(e.to_string())));
         }
         Item::Events { .. } => {}

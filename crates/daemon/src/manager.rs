@@ -22,6 +22,7 @@ use viewport_protocol::{
 };
 use viewport_store::{EventBody, NewEvent, SessionGenesis};
 
+use crate::checkpoints::Checkpointer;
 use crate::configured::{self, Configured};
 use crate::home::DataHome;
 use crate::ingest::Ingest;
@@ -29,7 +30,7 @@ use crate::jobs::JobQueue;
 use crate::launch::{self, LaunchPlan, SessionRules, StoredLaunch};
 use crate::observed::ObservedSessions;
 use crate::readers::ReaderPool;
-use crate::session::{Reply, SessionCommand, SessionTask, state_change};
+use crate::session::{Reply, SessionCommand, SessionFiles, SessionTask, state_change};
 use crate::terminal::TerminalTask;
 
 /// Driver events buffered per session before the agent feels backpressure.
@@ -47,6 +48,7 @@ pub struct Manager {
     jobs: JobQueue,
     /// Sessions started out of band that report through hooks.
     observed: ObservedSessions,
+    checkpointer: Checkpointer,
 }
 
 /// Hits a search returns unless it asks for another number, and at most.
@@ -93,6 +95,7 @@ impl Manager {
         jobs_max_parallel: Option<usize>,
         hook_answer_wait: Duration,
     ) -> Arc<Self> {
+        let checkpointer = Checkpointer::start(ingest.clone(), readers.clone(), home.clone());
         Arc::new(Self {
             home,
             ingest,
@@ -102,6 +105,7 @@ impl Manager {
             naming: tokio::sync::Mutex::new(()),
             jobs: JobQueue::new(jobs_max_parallel),
             observed: ObservedSessions::new(hook_answer_wait),
+            checkpointer,
         })
     }
 
@@ -115,6 +119,14 @@ impl Manager {
 
     pub(crate) fn job_queue(&self) -> &JobQueue {
         &self.jobs
+    }
+
+    pub(crate) fn checkpointer(&self) -> &Checkpointer {
+        &self.checkpointer
+    }
+
+    pub(crate) fn home_dir(&self) -> &DataHome {
+        &self.home
     }
 
     pub(crate) fn observed(&self) -> &ObservedSessions {
@@ -321,14 +333,17 @@ impl Manager {
         self.store_all(id, vec![EventBody::Update(state)])
             .await
             .map_err(|e| e.message)?;
-        let stderr_log = plan.spec.stderr_log.clone();
+        let files = SessionFiles {
+            stderr_log: plan.spec.stderr_log.clone(),
+            checkpoints: Some((self.checkpointer.clone(), plan.spec.cwd.clone())),
+        };
         self.run_session(
             id.clone(),
             agent,
             events_rx,
             plan.rules,
             turn_running,
-            stderr_log,
+            files,
         );
         Ok(())
     }
@@ -342,7 +357,7 @@ impl Manager {
         events: mpsc::Receiver<DriverEvent>,
         rules: SessionRules,
         turn_running: bool,
-        stderr_log: Option<PathBuf>,
+        files: SessionFiles,
     ) {
         let (commands_tx, commands_rx) = mpsc::unbounded_channel();
         let myself = commands_tx.downgrade();
@@ -354,7 +369,7 @@ impl Manager {
             rules,
             turn_running,
             myself,
-            stderr_log,
+            files,
         );
         let handle = tokio::spawn(task.run(commands_rx, events));
         let manager = self.clone();

@@ -21,6 +21,7 @@ use viewport_protocol::{
 };
 use viewport_store::{EventBody, NewEvent};
 
+use crate::checkpoints::Checkpointer;
 use crate::ingest::Ingest;
 use crate::launch::SessionRules;
 
@@ -113,8 +114,17 @@ pub struct SessionTask {
     turn_started: Option<Instant>,
     /// Lets timers send commands to this task without keeping it alive.
     myself: mpsc::WeakUnboundedSender<SessionCommand>,
-    /// Where the agent's stderr goes; its tail explains a failure.
-    stderr_log: Option<PathBuf>,
+    /// Where the agent's stderr goes (its tail explains a failure), and
+    /// what takes the working tree's checkpoints.
+    files: SessionFiles,
+}
+
+/// What a session keeps beside its log.
+pub struct SessionFiles {
+    /// In the session's directory, where its plan is kept too.
+    pub stderr_log: Option<PathBuf>,
+    /// Takes a checkpoint of `cwd` after each step.
+    pub checkpoints: Option<(Checkpointer, PathBuf)>,
 }
 
 impl SessionTask {
@@ -127,7 +137,7 @@ impl SessionTask {
         rules: SessionRules,
         turn_running: bool,
         myself: mpsc::WeakUnboundedSender<SessionCommand>,
-        stderr_log: Option<PathBuf>,
+        files: SessionFiles,
     ) -> Self {
         Self {
             id,
@@ -151,7 +161,7 @@ impl SessionTask {
             spending: Spending::default(),
             turn_started: turn_running.then(Instant::now),
             myself,
-            stderr_log,
+            files,
         }
     }
 
@@ -208,9 +218,14 @@ impl SessionTask {
     /// Append and wait for the commit, so a reply sent after it is never
     /// ahead of the stored state.
     async fn commit(&mut self, update: SessionUpdate) -> Result<(), FrameError> {
+        self.commit_seq(update).await.map(|_| ())
+    }
+
+    /// [`commit`](Self::commit), giving the update's seq.
+    async fn commit_seq(&mut self, update: SessionUpdate) -> Result<u64, FrameError> {
         self.append(update);
         let events = std::mem::take(&mut self.unsent);
-        self.ingest.commit(events).await.map(|_| ()).map_err(|e| {
+        self.ingest.commit(events).await.map_err(|e| {
             FrameError::new(
                 ErrorCode::Internal,
                 format!("storing the update failed: {e}"),
@@ -249,7 +264,11 @@ impl SessionTask {
     async fn on_turn_ended(&mut self, end: Result<StopReason, TurnFailure>) {
         match end {
             Ok(stop_reason) => {
-                self.append(SessionUpdate::StepCommitted(StepCommitted { stop_reason }));
+                let step = SessionUpdate::StepCommitted(StepCommitted { stop_reason });
+                match self.commit_seq(step).await {
+                    Ok(seq) => self.checkpoint_after(seq),
+                    Err(e) => tracing::error!(session = %self.id, "{}", e.message),
+                }
                 if let Some(took) = self.turn_started.map(|t| t.elapsed())
                     && took >= LONG_TURN
                 {
@@ -312,10 +331,17 @@ impl SessionTask {
         }
     }
 
+    /// Checkpoint the working tree after the step that ended at `seq`.
+    fn checkpoint_after(&self, seq: u64) {
+        if let Some((checkpointer, cwd)) = &self.files.checkpoints {
+            checkpointer.after_step(&self.id, seq, cwd);
+        }
+    }
+
     /// Keep the agent's latest plan as `plan.md` beside the session.
     fn keep_plan(&self, entries: &[PlanEntry]) {
         // The stderr log lives in the session's directory.
-        let Some(dir) = self.stderr_log.as_deref().and_then(Path::parent) else {
+        let Some(dir) = self.files.stderr_log.as_deref().and_then(Path::parent) else {
             return;
         };
         if let Err(e) = std::fs::write(dir.join("plan.md"), plan_markdown(entries)) {
@@ -651,6 +677,7 @@ impl SessionTask {
     /// How the agent ended, with the last of what it wrote to stderr.
     fn failure_detail(&self, exit: &AgentExit) -> String {
         let tail = self
+            .files
             .stderr_log
             .as_deref()
             .and_then(|log| viewport_agents::spawn::stderr_tail(log, STDERR_TAIL_BYTES));

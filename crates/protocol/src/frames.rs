@@ -239,6 +239,22 @@ pub enum ClientFrame {
         session_id: SessionId,
         title: String,
     },
+    /// The checkpoints of a session's working tree, oldest first.
+    #[serde(rename_all = "camelCase")]
+    ListCheckpoints {
+        request_id: RequestId,
+        session_id: SessionId,
+    },
+    /// Restore the working tree to the last checkpoint taken at `toSeq`;
+    /// the tree as it is is saved first. With `dryRun`, only say what changes.
+    #[serde(rename_all = "camelCase")]
+    Rewind {
+        request_id: RequestId,
+        session_id: SessionId,
+        to_seq: u64,
+        #[serde(default)]
+        dry_run: bool,
+    },
     /// A new session whose history is this one's up to `atSeq` (default:
     /// all of it); its own updates continue from there.
     #[serde(rename_all = "camelCase")]
@@ -340,6 +356,8 @@ pub const CLIENT_FRAME_TYPES: &[&str] = &[
     "setTitle",
     "importSession",
     "fork",
+    "listCheckpoints",
+    "rewind",
     "hookEvent",
 ];
 
@@ -378,6 +396,8 @@ impl ClientFrame {
             | Self::SetTitle { request_id, .. }
             | Self::ImportSession { request_id, .. }
             | Self::Fork { request_id, .. }
+            | Self::ListCheckpoints { request_id, .. }
+            | Self::Rewind { request_id, .. }
             | Self::HookEvent { request_id, .. } => Some(request_id),
         }
     }

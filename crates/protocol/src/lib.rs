@@ -15,6 +15,7 @@
 //! - [`limits`]: size and count limits shared by both ends.
 //! - [`schema`]: the JSON Schema of the whole protocol (checked in under `schema/`).
 
+pub mod checkpoints;
 pub mod frames;
 pub mod ids;
 pub mod jobs;

@@ -20,6 +20,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0006_workflow_runs.sql"),
     include_str!("../migrations/0007_search.sql"),
     include_str!("../migrations/0008_forks.sql"),
+    include_str!("../migrations/0009_checkpoints.sql"),
 ];
 
 /// The schema version this build writes.

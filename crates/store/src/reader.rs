@@ -8,6 +8,7 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use viewport_protocol::SessionUpdate;
+use viewport_protocol::checkpoints::Checkpoint;
 use viewport_protocol::frames::{PendingPrompt, SearchHit};
 use viewport_protocol::jobs::JobInfo;
 use viewport_protocol::state::{DirectoryInfo, SessionSummary};
@@ -199,6 +200,34 @@ impl Reader {
             })
             .during("listing plans")?;
         rows.collect::<Result<Vec<_>, _>>().during("listing plans")
+    }
+
+    /// A session's checkpoints, oldest first.
+    pub fn checkpoints(&self, session_id: &SessionId) -> Result<Vec<Checkpoint>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT number, seq, kind, root, reference, files, note, created_at
+                 FROM checkpoints WHERE session_id = ?1 ORDER BY number",
+            )
+            .during("preparing the checkpoint list")?;
+        let rows = stmt
+            .query_map([session_id.as_str()], |row| {
+                let files: String = row.get(5)?;
+                Ok(Checkpoint {
+                    number: row.get(0)?,
+                    seq: row.get(1)?,
+                    kind: from_sql_text(row, 2)?,
+                    root: row.get(3)?,
+                    reference: row.get(4)?,
+                    files: serde_json::from_str(&files).unwrap_or_default(),
+                    note: row.get(6)?,
+                    created_at: row.get(7)?,
+                })
+            })
+            .during("listing checkpoints")?;
+        rows.collect::<Result<Vec<_>, _>>()
+            .during("listing checkpoints")
     }
 
     /// Every workflow run, newest first.

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use rusqlite::{Connection, Transaction, params};
+use viewport_protocol::checkpoints::Checkpoint;
 use viewport_protocol::jobs::JobInfo;
 use viewport_protocol::state::DirectoryInfo;
 use viewport_protocol::workflows::WorkflowRun;
@@ -147,6 +148,8 @@ impl Writer {
         .during("deleting a session's observed agent")?;
         tx.execute("DELETE FROM search WHERE session_id = ?1", params![id])
             .during("deleting a session's search rows")?;
+        tx.execute("DELETE FROM checkpoints WHERE session_id = ?1", params![id])
+            .during("deleting a session's checkpoints")?;
         tx.commit().during("committing a delete")?;
         self.views.remove(session_id);
         Ok(events > 0)
@@ -174,6 +177,33 @@ impl Writer {
                 ],
             )
             .during("storing a job")?;
+        Ok(())
+    }
+
+    /// Store a checkpoint.
+    pub fn put_checkpoint(
+        &mut self,
+        session_id: &SessionId,
+        checkpoint: &Checkpoint,
+    ) -> Result<()> {
+        self.conn
+            .execute(
+                "INSERT OR REPLACE INTO checkpoints (session_id, number, seq, kind, root, reference,
+                     files, note, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                params![
+                    session_id.as_str(),
+                    checkpoint.number,
+                    checkpoint.seq,
+                    checkpoint.kind.as_str(),
+                    checkpoint.root,
+                    checkpoint.reference,
+                    serde_json::to_string(&checkpoint.files).unwrap_or_default(),
+                    checkpoint.note,
+                    checkpoint.created_at,
+                ],
+            )
+            .during("storing a checkpoint")?;
         Ok(())
     }
 

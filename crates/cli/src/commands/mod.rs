@@ -8,6 +8,7 @@ mod dir;
 mod export;
 mod follow;
 mod hooks;
+mod rewind;
 mod search;
 mod session;
 mod terminal;
@@ -59,6 +60,8 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Export(args) => export::export(args).await,
         Command::Import { file, dir } => export::import(&file, &dir).await,
         Command::Fork { session, at } => export::fork(&session, at).await,
+        Command::Checkpoints { session, json } => rewind::list(&session, json).await,
+        Command::Rewind { session, to, yes } => rewind::rewind(&session, to, yes).await,
         Command::Session(SessionCommand::Manifest { session }) => {
             config::session_manifest(&session).await
         }

@@ -11,6 +11,7 @@ mod jobs;
 mod lifecycle;
 mod observed;
 mod prompts;
+mod rewind;
 mod search;
 mod terminal;
 mod terminal_cli;

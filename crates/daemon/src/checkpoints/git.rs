@@ -115,6 +115,40 @@ pub fn snapshot(
     Ok(commit)
 }
 
+/// The tree of the working tree as it is, written without a commit or a
+/// ref (for a preview).
+pub fn current_tree(root: &Path, scratch: &Path) -> Result<String, String> {
+    let index = TempIndex::new(scratch)?;
+    if run(
+        git(root, None).args(["rev-parse", "-q", "--verify", "HEAD"]),
+        "find HEAD",
+    )
+    .is_ok()
+    {
+        run(
+            git(root, Some(&index.0)).args(["read-tree", "HEAD"]),
+            "read HEAD",
+        )?;
+    }
+    run(
+        git(root, Some(&index.0)).args(["add", "-A", "--", "."]),
+        "stage the working tree privately",
+    )?;
+    run(
+        git(root, Some(&index.0)).arg("write-tree"),
+        "write the tree",
+    )
+}
+
+/// The first parent of a commit, if it has one.
+pub fn parent_of(root: &Path, commit: &str) -> Option<String> {
+    run(
+        git(root, None).args(["rev-parse", "-q", "--verify", &format!("{commit}^")]),
+        "find the parent",
+    )
+    .ok()
+}
+
 /// What changes between two snapshots (`None`: from nothing), as
 /// `M path`, `A path`, `D path` lines.
 pub fn changes(root: &Path, from: Option<&str>, to: &str) -> Result<Vec<String>, String> {

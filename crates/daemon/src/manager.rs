@@ -607,6 +607,7 @@ impl Manager {
         if running {
             self.kill(id).await?;
         }
+        let checkpoints = self.checkpoints(id).await.unwrap_or_default();
         let existed = self
             .ingest
             .delete_session(id.clone())
@@ -618,6 +619,7 @@ impl Manager {
                 format!("no session {id}"),
             ));
         }
+        crate::checkpoints::forget(id, &checkpoints);
         match std::fs::remove_dir_all(self.home.session_dir(id)) {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),

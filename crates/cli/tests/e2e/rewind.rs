@@ -161,6 +161,15 @@ async fn a_rewind_in_a_git_repository_restores_bytes_and_leaves_git_as_the_user_
         "x\n"
     );
     assert!(!repo.join("README.md").exists());
+
+    // Destroying the session drops its refs too.
+    let removed = vpd_in(&daemon, &repo, &["rm", "--force", &session]);
+    assert!(
+        removed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&removed.stderr)
+    );
+    assert_eq!(sh(&repo, "git for-each-ref refs/viewport"), "");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

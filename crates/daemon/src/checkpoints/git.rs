@@ -140,6 +140,15 @@ pub fn current_tree(root: &Path, scratch: &Path) -> Result<String, String> {
     )
 }
 
+/// Delete a ref vpd made.
+pub fn delete_ref(root: &Path, reference: &str) -> Result<(), String> {
+    run(
+        git(root, None).args(["update-ref", "-d", reference]),
+        "delete a checkpoint ref",
+    )
+    .map(|_| ())
+}
+
 /// The first parent of a commit, if it has one.
 pub fn parent_of(root: &Path, commit: &str) -> Option<String> {
     run(

@@ -169,6 +169,20 @@ fn snapshot(
     }
 }
 
+/// Drop the git refs that keep a destroyed session's checkpoints alive (the
+/// copies go with the session's directory).
+pub fn forget(session_id: &SessionId, checkpoints: &[Checkpoint]) {
+    for checkpoint in checkpoints.iter().filter(|c| c.kind == CheckpointKind::Git) {
+        let reference = format!(
+            "refs/viewport/checkpoints/{session_id}/{}",
+            checkpoint.number
+        );
+        if let Err(e) = git::delete_ref(Path::new(&checkpoint.root), &reference) {
+            tracing::warn!("{e}");
+        }
+    }
+}
+
 fn invalid(message: String) -> FrameError {
     FrameError::new(ErrorCode::InvalidFrame, message)
 }

@@ -218,14 +218,9 @@ impl SessionTask {
     /// Append and wait for the commit, so a reply sent after it is never
     /// ahead of the stored state.
     async fn commit(&mut self, update: SessionUpdate) -> Result<(), FrameError> {
-        self.commit_seq(update).await.map(|_| ())
-    }
-
-    /// [`commit`](Self::commit), giving the update's seq.
-    async fn commit_seq(&mut self, update: SessionUpdate) -> Result<u64, FrameError> {
         self.append(update);
         let events = std::mem::take(&mut self.unsent);
-        self.ingest.commit(events).await.map_err(|e| {
+        self.ingest.commit(events).await.map(|_| ()).map_err(|e| {
             FrameError::new(
                 ErrorCode::Internal,
                 format!("storing the update failed: {e}"),
@@ -262,13 +257,10 @@ impl SessionTask {
     }
 
     async fn on_turn_ended(&mut self, end: Result<StopReason, TurnFailure>) {
+        let stepped = end.is_ok();
         match end {
             Ok(stop_reason) => {
-                let step = SessionUpdate::StepCommitted(StepCommitted { stop_reason });
-                match self.commit_seq(step).await {
-                    Ok(seq) => self.checkpoint_after(seq),
-                    Err(e) => tracing::error!(session = %self.id, "{}", e.message),
-                }
+                self.append(SessionUpdate::StepCommitted(StepCommitted { stop_reason }));
                 if let Some(took) = self.turn_started.map(|t| t.elapsed())
                     && took >= LONG_TURN
                 {
@@ -294,6 +286,9 @@ impl SessionTask {
         self.note_unenforceable_cap();
         self.start_next_prompt();
         self.settle().await;
+        if stepped {
+            self.checkpoint_after_step().await;
+        }
     }
 
     /// Store an agent update, pricing token reports and watching the cap.
@@ -331,10 +326,19 @@ impl SessionTask {
         }
     }
 
-    /// Checkpoint the working tree after the step that ended at `seq`.
-    fn checkpoint_after(&self, seq: u64) {
-        if let Some((checkpointer, cwd)) = &self.files.checkpoints {
-            checkpointer.after_step(&self.id, seq, cwd);
+    /// Commit the step with the state it leaves the session in (one batch,
+    /// as a viewport expects them), then checkpoint the working tree after it.
+    async fn checkpoint_after_step(&mut self) {
+        let Some((checkpointer, cwd)) = self.files.checkpoints.clone() else {
+            return;
+        };
+        let events = std::mem::take(&mut self.unsent);
+        if events.is_empty() {
+            return;
+        }
+        match self.ingest.commit(events).await {
+            Ok(seq) => checkpointer.after_step(&self.id, seq, &cwd),
+            Err(e) => tracing::error!(session = %self.id, "cannot store the step: {e}"),
         }
     }
 

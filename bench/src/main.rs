@@ -11,13 +11,16 @@
 //!   with `pipe-pane`, and `vpd attach` against `tmux attach` on a session
 //!   with 100k lines of scrollback;
 //! - the hook bridge: `vpd hook claude` with the daemon up and down, against
-//!   the same binary starting and exiting.
+//!   the same binary starting and exiting;
+//! - history: search over 1M indexed messages, reindex, fork of a 100k-update
+//!   session, a checkpoint of a 10k-file repository against `git stash create`.
 //!
 //! Run: `cargo build --release --bin vpd --bin viewport-bench && target/release/viewport-bench`
 //! (`--quick` uses smaller sizes for a smoke run; name `ingest`, `replay`,
-//! `latency`, `terminal` or `hooks` to run only those).
+//! `latency`, `terminal`, `hooks` or `history` to run only those).
 
 mod fixtures;
+mod history;
 mod hooks;
 mod ingest;
 mod latency;
@@ -39,6 +42,12 @@ pub struct Sizes {
     pub attach_lines: u64,
     /// Times each hook command is run.
     pub hook_runs: u64,
+    /// Messages in the search index.
+    pub search_messages: u64,
+    /// Updates of the session forked.
+    pub fork_updates: u64,
+    /// Files of the repository checkpointed.
+    pub checkpoint_files: u64,
 }
 
 fn vpd_binary() -> Result<PathBuf> {
@@ -71,6 +80,9 @@ async fn main() -> Result<()> {
             terminal_bytes: 20_000_000,
             attach_lines: 10_000,
             hook_runs: 50,
+            search_messages: 100_000,
+            fork_updates: 10_000,
+            checkpoint_files: 1_000,
         }
     } else {
         Sizes {
@@ -81,6 +93,9 @@ async fn main() -> Result<()> {
             terminal_bytes: 200_000_000,
             attach_lines: 100_000,
             hook_runs: 500,
+            search_messages: 1_000_000,
+            fork_updates: 100_000,
+            checkpoint_files: 10_000,
         }
     };
     let vpd = vpd_binary()?;
@@ -108,6 +123,9 @@ async fn main() -> Result<()> {
     }
     if wanted("hooks") {
         hooks::run(&vpd, &sizes).await?;
+    }
+    if wanted("history") {
+        history::run(&vpd, &sizes).await?;
     }
     Ok(())
 }

@@ -42,13 +42,18 @@ pub enum Command {
     Kill { session: String },
     /// End a session gracefully: cancel its turn and let the agent exit.
     Close { session: String },
-    /// Delete a session and everything stored of it (a running one only with --force).
+    /// Delete a session and everything stored of it: events, search rows,
+    /// files, checkpoints (a running one only with --force). Asks first on a
+    /// terminal.
     #[command(alias = "destroy")]
     Rm {
         session: String,
         /// Stop the session first if it runs.
         #[arg(long, short = 'f')]
         force: bool,
+        /// Do not ask.
+        #[arg(long, short = 'y')]
+        yes: bool,
     },
     /// Start a terminal session (bash, a TUI agent, a script) under a name, and attach.
     New(NewArgs),

@@ -1,6 +1,7 @@
 //! Commands on sessions: run, ls, name, watch, send, cancel, approve, deny,
 //! kill, close, destroy, resume, config-session.
 
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -245,9 +246,23 @@ pub async fn close(session: &str) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub async fn remove(session: &str, force: bool) -> Result<ExitCode> {
+pub async fn remove(session: &str, force: bool, yes: bool) -> Result<ExitCode> {
     let mut client = connect().await?;
     let session_id = resolve_session(&mut client, session).await?;
+    if !yes && std::io::stdin().is_terminal() {
+        let summary = client.session_state(&session_id).await?.session;
+        let title = summary.title.or(summary.name).unwrap_or_default();
+        eprint!(
+            "delete {session_id} {title:?} ({} updates, its files and checkpoints) for good? [y/N] ",
+            summary.last_seq
+        );
+        let mut answer = String::new();
+        std::io::stdin().read_line(&mut answer)?;
+        if !matches!(answer.trim(), "y" | "Y" | "yes") {
+            eprintln!("vpd: nothing deleted");
+            return Ok(ExitCode::SUCCESS);
+        }
+    }
     client.destroy(&session_id, force).await?;
     eprintln!("vpd: deleted {session_id} and everything stored of it");
     Ok(ExitCode::SUCCESS)

@@ -21,6 +21,7 @@ pub fn start_session(writer: &mut Writer) -> Result<SessionId> {
         template: None,
         external_id: None,
         forked_from: None,
+        git: Vec::new(),
     };
     let body = EventBody::Genesis(genesis);
     writer.append(vec![NewEvent {

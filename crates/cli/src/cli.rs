@@ -456,6 +456,12 @@ pub struct LsArgs {
     /// Only sessions whose name or title contains this (any case).
     #[arg(long)]
     pub name: Option<String>,
+    /// Only sessions in a git repository whose root or remote URL contains this.
+    #[arg(long)]
+    pub repo: Option<String>,
+    /// Only sessions on this git branch.
+    #[arg(long)]
+    pub branch: Option<String>,
     #[arg(long)]
     pub json: bool,
 }

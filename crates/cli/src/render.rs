@@ -259,6 +259,10 @@ fn describe_status(status: &SystemStatus) -> String {
             (Some(name), None) => format!("· agent: {name}"),
             _ => "· agent started".to_owned(),
         },
+        SystemStatus::Git { repos } => {
+            let shown: Vec<String> = repos.iter().map(describe_repo).collect();
+            format!("· git: {}", shown.join("; "))
+        }
         SystemStatus::Config { options } => {
             let shown: Vec<String> = options
                 .iter()
@@ -267,4 +271,16 @@ fn describe_status(status: &SystemStatus) -> String {
             format!("· settings: {}", shown.join(", "))
         }
     }
+}
+
+/// A repository in one line: `root (branch @ abc1234, dirty)`.
+pub fn describe_repo(repo: &viewport_protocol::state::GitContext) -> String {
+    let branch = repo.branch.as_deref().unwrap_or("detached");
+    let head = repo
+        .head
+        .as_deref()
+        .map(|h| &h[..h.len().min(7)])
+        .unwrap_or("no commit");
+    let dirty = if repo.dirty { ", dirty" } else { "" };
+    format!("{} ({branch} @ {head}{dirty})", repo.root)
 }

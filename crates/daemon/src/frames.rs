@@ -38,6 +38,7 @@ pub fn started_frame(session_id: &SessionId, genesis: &SessionGenesis) -> Frame 
         kind: genesis.kind,
         agent: genesis.agent.clone(),
         cwd: genesis.cwd.clone(),
+        git: genesis.git.clone(),
     })
 }
 

@@ -161,6 +161,7 @@ impl Manager {
                 session_id: parent.clone(),
                 seq: at,
             }),
+            git: summary.git,
         };
         let mut closing = closing(&updates);
         closing.insert(
@@ -202,6 +203,7 @@ impl Manager {
             template: source.template,
             external_id: None,
             forked_from: None,
+            git: Vec::new(),
         };
         let closing = closing(&updates);
         let events = std::iter::once(EventBody::Genesis(genesis))

@@ -183,6 +183,10 @@ impl Manager {
         self.prepare_session_dir(&id, &mut plan, &stored)?;
         configured::save(&self.home.session_dir(&id), &manifest)
             .map_err(|e| internal("keeping the session's manifest", e))?;
+        let cwd = plan.spec.cwd.clone();
+        let git = tokio::task::spawn_blocking(move || crate::checkpoints::git::contexts(&cwd))
+            .await
+            .unwrap_or_default();
         let genesis = SessionGenesis {
             directory_id,
             kind: SessionKind::Acp,
@@ -194,6 +198,7 @@ impl Manager {
             template: None,
             external_id: None,
             forked_from: None,
+            git,
         };
         let first = SessionUpdate::UserMessage(MessageText {
             text: prompt.clone(),
@@ -449,6 +454,7 @@ impl Manager {
             template: Some(template),
             external_id: None,
             forked_from: None,
+            git: Vec::new(),
         };
         let active = state_change(SessionState::Active, None, None);
         self.store_all(

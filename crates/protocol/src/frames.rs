@@ -415,6 +415,9 @@ pub enum ServerFrame {
         kind: SessionKind,
         agent: String,
         cwd: String,
+        /// The git repositories it starts in.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        git: Vec<crate::state::GitContext>,
     },
     /// One stored update of a session.
     #[serde(rename_all = "camelCase")]

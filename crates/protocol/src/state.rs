@@ -133,6 +133,32 @@ pub struct SessionSummary {
     /// Where a fork's history comes from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub forked_from: Option<ForkPoint>,
+    /// The git repositories it works in, as last recorded (at its start and
+    /// after each step).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub git: Vec<GitContext>,
+}
+
+/// A git repository a session works in, at one point.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct GitContext {
+    /// The repository's root directory.
+    pub root: String,
+    /// The branch checked out (none when HEAD is detached).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub branch: Option<String>,
+    /// The commit HEAD points at (none before the first commit).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub head: Option<String>,
+    /// The branch's upstream, such as `origin/main`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upstream: Option<String>,
+    /// Whether the working tree has changes (tracked or untracked).
+    pub dirty: bool,
+    /// The URL of its `origin` remote (or its first).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remote: Option<String>,
 }
 
 /// A session and one of its updates: where a fork branches off.

@@ -351,6 +351,11 @@ pub enum SystemStatus {
         /// Whether the agent can load this conversation again (`vpd resume`).
         can_resume: bool,
     },
+    /// The git repositories the session works in, as they are now (at its
+    /// start and after each step).
+    Git {
+        repos: Vec<crate::state::GitContext>,
+    },
     /// The settings a viewport can switch with `setConfig`, with their
     /// current values; each report replaces the previous one whole.
     Config { options: Vec<ConfigOption> },

@@ -1,7 +1,7 @@
 //! What the log stores.
 
 use serde::{Deserialize, Serialize};
-use viewport_protocol::state::{ForkPoint, SessionKind};
+use viewport_protocol::state::{ForkPoint, GitContext, SessionKind};
 use viewport_protocol::{DirectoryId, SessionId, SessionUpdate};
 
 /// How a session was launched: seq 0 of its log.
@@ -29,6 +29,9 @@ pub struct SessionGenesis {
     /// The session and update a fork branches off.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub forked_from: Option<ForkPoint>,
+    /// The git repositories it starts in.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub git: Vec<GitContext>,
 }
 
 /// One entry of a session's log.

@@ -21,6 +21,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0007_search.sql"),
     include_str!("../migrations/0008_forks.sql"),
     include_str!("../migrations/0009_checkpoints.sql"),
+    include_str!("../migrations/0010_git_context.sql"),
 ];
 
 /// The schema version this build writes.

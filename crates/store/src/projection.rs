@@ -51,6 +51,7 @@ impl SessionView {
             exit_code: None,
             external_id: genesis.external_id.clone(),
             forked_from: genesis.forked_from.clone(),
+            git: genesis.git.clone(),
         };
         Self {
             summary,
@@ -79,6 +80,10 @@ impl SessionView {
             }
             SessionUpdate::UserMessage(message) if summary.title.is_none() => {
                 summary.title = Some(title_of(&message.text));
+                PromptChange::None
+            }
+            SessionUpdate::SystemStatus(SystemStatus::Git { repos }) => {
+                summary.git = repos.clone();
                 PromptChange::None
             }
             // A title a person or the agent gave replaces the first prompt's.
@@ -142,6 +147,7 @@ mod tests {
             template: None,
             external_id: None,
             forked_from: None,
+            git: Vec::new(),
         };
         SessionView::from_genesis("ses_1".parse().unwrap(), &genesis, 10)
     }

@@ -20,6 +20,7 @@ fn genesis(id: &SessionId) -> NewEvent {
             template: None,
             external_id: None,
             forked_from: None,
+            git: Vec::new(),
         }),
     }
 }

@@ -42,7 +42,11 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Deny(args) => session::answer(args, false).await,
         Command::Kill { session } => session::kill(&session).await,
         Command::Close { session } => session::close(&session).await,
-        Command::Rm { session, force, yes } => session::remove(&session, force, yes).await,
+        Command::Rm {
+            session,
+            force,
+            yes,
+        } => session::remove(&session, force, yes).await,
         Command::New(args) => terminal::new(args).await,
         Command::Attach { session } => terminal::attach(&session).await,
         Command::Logs(args) => terminal::logs(args).await,

@@ -86,6 +86,8 @@ struct SessionFilter {
     dir: Option<PathBuf>,
     since_ms: Option<i64>,
     name: Option<String>,
+    repo: Option<String>,
+    branch: Option<String>,
 }
 
 impl SessionFilter {
@@ -116,6 +118,8 @@ impl SessionFilter {
             dir,
             since_ms: since_ms.map(|age| now_ms() - age),
             name: args.name.as_deref().map(str::to_lowercase),
+            repo: args.repo.clone(),
+            branch: args.branch.clone(),
         })
     }
 
@@ -135,6 +139,16 @@ impl SessionFilter {
                 .name
                 .as_deref()
                 .is_none_or(|wanted| named(&s.name, wanted) || named(&s.title, wanted))
+            && self.repo.as_deref().is_none_or(|wanted| {
+                s.git.iter().any(|g| {
+                    g.root.contains(wanted)
+                        || g.remote.as_deref().is_some_and(|r| r.contains(wanted))
+                })
+            })
+            && self
+                .branch
+                .as_deref()
+                .is_none_or(|wanted| s.git.iter().any(|g| g.branch.as_deref() == Some(wanted)))
     }
 }
 

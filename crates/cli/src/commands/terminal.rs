@@ -271,6 +271,9 @@ pub async fn show(args: ShowArgs) -> Result<ExitCode> {
     if log.exists() {
         rows.push(("log", log.display().to_string()));
     }
+    for repo in &summary.git {
+        rows.push(("git", crate::render::describe_repo(repo)));
+    }
     for (label, value) in rows.into_iter().filter(|(_, v)| !v.is_empty()) {
         println!("{label:<10} {value}");
     }

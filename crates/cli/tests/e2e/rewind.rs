@@ -76,6 +76,21 @@ async fn a_rewind_in_a_git_repository_restores_bytes_and_leaves_git_as_the_user_
     );
     let (session, checkpoint) = session_with_a_checkpoint(&daemon, &repo).await;
     assert_eq!(checkpoint["kind"], "git");
+    // The session knows its repository: at its start and after the step.
+    let branch = sh(&repo, "git symbolic-ref --short HEAD").trim().to_owned();
+    let listed = json(&vpd_in(
+        &daemon,
+        &repo,
+        &["ls", "--branch", &branch, "--repo", "repo", "--json"],
+    ));
+    assert_eq!(listed[0]["git"][0]["branch"], branch.as_str(), "{listed}");
+    assert_eq!(listed[0]["git"][0]["dirty"], true);
+    let other = json(&vpd_in(
+        &daemon,
+        &repo,
+        &["ls", "--branch", "no-such-branch", "--json"],
+    ));
+    assert_eq!(other, serde_json::json!([]));
     assert!(
         checkpoint["files"]
             .as_array()

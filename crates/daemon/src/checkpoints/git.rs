@@ -6,6 +6,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use viewport_protocol::state::GitContext;
+
 /// Git's empty tree, for diffs against nothing.
 const EMPTY_TREE: &str = "4b825dc642cb6eb9a060e54bf8d69288fbee4904";
 
@@ -138,6 +140,70 @@ pub fn current_tree(root: &Path, scratch: &Path) -> Result<String, String> {
         git(root, Some(&index.0)).arg("write-tree"),
         "write the tree",
     )
+}
+
+/// What a repository is at now: branch, HEAD, upstream, changes, remote.
+pub fn context(root: &Path) -> GitContext {
+    let ask = |args: &[&str]| {
+        run(git(root, None).args(args), "describe the repository")
+            .ok()
+            .filter(|out| !out.is_empty())
+    };
+    let remote = ask(&["config", "--get", "remote.origin.url"]).or_else(|| {
+        let first = ask(&["remote"])?.lines().next()?.to_owned();
+        ask(&["config", "--get", &format!("remote.{first}.url")])
+    });
+    GitContext {
+        root: root.display().to_string(),
+        branch: ask(&["symbolic-ref", "-q", "--short", "HEAD"]),
+        head: ask(&["rev-parse", "-q", "--verify", "HEAD"]),
+        upstream: ask(&[
+            "rev-parse",
+            "--abbrev-ref",
+            "--symbolic-full-name",
+            "@{upstream}",
+        ]),
+        dirty: ask(&["status", "--porcelain"]).is_some(),
+        remote,
+    }
+}
+
+/// The repositories a session in `dir` works in: the one holding it, or
+/// else those right below it (a folder of repositories, two levels deep).
+pub fn contexts(dir: &Path) -> Vec<GitContext> {
+    if let Some(root) = repo_root(dir) {
+        return vec![context(&root)];
+    }
+    let mut found = Vec::new();
+    let children = |d: &Path| -> Vec<PathBuf> {
+        let mut dirs: Vec<PathBuf> = std::fs::read_dir(d)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| {
+                p.is_dir()
+                    && !p
+                        .file_name()
+                        .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+            })
+            .collect();
+        dirs.sort();
+        dirs
+    };
+    for child in children(dir) {
+        if child.join(".git").exists() {
+            found.push(context(&child));
+        } else {
+            found.extend(
+                children(&child)
+                    .into_iter()
+                    .filter(|g| g.join(".git").exists())
+                    .map(|g| context(&g)),
+            );
+        }
+    }
+    found
 }
 
 /// Delete a ref vpd made.

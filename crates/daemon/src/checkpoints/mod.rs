@@ -4,7 +4,8 @@
 //! ([`git`]); nothing of the user's index, HEAD, branches or stash changes.
 //! Elsewhere it is a copy of the files under the session's directory
 //! ([`copy`]). One worker takes checkpoints in order, off the sessions'
-//! tasks, so a big tree never slows an agent's updates.
+//! tasks, so a big tree never slows an agent's updates; with each it records
+//! the session's git context (branch, HEAD, upstream, changes, remote).
 
 pub mod copy;
 pub mod git;
@@ -16,6 +17,8 @@ use tokio::sync::{mpsc, oneshot};
 use viewport_protocol::checkpoints::{Checkpoint, CheckpointKind, RewindResult};
 use viewport_protocol::update::SystemStatus;
 use viewport_protocol::{ErrorCode, FrameError, SessionId, SessionState, SessionUpdate, now_ms};
+
+use viewport_store::{EventBody, NewEvent};
 
 use crate::home::DataHome;
 use crate::ingest::Ingest;
@@ -109,11 +112,19 @@ async fn take(
     let session_dir = home.session_dir(&job.session_id);
     let session_id = job.session_id.clone();
     let cwd = job.cwd.clone();
-    let (kind, root, reference, files) = tokio::task::spawn_blocking(move || {
-        snapshot(&session_id, number, &cwd, &session_dir, previous.as_ref())
+    let (kind, root, reference, files, repos) = tokio::task::spawn_blocking(move || {
+        let taken = snapshot(&session_id, number, &cwd, &session_dir, previous.as_ref())?;
+        Ok::<_, String>((taken.0, taken.1, taken.2, taken.3, git::contexts(&cwd)))
     })
     .await
     .map_err(|e| format!("the checkpoint task failed: {e}"))??;
+    if !repos.is_empty() {
+        let event = NewEvent {
+            session_id: job.session_id.clone(),
+            body: EventBody::Update(SessionUpdate::SystemStatus(SystemStatus::Git { repos })),
+        };
+        ingest.send(vec![event]).await.map_err(|e| e.to_string())?;
+    }
     let checkpoint = Checkpoint {
         number,
         seq: job.seq,

@@ -137,6 +137,7 @@ impl Manager {
                     template: None,
                     external_id: Some(external_id),
                     forked_from: None,
+                    git: Vec::new(),
                 };
                 self.store_all(&id, vec![EventBody::Genesis(genesis)])
                     .await?;

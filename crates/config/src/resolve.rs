@@ -228,41 +228,11 @@ pub fn merge(data_home: &Path, directory: &Path, files: Vec<CheckedFile>) -> Man
                 .map_or(0, |at| at.line),
         };
         let config = &file.config;
-        for (name, context) in &config.contexts {
-            merger.add(
-                Section::Contexts,
-                name,
-                context,
-                place(Section::Contexts, name),
-            );
-        }
-        for (name, workflow) in &config.workflows {
-            merger.add(
-                Section::Workflows,
-                name,
-                workflow,
-                place(Section::Workflows, name),
-            );
-        }
-        for (name, plan) in &config.plans {
-            merger.add(Section::Plans, name, plan, place(Section::Plans, name));
-        }
-        for (name, profile) in &config.agent_profiles {
-            merger.add(
-                Section::AgentProfiles,
-                name,
-                profile,
-                place(Section::AgentProfiles, name),
-            );
-        }
-        for (name, template) in &config.templates {
-            merger.add(
-                Section::Templates,
-                name,
-                template,
-                place(Section::Templates, name),
-            );
-        }
+        merger.add_all(Section::Contexts, &config.contexts, &place);
+        merger.add_all(Section::Workflows, &config.workflows, &place);
+        merger.add_all(Section::Plans, &config.plans, &place);
+        merger.add_all(Section::AgentProfiles, &config.agent_profiles, &place);
+        merger.add_all(Section::Templates, &config.templates, &place);
         if let Some(max) = config.jobs.as_ref().and_then(|j| j.max_parallel) {
             manifest.jobs_max_parallel = Some(max);
         }
@@ -326,6 +296,17 @@ struct Merger {
 }
 
 impl Merger {
+    fn add_all<T: Serialize>(
+        &mut self,
+        section: Section,
+        entries: &BTreeMap<String, T>,
+        place: &dyn Fn(Section, &str) -> Source,
+    ) {
+        for (name, value) in entries {
+            self.add(section, name, value, place(section, name));
+        }
+    }
+
     fn add<T: Serialize>(&mut self, section: Section, name: &str, value: &T, source: Source) {
         let definition = serde_json::to_value(value).unwrap_or_default();
         let definitions = self.entries.entry((section, name.to_owned())).or_default();

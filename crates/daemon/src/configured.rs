@@ -87,30 +87,13 @@ fn profile<'m>(
     }
 }
 
-/// Keep the manifest a session started with.
+/// Keep the manifest a session started with (owner only: profiles may
+/// carry keys in `env`).
 pub fn save(session_dir: &Path, manifest: &Manifest) -> std::io::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    std::fs::create_dir_all(session_dir)?;
-    let json = serde_json::to_vec_pretty(manifest)?;
-    // Profiles may carry keys in `env`: the owner only.
-    let mut file = std::fs::OpenOptions::new()
-        .create(true)
-        .write(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(session_dir.join(MANIFEST_FILE))?;
-    file.write_all(&json)
+    crate::home::write_private_json(session_dir, MANIFEST_FILE, manifest)
 }
 
 /// The manifest a session started with, if one was kept.
 pub fn load(session_dir: &Path) -> Result<Option<serde_json::Value>, String> {
-    let path = session_dir.join(MANIFEST_FILE);
-    match std::fs::read(&path) {
-        Ok(bytes) => serde_json::from_slice(&bytes)
-            .map(Some)
-            .map_err(|e| format!("{} is damaged: {e}", path.display())),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(format!("cannot read {}: {e}", path.display())),
-    }
+    crate::home::read_json(session_dir, MANIFEST_FILE)
 }

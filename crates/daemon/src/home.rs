@@ -147,6 +147,35 @@ impl DataHome {
     }
 }
 
+/// Write `value` as pretty JSON to `dir/name`, readable by the owner only
+/// (launch options and manifests may hold keys in `env`).
+pub fn write_private_json<T: Serialize>(dir: &Path, name: &str, value: &T) -> std::io::Result<()> {
+    fs::create_dir_all(dir)?;
+    let json = serde_json::to_vec_pretty(value)?;
+    let mut file = OpenOptions::new()
+        .create(true)
+        .write(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(dir.join(name))?;
+    file.write_all(&json)
+}
+
+/// Read `dir/name` as JSON; none when it is not there.
+pub fn read_json<T: serde::de::DeserializeOwned>(
+    dir: &Path,
+    name: &str,
+) -> Result<Option<T>, String> {
+    let path = dir.join(name);
+    match fs::read(&path) {
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| format!("{} is damaged: {e}", path.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(format!("cannot read {}: {e}", path.display())),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -173,29 +173,12 @@ fn check_rules(rules: &SessionRules) -> Result<(), FrameError> {
 
 /// Keep the launch options beside the session, for `resume`.
 pub fn save(session_dir: &Path, launch: &StoredLaunch) -> std::io::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    std::fs::create_dir_all(session_dir)?;
-    let json = serde_json::to_vec_pretty(launch)?;
-    let mut file = std::fs::OpenOptions::new()
-        .create(true)
-        .write(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(session_dir.join(LAUNCH_FILE))?;
-    file.write_all(&json)
+    crate::home::write_private_json(session_dir, LAUNCH_FILE, launch)
 }
 
 /// The launch options stored for a session, if any.
 pub fn load(session_dir: &Path) -> Result<Option<StoredLaunch>, String> {
-    let path = session_dir.join(LAUNCH_FILE);
-    match std::fs::read(&path) {
-        Ok(bytes) => serde_json::from_slice(&bytes)
-            .map(Some)
-            .map_err(|e| format!("{} is damaged: {e}", path.display())),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(format!("cannot read {}: {e}", path.display())),
-    }
+    crate::home::read_json(session_dir, LAUNCH_FILE)
 }
 
 #[cfg(test)]

@@ -76,14 +76,10 @@ impl Drop for TempIndex {
     }
 }
 
-/// Snapshot the working tree (tracked and untracked files, `.gitignore`
-/// respected) as a commit kept by `reference`; its id.
-pub fn snapshot(
-    root: &Path,
-    scratch: &Path,
-    reference: &str,
-    message: &str,
-) -> Result<String, String> {
+/// The working tree as a tree object (tracked and untracked files,
+/// `.gitignore` respected), written through a private index; and HEAD, if
+/// the repository has a commit.
+fn write_tree(root: &Path, scratch: &Path) -> Result<(String, Option<String>), String> {
     let index = TempIndex::new(scratch)?;
     let head = run(
         git(root, None).args(["rev-parse", "-q", "--verify", "HEAD"]),
@@ -104,6 +100,17 @@ pub fn snapshot(
         git(root, Some(&index.0)).arg("write-tree"),
         "write the tree",
     )?;
+    Ok((tree, head))
+}
+
+/// Snapshot the working tree as a commit kept by `reference`; its id.
+pub fn snapshot(
+    root: &Path,
+    scratch: &Path,
+    reference: &str,
+    message: &str,
+) -> Result<String, String> {
+    let (tree, head) = write_tree(root, scratch)?;
     let mut commit = git(root, None);
     commit.args(["commit-tree", &tree, "-m", message]);
     if let Some(head) = &head {
@@ -120,26 +127,7 @@ pub fn snapshot(
 /// The tree of the working tree as it is, written without a commit or a
 /// ref (for a preview).
 pub fn current_tree(root: &Path, scratch: &Path) -> Result<String, String> {
-    let index = TempIndex::new(scratch)?;
-    if run(
-        git(root, None).args(["rev-parse", "-q", "--verify", "HEAD"]),
-        "find HEAD",
-    )
-    .is_ok()
-    {
-        run(
-            git(root, Some(&index.0)).args(["read-tree", "HEAD"]),
-            "read HEAD",
-        )?;
-    }
-    run(
-        git(root, Some(&index.0)).args(["add", "-A", "--", "."]),
-        "stage the working tree privately",
-    )?;
-    run(
-        git(root, Some(&index.0)).arg("write-tree"),
-        "write the tree",
-    )
+    write_tree(root, scratch).map(|(tree, _)| tree)
 }
 
 /// What a repository is at now: branch, HEAD, upstream, changes, remote.

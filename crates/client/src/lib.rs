@@ -605,8 +605,24 @@ impl Client {
     pub async fn list_sessions(&mut self) -> Result<Vec<SessionSummary>> {
         let frame = ClientFrame::ListSessions {
             request_id: RequestId::generate(),
+            limit: None,
+            after: None,
         };
         Ok(self.request::<ListSessionsResult>(frame).await?.sessions)
+    }
+
+    /// A page of sessions, newest first, after the session `after`.
+    pub async fn list_sessions_page(
+        &mut self,
+        limit: u32,
+        after: Option<SessionId>,
+    ) -> Result<ListSessionsResult> {
+        let frame = ClientFrame::ListSessions {
+            request_id: RequestId::generate(),
+            limit: Some(limit),
+            after,
+        };
+        self.request(frame).await
     }
 
     pub async fn add_directory(&mut self, path: &str) -> Result<DirectoryInfo> {

@@ -251,11 +251,18 @@ impl Connection {
             } => {
                 self.done(request_id, manager.kill(&session_id).await).await;
             }
-            ClientFrame::ListSessions { request_id } => {
-                let result = manager
-                    .sessions()
-                    .await
-                    .map(|sessions| ListSessionsResult { sessions });
+            ClientFrame::ListSessions {
+                request_id,
+                limit,
+                after,
+            } => {
+                let result = match limit {
+                    None => manager.sessions().await.map(|sessions| ListSessionsResult {
+                        sessions,
+                        next: None,
+                    }),
+                    Some(limit) => manager.sessions_page(limit, after).await,
+                };
                 self.reply(Some(request_id), result).await;
             }
             ClientFrame::AddDirectory { request_id, path } => {

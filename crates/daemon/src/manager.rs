@@ -13,7 +13,7 @@ use viewport_agents::profile::{BUILTIN_NAMES, ProgramSearch};
 use viewport_agents::pty::{TermSize, Terminal, template_command};
 use viewport_agents::spawn::SpawnSpec;
 use viewport_agents::{AcpSession, AgentProfile, DriverEvent};
-use viewport_protocol::frames::{ReindexResult, SearchHit};
+use viewport_protocol::frames::{ListSessionsResult, ReindexResult, SearchHit};
 use viewport_protocol::options::{AgentInfo, ConfigOverrides, ContextItem};
 use viewport_protocol::state::{DirectoryInfo, SessionKind, SessionSummary, check_session_name};
 use viewport_protocol::update::{MessageText, PermissionOutcome, PermissionResolved, SystemStatus};
@@ -669,6 +669,24 @@ impl Manager {
             .read(|r| r.sessions())
             .await
             .map_err(|e| internal("listing sessions", e))
+    }
+
+    /// A page of sessions, newest first, and the cursor to the next.
+    pub async fn sessions_page(
+        &self,
+        limit: u32,
+        after: Option<SessionId>,
+    ) -> Result<ListSessionsResult, FrameError> {
+        let limit = limit.clamp(1, 1000);
+        let (sessions, more) = self
+            .readers
+            .read(move |r| r.sessions_page(limit, after.as_ref()))
+            .await
+            .map_err(|e| internal("listing sessions", e))?;
+        let next = more
+            .then(|| sessions.last().map(|s| s.session_id.clone()))
+            .flatten();
+        Ok(ListSessionsResult { sessions, next })
     }
 
     pub async fn directories(&self) -> Result<Vec<DirectoryInfo>, FrameError> {

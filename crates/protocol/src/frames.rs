@@ -86,9 +86,16 @@ pub enum ClientFrame {
         request_id: Option<RequestId>,
         session_id: SessionId,
     },
-    /// The stored sessions, newest first.
+    /// The stored sessions, newest first; a page of them with `limit`,
+    /// continuing after the session `after` (the previous page's `next`).
     #[serde(rename_all = "camelCase")]
-    ListSessions { request_id: RequestId },
+    ListSessions {
+        request_id: RequestId,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        limit: Option<u32>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        after: Option<SessionId>,
+    },
     /// Register a directory (idempotent); the response carries its `dir_` id.
     #[serde(rename_all = "camelCase")]
     AddDirectory { request_id: RequestId, path: String },
@@ -378,7 +385,7 @@ impl ClientFrame {
             | Self::TerminalInput { request_id, .. }
             | Self::Resize { request_id, .. } => request_id.as_ref(),
             Self::Launch { request_id, .. }
-            | Self::ListSessions { request_id }
+            | Self::ListSessions { request_id, .. }
             | Self::AddDirectory { request_id, .. }
             | Self::ListDirectories { request_id }
             | Self::RemoveDirectory { request_id, .. }
@@ -760,6 +767,9 @@ pub struct ListSubscribeResult {
 #[serde(rename_all = "camelCase")]
 pub struct ListSessionsResult {
     pub sessions: Vec<SessionSummary>,
+    /// When more sessions follow this page: the `after` that asks for them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next: Option<SessionId>,
 }
 
 /// Result of `listDirectories`.

@@ -283,6 +283,35 @@ impl Reader {
             .during("reading observed agents")
     }
 
+    /// Up to `limit` sessions, newest first, after the session `after` in
+    /// that order; and whether more follow.
+    pub fn sessions_page(
+        &self,
+        limit: u32,
+        after: Option<&SessionId>,
+    ) -> Result<(Vec<SessionSummary>, bool)> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!(
+                "{SESSION_COLUMNS} WHERE ?1 IS NULL
+                    OR (created_at, session_id) < (SELECT created_at, session_id FROM sessions WHERE session_id = ?1)
+                 ORDER BY created_at DESC, session_id DESC LIMIT ?2"
+            ))
+            .during("preparing the session page")?;
+        let rows = stmt
+            .query_map(
+                params![after.map(|a| a.as_str()), u64::from(limit) + 1],
+                session_from_row,
+            )
+            .during("listing sessions")?;
+        let mut sessions = rows
+            .collect::<Result<Vec<_>, _>>()
+            .during("listing sessions")?;
+        let more = sessions.len() > limit as usize;
+        sessions.truncate(limit as usize);
+        Ok((sessions, more))
+    }
+
     /// Every session, newest first.
     pub fn sessions(&self) -> Result<Vec<SessionSummary>> {
         let mut stmt = self

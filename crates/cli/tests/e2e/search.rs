@@ -295,3 +295,30 @@ async fn a_fork_replays_its_parents_prefix_then_its_own_updates_densely() {
     let too_far = run(&daemon, &["fork", parent.as_str(), "--at", "100000"]);
     assert!(String::from_utf8_lossy(&too_far.stderr).contains("cannot fork it at 100000"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_session_list_pages_newest_first() {
+    let daemon = daemon().await;
+    sessions(&daemon).await;
+    launched(&daemon, "a third one", SessionState::Awaiting).await;
+    let mut client = daemon.client().await.unwrap();
+    let all: Vec<_> = client
+        .list_sessions()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.session_id)
+        .collect();
+    let first = client.list_sessions_page(2, None).await.unwrap();
+    assert_eq!(first.sessions.len(), 2);
+    let next = first.next.clone().expect("a third session follows");
+    let second = client.list_sessions_page(2, Some(next)).await.unwrap();
+    assert_eq!(second.next, None);
+    let paged: Vec<_> = first
+        .sessions
+        .into_iter()
+        .chain(second.sessions)
+        .map(|s| s.session_id)
+        .collect();
+    assert_eq!(paged, all);
+}

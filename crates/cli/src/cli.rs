@@ -81,6 +81,8 @@ pub enum Command {
     /// Write a session's whole log: JSONL (one update per line, for
     /// `vpd import`) or a readable Markdown transcript.
     Export(ExportArgs),
+    /// A tool output a session kept as a file because it was large.
+    Output { session: String, name: String },
     /// The checkpoints of a session's working tree (one after each step),
     /// with the files each changed.
     Checkpoints {
@@ -171,6 +173,11 @@ pub struct DaemonArgs {
     #[arg(long, env = "VIEWPORT_HOOK_ANSWER_SECS", default_value_t = 60,
           value_parser = clap::value_parser!(u64).range(1..))]
     pub hook_answer_secs: u64,
+    /// Tool output text larger than this many bytes is kept as a file beside
+    /// the session, the update holding a reference (`vpd output` reads it).
+    #[arg(long, env = "VIEWPORT_LARGE_OUTPUT_BYTES", default_value_t = 64 * 1024,
+          value_parser = clap::value_parser!(u64).range(1024..))]
+    pub large_output_bytes: u64,
 }
 
 #[derive(Debug, Subcommand)]

@@ -218,6 +218,9 @@ fn describe_content(content: &ToolContent) -> String {
         }
         ToolContent::Terminal { terminal_id } => format!("terminal {terminal_id}"),
         ToolContent::Other { description } => description.clone(),
+        ToolContent::File { name, size, .. } => {
+            format!("{size} bytes of output, kept as {name} (`vpd output SESSION {name}`)")
+        }
     }
 }
 

@@ -18,8 +18,8 @@ use tokio_tungstenite::tungstenite::{self, Message};
 use viewport_protocol::checkpoints::{Checkpoint, ListCheckpointsResult, RewindResult};
 use viewport_protocol::frames::{
     AttachResult, HookResult, LaunchResult, ListDirectoriesResult, ListSessionsResult,
-    ListSubscribeResult, ReindexResult, SearchHit, SearchResult, SessionManifestResult,
-    SessionSubscribeResult,
+    ListSubscribeResult, ReadOutputResult, ReindexResult, SearchHit, SearchResult,
+    SessionManifestResult, SessionSubscribeResult,
 };
 use viewport_protocol::jobs::{JobInfo, ListJobsResult};
 use viewport_protocol::limits::MAX_TRANSPORT_MESSAGE_BYTES;
@@ -435,6 +435,16 @@ impl Client {
             cwd,
         };
         Ok(self.request::<RunWorkflowResult>(frame).await?.run)
+    }
+
+    /// A tool output a session kept as a file.
+    pub async fn read_output(&mut self, session_id: &SessionId, name: &str) -> Result<String> {
+        let frame = ClientFrame::ReadOutput {
+            request_id: RequestId::generate(),
+            session_id: session_id.clone(),
+            name: name.to_owned(),
+        };
+        Ok(self.request::<ReadOutputResult>(frame).await?.text)
     }
 
     /// A session's checkpoints, oldest first.

@@ -15,7 +15,8 @@ use viewport_agents::acp::config::ConfigRequest;
 use viewport_agents::pty::TermSize;
 use viewport_protocol::checkpoints::ListCheckpointsResult;
 use viewport_protocol::frames::{
-    LaunchResult, ListDirectoriesResult, ListSessionsResult, SearchResult, SessionManifestResult,
+    LaunchResult, ListDirectoriesResult, ListSessionsResult, ReadOutputResult, SearchResult,
+    SessionManifestResult,
 };
 use viewport_protocol::jobs::ListJobsResult;
 use viewport_protocol::limits::MAX_SUBSCRIPTIONS_PER_CONNECTION;
@@ -438,6 +439,17 @@ impl Connection {
             } => {
                 let result = manager.set_title(&session_id, title).await;
                 self.done(Some(request_id), result).await;
+            }
+            ClientFrame::ReadOutput {
+                request_id,
+                session_id,
+                name,
+            } => {
+                let result = manager
+                    .read_output(&session_id, &name)
+                    .await
+                    .map(|text| ReadOutputResult { name, text });
+                self.reply(Some(request_id), result).await;
             }
             ClientFrame::ListCheckpoints {
                 request_id,

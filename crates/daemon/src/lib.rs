@@ -22,6 +22,7 @@
 //!   sessions and routes commands.
 //! - [`observed`]: sessions started out of band, created and fed by their
 //!   agent's hook events.
+//! - [`outputs`]: large tool outputs kept as files beside the session.
 //! - [`session`]: one task per live session: its agent, its pending prompts,
 //!   its state.
 //! - [`terminal`]: terminal sessions: the task that owns one, and the
@@ -46,6 +47,7 @@ pub mod jobs;
 pub mod launch;
 pub mod manager;
 pub mod observed;
+pub mod outputs;
 pub mod readers;
 pub mod run;
 pub mod server;

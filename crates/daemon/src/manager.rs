@@ -29,6 +29,7 @@ use crate::ingest::Ingest;
 use crate::jobs::JobQueue;
 use crate::launch::{self, LaunchPlan, SessionRules, StoredLaunch};
 use crate::observed::ObservedSessions;
+use crate::outputs::LargeOutputs;
 use crate::readers::ReaderPool;
 use crate::session::{Reply, SessionCommand, SessionFiles, SessionTask, state_change};
 use crate::terminal::TerminalTask;
@@ -49,6 +50,8 @@ pub struct Manager {
     /// Sessions started out of band that report through hooks.
     observed: ObservedSessions,
     checkpointer: Checkpointer,
+    /// Tool output text above this many bytes is kept as a file.
+    large_output_bytes: usize,
 }
 
 /// Hits a search returns unless it asks for another number, and at most.
@@ -94,6 +97,7 @@ impl Manager {
         readers: Arc<ReaderPool>,
         jobs_max_parallel: Option<usize>,
         hook_answer_wait: Duration,
+        large_output_bytes: usize,
     ) -> Arc<Self> {
         let checkpointer = Checkpointer::start(ingest.clone(), readers.clone(), home.clone());
         Arc::new(Self {
@@ -106,6 +110,7 @@ impl Manager {
             jobs: JobQueue::new(jobs_max_parallel),
             observed: ObservedSessions::new(hook_answer_wait),
             checkpointer,
+            large_output_bytes,
         })
     }
 
@@ -123,6 +128,17 @@ impl Manager {
 
     pub(crate) fn checkpointer(&self) -> &Checkpointer {
         &self.checkpointer
+    }
+
+    /// Where a session's large outputs go.
+    pub(crate) fn large_outputs(&self, id: &SessionId) -> LargeOutputs {
+        LargeOutputs::new(&self.home.session_dir(id), self.large_output_bytes)
+    }
+
+    /// A large output a session kept as a file.
+    pub async fn read_output(&self, id: &SessionId, name: &str) -> Result<String, FrameError> {
+        self.summary(id).await?;
+        crate::outputs::read(&self.home.session_dir(id), name)
     }
 
     pub(crate) fn home_dir(&self) -> &DataHome {
@@ -341,6 +357,7 @@ impl Manager {
         let files = SessionFiles {
             stderr_log: plan.spec.stderr_log.clone(),
             checkpoints: Some((self.checkpointer.clone(), plan.spec.cwd.clone())),
+            outputs: Some(self.large_outputs(id)),
         };
         self.run_session(
             id.clone(),

@@ -29,6 +29,8 @@ pub struct DaemonOptions {
     pub jobs_max_parallel: Option<usize>,
     /// How long a hooked tool call waits for a viewport's answer.
     pub hook_answer_wait: std::time::Duration,
+    /// Tool output text above this many bytes is kept as a file.
+    pub large_output_bytes: usize,
 }
 
 /// Run the daemon until `shutdown` completes.
@@ -39,6 +41,7 @@ pub async fn run_daemon(options: DaemonOptions, shutdown: impl Future<Output = (
         durability,
         jobs_max_parallel,
         hook_answer_wait,
+        large_output_bytes,
     } = options;
     home.ensure()?;
     let _lock = home.lock()?;
@@ -63,6 +66,7 @@ pub async fn run_daemon(options: DaemonOptions, shutdown: impl Future<Output = (
         readers,
         jobs_max_parallel,
         hook_answer_wait,
+        large_output_bytes,
     );
     if !orphans.is_empty() {
         tracing::warn!(

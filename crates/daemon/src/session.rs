@@ -24,6 +24,7 @@ use viewport_store::{EventBody, NewEvent};
 use crate::checkpoints::Checkpointer;
 use crate::ingest::Ingest;
 use crate::launch::SessionRules;
+use crate::outputs::LargeOutputs;
 
 pub type Reply = oneshot::Sender<Result<(), FrameError>>;
 
@@ -125,6 +126,8 @@ pub struct SessionFiles {
     pub stderr_log: Option<PathBuf>,
     /// Takes a checkpoint of `cwd` after each step.
     pub checkpoints: Option<(Checkpointer, PathBuf)>,
+    /// Where tool outputs too large for an update go.
+    pub outputs: Option<LargeOutputs>,
 }
 
 impl SessionTask {
@@ -293,6 +296,10 @@ impl SessionTask {
 
     /// Store an agent update, pricing token reports and watching the cap.
     fn on_update(&mut self, update: SessionUpdate) {
+        let update = match &self.files.outputs {
+            Some(outputs) => outputs.offload(update),
+            None => update,
+        };
         match update {
             SessionUpdate::TokenUsage(usage) => {
                 let usage = self.priced(usage);

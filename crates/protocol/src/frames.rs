@@ -246,6 +246,13 @@ pub enum ClientFrame {
         session_id: SessionId,
         title: String,
     },
+    /// A tool output a session kept as a file (a `file` content's `name`).
+    #[serde(rename_all = "camelCase")]
+    ReadOutput {
+        request_id: RequestId,
+        session_id: SessionId,
+        name: String,
+    },
     /// The checkpoints of a session's working tree, oldest first.
     #[serde(rename_all = "camelCase")]
     ListCheckpoints {
@@ -364,6 +371,7 @@ pub const CLIENT_FRAME_TYPES: &[&str] = &[
     "importSession",
     "fork",
     "listCheckpoints",
+    "readOutput",
     "rewind",
     "hookEvent",
 ];
@@ -404,6 +412,7 @@ impl ClientFrame {
             | Self::ImportSession { request_id, .. }
             | Self::Fork { request_id, .. }
             | Self::ListCheckpoints { request_id, .. }
+            | Self::ReadOutput { request_id, .. }
             | Self::Rewind { request_id, .. }
             | Self::HookEvent { request_id, .. } => Some(request_id),
         }
@@ -678,6 +687,15 @@ pub struct SearchHit {
 #[serde(rename_all = "camelCase")]
 pub struct SearchResult {
     pub hits: Vec<SearchHit>,
+}
+
+/// Result of `readOutput`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ReadOutputResult {
+    pub name: String,
+    /// The output (invalid UTF-8 replaced).
+    pub text: String,
 }
 
 /// Result of `sessionManifest`.

@@ -27,6 +27,7 @@ pub fn protocol_schema_json() -> String {
     add::<ListDirectoriesResult>(&mut generator);
     add::<ReindexResult>(&mut generator);
     add::<SessionManifestResult>(&mut generator);
+    add::<crate::frames::ReadOutputResult>(&mut generator);
     add::<crate::checkpoints::ListCheckpointsResult>(&mut generator);
     add::<crate::checkpoints::RewindResult>(&mut generator);
     add::<crate::frames::SearchResult>(&mut generator);

@@ -127,6 +127,19 @@ pub enum ToolContent {
     /// Output of a terminal the agent runs.
     #[serde(rename_all = "camelCase")]
     Terminal { terminal_id: String },
+    /// Text too large to carry in an update, kept beside the session
+    /// (`readOutput` fetches it).
+    #[serde(rename_all = "camelCase")]
+    File {
+        /// The file's name, which `readOutput` takes.
+        name: String,
+        /// Its size in bytes.
+        size: u64,
+        /// Its SHA-256, hex.
+        sha256: String,
+        /// Its first few kilobytes.
+        preview: String,
+    },
     /// Content the driver could not represent more precisely (an image, a
     /// resource), described in words.
     Other { description: String },

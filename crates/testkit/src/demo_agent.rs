@@ -50,13 +50,18 @@ pub const DEMO_FILE: &str = "viewport-demo.txt";
 pub enum Script {
     Turn(String),
     Burst(u64),
-    Stream { count: u64, per_second: u64 },
+    Stream {
+        count: u64,
+        per_second: u64,
+    },
     Ask,
     Hang,
     Crash,
     Run(String),
     Read(String),
     Write(String, String),
+    /// A tool call whose output is this many bytes.
+    BigOutput(u64),
 }
 
 impl Script {
@@ -71,6 +76,7 @@ impl Script {
                     per_second: number(2).unwrap_or(1),
                 }
             }
+            ["big-output", _] if number(1).is_some() => Self::BigOutput(number(1).unwrap_or(0)),
             ["ask"] => Self::Ask,
             ["hang"] => Self::Hang,
             ["crash"] => Self::Crash,
@@ -393,6 +399,24 @@ impl Turn {
                     Err(e) => format!("read failed: {}", e.message),
                 };
                 self.message(&said)?;
+                Ok(StopReason::EndTurn)
+            }
+            Script::BigOutput(bytes) => {
+                let call_id = "demo-big";
+                let call = ToolCall::new(call_id, "Print a big log")
+                    .kind(ToolKind::Execute)
+                    .status(ToolCallStatus::InProgress);
+                self.update(SessionUpdate::ToolCall(call))?;
+                let line = "0123456789 the demo agent's big output line\n";
+                let text: String =
+                    line.repeat(usize::try_from(bytes).unwrap_or(0) / line.len() + 1);
+                let fields = ToolCallUpdateFields::new()
+                    .status(ToolCallStatus::Completed)
+                    .content(vec![ToolCallContent::from(text.as_str())]);
+                self.update(SessionUpdate::ToolCallUpdate(ToolCallUpdate::new(
+                    call_id, fields,
+                )))?;
+                self.message("printed it")?;
                 Ok(StopReason::EndTurn)
             }
             Script::Write(path, text) => {

@@ -29,6 +29,7 @@ pub async fn run(args: DaemonArgs) -> Result<ExitCode> {
     let options = DaemonOptions {
         jobs_max_parallel: args.jobs_max_parallel.map(usize::from),
         hook_answer_wait: std::time::Duration::from_secs(args.hook_answer_secs),
+        large_output_bytes: usize::try_from(args.large_output_bytes).unwrap_or(usize::MAX),
         home: DataHome::from_env()?,
         listen: args.listen,
         durability,

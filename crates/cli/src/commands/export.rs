@@ -157,6 +157,13 @@ fn markdown(update: &SessionUpdate) -> Option<String> {
     })
 }
 
+pub async fn output(session: &str, name: &str) -> Result<ExitCode> {
+    let mut client = connect().await?;
+    let id = resolve_session(&mut client, session).await?;
+    print!("{}", client.read_output(&id, name).await?);
+    Ok(ExitCode::SUCCESS)
+}
+
 pub async fn fork(session: &str, at: Option<u64>) -> Result<ExitCode> {
     let mut client = connect().await?;
     let parent = resolve_session(&mut client, session).await?;

@@ -65,6 +65,7 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Import { file, dir } => export::import(&file, &dir).await,
         Command::Fork { session, at } => export::fork(&session, at).await,
         Command::Checkpoints { session, json } => rewind::list(&session, json).await,
+        Command::Output { session, name } => export::output(&session, &name).await,
         Command::Rewind { session, to, yes } => rewind::rewind(&session, to, yes).await,
         Command::Session(SessionCommand::Manifest { session }) => {
             config::session_manifest(&session).await

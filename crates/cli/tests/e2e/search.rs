@@ -322,3 +322,45 @@ async fn the_session_list_pages_newest_first() {
         .collect();
     assert_eq!(paged, all);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_tool_output_is_kept_as_a_file_and_fetched_on_demand() {
+    let daemon = daemon().await;
+    let session = launched(&daemon, "big-output 200000", SessionState::Idle).await;
+    let mut client = daemon.client().await.unwrap();
+    client.subscribe(&session, 0).await.unwrap();
+    let seen = updates_until(&mut client, |_, u| {
+        matches!(u, SessionUpdate::StepCommitted(_))
+    })
+    .await
+    .unwrap();
+    let kept = seen.iter().find_map(|(_, u)| match u {
+        SessionUpdate::ToolCallUpdate(update) => update.content.as_ref().and_then(|c| {
+            c.iter().find_map(|content| match content {
+                viewport_protocol::update::ToolContent::File {
+                    name,
+                    size,
+                    sha256,
+                    preview,
+                } => Some((name.clone(), *size, sha256.clone(), preview.clone())),
+                _ => None,
+            })
+        }),
+        _ => None,
+    });
+    let (name, size, sha256, preview) = kept.expect("the big output is a file reference");
+    assert!(
+        size >= 200_000 && name.starts_with(&sha256),
+        "{name} {size}"
+    );
+    assert!(preview.len() <= 2048 && preview.starts_with("0123456789"));
+    let output = run(&daemon, &["output", session.as_str(), &name]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(output.stdout.len() as u64, size);
+    let refused = run(&daemon, &["output", session.as_str(), "../../viewport.db"]);
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("not the name of a kept output"));
+}

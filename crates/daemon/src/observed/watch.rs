@@ -227,8 +227,15 @@ impl Manager {
                             .to_owned(),
                 }));
             }
+            let outputs = self.large_outputs(&watch.session_id);
             for line in &read.lines {
-                updates.extend(watch.parser.parse_line(line));
+                updates.extend(
+                    watch
+                        .parser
+                        .parse_line(line)
+                        .into_iter()
+                        .map(|u| outputs.offload(u)),
+                );
             }
             let moved = tail.offset() != before || read.reset;
             gained |= !read.lines.is_empty();

@@ -479,6 +479,9 @@ pub enum ExportFormat {
     Jsonl,
     /// A readable transcript.
     Markdown,
+    /// The conversation as ACP `session/update` notifications, one per line
+    /// (messages, thoughts, tool calls and their updates, plans).
+    Acp,
 }
 
 #[derive(Debug, Args)]

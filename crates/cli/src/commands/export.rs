@@ -58,6 +58,7 @@ fn progress_bar(total: u64) -> ProgressBar {
 
 struct ExportWriter {
     format: ExportFormat,
+    session_id: String,
 }
 
 impl ExportWriter {
@@ -67,6 +68,7 @@ impl ExportWriter {
                 let header = serde_json::json!({"vpdExport": 1, "session": summary});
                 writeln!(out, "{header}")?;
             }
+            ExportFormat::Acp => {}
             ExportFormat::Markdown => {
                 let title = summary.title.as_deref().unwrap_or("Untitled session");
                 writeln!(out, "# {title}\n")?;
@@ -77,7 +79,10 @@ impl ExportWriter {
                 )?;
             }
         }
-        Ok(Self { format })
+        Ok(Self {
+            format,
+            session_id: summary.session_id.to_string(),
+        })
     }
 
     fn update(&mut self, seq: u64, update: &SessionUpdate, out: &mut dyn Write) -> Result<()> {
@@ -91,9 +96,86 @@ impl ExportWriter {
                     writeln!(out, "{text}\n")?;
                 }
             }
+            ExportFormat::Acp => {
+                if let Some(update) = acp_update(update) {
+                    let notification = serde_json::json!({
+                        "jsonrpc": "2.0",
+                        "method": "session/update",
+                        "params": {"sessionId": self.session_id, "update": update},
+                    });
+                    writeln!(out, "{notification}")?;
+                }
+            }
         }
         Ok(())
     }
+}
+
+/// An update as an ACP `SessionUpdate`, for what ACP has a form for.
+/// Whole messages are sent as one chunk each; their streamed chunks are not
+/// repeated.
+fn acp_update(update: &SessionUpdate) -> Option<serde_json::Value> {
+    use serde_json::json;
+    let text = |text: &str| json!({"type": "text", "text": text});
+    Some(match update {
+        SessionUpdate::UserMessage(m) => {
+            json!({"sessionUpdate": "user_message_chunk", "content": text(&m.text)})
+        }
+        SessionUpdate::AgentMessage(m) => {
+            json!({"sessionUpdate": "agent_message_chunk", "content": text(&m.text)})
+        }
+        SessionUpdate::AgentThoughtChunk(c) => {
+            json!({"sessionUpdate": "agent_thought_chunk", "content": text(&c.text)})
+        }
+        SessionUpdate::ToolCall(call) => json!({
+            "sessionUpdate": "tool_call",
+            "toolCallId": call.tool_call_id,
+            "title": call.title,
+            "kind": acp_name(&call.kind),
+            "status": acp_name(&call.status),
+            "rawInput": call.raw_input,
+        }),
+        SessionUpdate::ToolCallUpdate(update) => {
+            let content: Vec<serde_json::Value> = update
+                .content
+                .iter()
+                .flatten()
+                .filter_map(|c| match c {
+                    ToolContent::Text { text: t } => Some(json!({"type": "content", "content": text(t)})),
+                    ToolContent::Diff { path, old_text, new_text } => Some(
+                        json!({"type": "diff", "path": path, "oldText": old_text, "newText": new_text}),
+                    ),
+                    _ => None,
+                })
+                .collect();
+            let mut fields =
+                json!({"sessionUpdate": "tool_call_update", "toolCallId": update.tool_call_id});
+            if let Some(status) = &update.status {
+                fields["status"] = json!(acp_name(status));
+            }
+            if !content.is_empty() {
+                fields["content"] = json!(content);
+            }
+            fields
+        }
+        SessionUpdate::SystemStatus(SystemStatus::Plan { entries }) => json!({
+            "sessionUpdate": "plan",
+            "entries": entries.iter().map(|e| json!({
+                "content": e.content,
+                "priority": acp_name(&e.priority),
+                "status": acp_name(&e.status),
+            })).collect::<Vec<_>>(),
+        }),
+        _ => return None,
+    })
+}
+
+/// Our kebab-case enum values in ACP's snake_case.
+fn acp_name<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(|s| s.replace('-', "_")))
+        .unwrap_or_default()
 }
 
 /// An update as Markdown, or nothing for what a reader does not need

@@ -236,6 +236,23 @@ async fn an_export_imports_into_an_identical_log_and_a_corrupted_one_is_refused(
         "nothing half-imported"
     );
 
+    // The ACP transcript is `session/update` notifications ACP itself reads.
+    let acp = run(&daemon, &["export", first.as_str(), "--format", "acp"]);
+    let acp = String::from_utf8_lossy(&acp.stdout);
+    let notifications: Vec<agent_client_protocol::v1::schema::SessionNotification> = acp
+        .lines()
+        .map(|line| {
+            let value: serde_json::Value = serde_json::from_str(line).unwrap();
+            assert_eq!(value["method"], "session/update");
+            serde_json::from_value(value["params"].clone())
+                .unwrap_or_else(|e| panic!("{line}: {e}"))
+        })
+        .collect();
+    assert!(notifications.len() >= 4, "{acp}");
+    assert!(
+        acp.contains("\"tool_call\"") && acp.contains("the café refactoring plan"),
+        "{acp}"
+    );
     let markdown = run(&daemon, &["export", first.as_str(), "--format", "markdown"]);
     let markdown = String::from_utf8_lossy(&markdown.stdout);
     assert!(

@@ -12,7 +12,7 @@ fn write(root: &Path, path: &str, text: &str) {
     std::fs::write(path, text).unwrap();
 }
 
-/// The tree, in a temp dir: `home/` (the data home) and `root/`.
+/// The tree, in a temp dir: `home/` (the data home) and `meta/`, the registered root.
 fn tree() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let at = dir.path();
@@ -23,24 +23,24 @@ fn tree() -> tempfile::TempDir {
     );
     write(
         at,
-        "root/.viewport/config.yaml",
+        "meta/.viewport/config.yaml",
         "version: 1\ncontexts:\n  shared:\n    text: Shared rules for every repo.\njobs:\n  maxParallel: 4\nplans:\n  release:\n    steps: [tag, publish]\n",
     );
-    std::fs::create_dir_all(at.join("root/alpha/.git")).unwrap();
+    std::fs::create_dir_all(at.join("meta/alpha/.git")).unwrap();
     write(
         at,
-        "root/alpha/.viewport/config.yaml",
+        "meta/alpha/.viewport/config.yaml",
         "agentProfiles:\n  fast:\n    agent: claude-code\n    model: claude-sonnet-4-5\ncontexts:\n  style:\n    file: STYLE.md\n    appliesTo: [\"src/**\"]\ntemplates:\n  web:\n    command: npm run dev\nplans:\n  release:\n    steps: [tag, publish]\n",
     );
     write(
         at,
-        "root/alpha/src/.viewport/config.yaml",
+        "meta/alpha/src/.viewport/config.yaml",
         "contexts:\n  src-only:\n    text: Only in src.\njobs:\n  maxParallel: 8\n",
     );
-    std::fs::create_dir_all(at.join("root/beta/.git")).unwrap();
+    std::fs::create_dir_all(at.join("meta/beta/.git")).unwrap();
     write(
         at,
-        "root/beta/.viewport/config.yaml",
+        "meta/beta/.viewport/config.yaml",
         "agentProfiles:\n  fast:\n    agent: codex\ntemplates:\n  web:\n    command: npm run dev\nworkflows:\n  ship:\n    steps:\n      - {name: test, prompt: run the tests, parallel: true}\n      - {name: lint, prompt: run the linter, parallel: true}\n      - {name: release, profile: default, prompt: cut the release}\n",
     );
     dir
@@ -48,7 +48,7 @@ fn tree() -> tempfile::TempDir {
 
 /// The manifest as JSON, the temp dir written as `<tmp>`.
 fn snapshot_text(dir: &Path, at: &str) -> String {
-    let root = dir.join("root");
+    let root = dir.join("meta");
     let manifest = manifest(&dir.join("home"), Some(&root), &dir.join(at)).unwrap();
     serde_json::to_string_pretty(&manifest)
         .unwrap()
@@ -58,11 +58,11 @@ fn snapshot_text(dir: &Path, at: &str) -> String {
 #[test]
 fn above_two_repositories_their_configs_merge_and_a_difference_is_a_conflict() {
     let dir = tree();
-    insta::assert_snapshot!(snapshot_text(dir.path(), "root"));
+    insta::assert_snapshot!(snapshot_text(dir.path(), "meta"));
     let manifest = manifest(
         &dir.path().join("home"),
-        Some(&dir.path().join("root")),
-        &dir.path().join("root"),
+        Some(&dir.path().join("meta")),
+        &dir.path().join("meta"),
     )
     .unwrap();
     let conflict = manifest.conflict(Section::AgentProfiles, "fast").unwrap();
@@ -81,11 +81,11 @@ fn above_two_repositories_their_configs_merge_and_a_difference_is_a_conflict() {
 #[test]
 fn inside_a_repository_the_files_from_the_root_down_apply_in_order() {
     let dir = tree();
-    insta::assert_snapshot!(snapshot_text(dir.path(), "root/alpha/src"));
+    insta::assert_snapshot!(snapshot_text(dir.path(), "meta/alpha/src"));
     let manifest = manifest(
         &dir.path().join("home"),
-        Some(&dir.path().join("root")),
-        &dir.path().join("root/alpha/src"),
+        Some(&dir.path().join("meta")),
+        &dir.path().join("meta/alpha/src"),
     )
     .unwrap();
     assert_eq!(
@@ -100,7 +100,7 @@ fn inside_a_repository_the_files_from_the_root_down_apply_in_order() {
 #[test]
 fn a_context_for_elsewhere_is_listed_but_does_not_apply() {
     let dir = tree();
-    let root = dir.path().join("root");
+    let root = dir.path().join("meta");
     std::fs::create_dir_all(root.join("alpha/docs")).unwrap();
     let manifest = manifest(
         &dir.path().join("home"),
@@ -117,15 +117,15 @@ fn every_problem_of_every_file_is_reported_together() {
     let dir = tree();
     write(
         dir.path(),
-        "root/alpha/.viewport/config.yaml",
+        "meta/alpha/.viewport/config.yaml",
         "agentProfiles:\n  fast:\n    agnt: x\n",
     );
     write(
         dir.path(),
-        "root/beta/.viewport/config.yaml",
+        "meta/beta/.viewport/config.yaml",
         "workflow: {}\n",
     );
-    let root = dir.path().join("root");
+    let root = dir.path().join("meta");
     let errors = manifest(&dir.path().join("home"), Some(&root), &root).unwrap_err();
     assert_eq!(errors.0.len(), 2, "{errors}");
     let text = errors.to_string();

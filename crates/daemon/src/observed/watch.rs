@@ -18,8 +18,11 @@ use viewport_store::{EventBody, ObservedAgent};
 use crate::manager::Manager;
 use crate::session::state_change;
 
-/// How often a transcript is looked at between hooks.
+/// How often a transcript is looked at between hooks while it grows…
 const POLL: Duration = Duration::from_millis(250);
+/// …and at most how long between looks once it has been quiet a while (a
+/// session left open in a terminal costs little; hooks look at once anyway).
+const QUIET_POLL: Duration = Duration::from_secs(2);
 /// Polls between two looks at whether the agent's process still runs.
 const POLLS_PER_PROCESS_CHECK: u32 = 8;
 
@@ -291,15 +294,22 @@ impl Manager {
         let manager = Arc::clone(self);
         tokio::spawn(async move {
             let mut polls = 0u32;
+            let mut quiet = 0u32;
             loop {
-                tokio::time::sleep(POLL).await;
+                tokio::time::sleep((POLL * (1 + quiet / 8)).min(QUIET_POLL)).await;
                 let mut current = watch.lock().await;
                 if current.ended {
                     break;
                 }
                 let settled = match manager.catch_up(&mut current).await {
-                    Ok(true) => Ok(None),
-                    Ok(false) => manager.settle(&mut current).await,
+                    Ok(true) => {
+                        quiet = 0;
+                        Ok(None)
+                    }
+                    Ok(false) => {
+                        quiet = quiet.saturating_add(1);
+                        manager.settle(&mut current).await
+                    }
                     Err(e) => Err(e),
                 };
                 if let Err(e) = settled {

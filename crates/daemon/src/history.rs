@@ -146,37 +146,19 @@ impl Manager {
                     format!("{parent} holds an update this vpd cannot read: {e}"),
                 )
             })?;
-        let id = SessionId::generate();
-        let genesis = SessionGenesis {
-            directory_id: summary.directory_id,
-            kind: summary.kind,
-            agent: summary.agent,
-            cwd: summary.cwd,
-            model: None,
-            name: None,
-            command: summary.command,
-            template: summary.template,
-            external_id: None,
-            forked_from: Some(ForkPoint {
-                session_id: parent.clone(),
-                seq: at,
-            }),
-            git: summary.git,
-        };
-        let mut closing = closing(&updates);
-        closing.insert(
-            0,
-            SessionUpdate::SystemStatus(SystemStatus::Notice {
-                message: format!(
-                    "forked from {parent} at update {at}; continuing a fork with its agent is not supported yet (the agent's own conversation cannot be cut at an update), so it starts ended"
-                ),
-            }),
-        );
-        let events = std::iter::once(EventBody::Genesis(genesis))
-            .chain(updates.into_iter().chain(closing).map(EventBody::Update))
-            .collect();
-        self.store_all(&id, events).await?;
-        Ok(id)
+        let directory_id = summary.directory_id.clone();
+        let cwd = summary.cwd.clone();
+        let mut genesis = copy_of(summary, directory_id, cwd);
+        genesis.forked_from = Some(ForkPoint {
+            session_id: parent.clone(),
+            seq: at,
+        });
+        let notice = SessionUpdate::SystemStatus(SystemStatus::Notice {
+            message: format!(
+                "forked from {parent} at update {at}; continuing a fork with its agent is not supported yet (the agent's own conversation cannot be cut at an update), so it starts ended"
+            ),
+        });
+        self.store_copy(genesis, updates, Some(notice)).await
     }
 
     /// Load an export into a new session of `directory_id`.
@@ -191,25 +173,42 @@ impl Manager {
             .await
             .map_err(|e| FrameError::new(ErrorCode::Internal, format!("reading the export: {e}")))?
             .map_err(invalid)?;
+        let mut genesis = copy_of(source, directory.directory_id, directory.path);
+        genesis.git = Vec::new();
+        self.store_copy(genesis, updates, None).await
+    }
+
+    /// Store a session made of another's log: its genesis, the updates, a
+    /// notice saying where they came from, and what closes a copied log.
+    async fn store_copy(
+        &self,
+        genesis: SessionGenesis,
+        updates: Vec<SessionUpdate>,
+        notice: Option<SessionUpdate>,
+    ) -> Result<SessionId, FrameError> {
         let id = SessionId::generate();
-        let genesis = SessionGenesis {
-            directory_id: directory.directory_id,
-            kind: source.kind,
-            agent: source.agent,
-            cwd: directory.path,
-            model: None,
-            name: None,
-            command: source.command,
-            template: source.template,
-            external_id: None,
-            forked_from: None,
-            git: Vec::new(),
-        };
-        let closing = closing(&updates);
+        let closing: Vec<SessionUpdate> = notice.into_iter().chain(closing(&updates)).collect();
         let events = std::iter::once(EventBody::Genesis(genesis))
             .chain(updates.into_iter().chain(closing).map(EventBody::Update))
             .collect();
         self.store_all(&id, events).await?;
         Ok(id)
+    }
+}
+
+/// The genesis of a session copied from `source` into a directory.
+fn copy_of(source: SessionSummary, directory_id: DirectoryId, cwd: String) -> SessionGenesis {
+    SessionGenesis {
+        directory_id,
+        kind: source.kind,
+        agent: source.agent,
+        cwd,
+        model: None,
+        name: None,
+        command: source.command,
+        template: source.template,
+        external_id: None,
+        forked_from: None,
+        git: source.git,
     }
 }

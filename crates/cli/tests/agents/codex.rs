@@ -9,31 +9,8 @@ use viewport_testkit::model_server::{ModelServer, Script};
 
 use super::*;
 
-/// A `CODEX_HOME` whose only provider is the scripted server, asking
-/// before it runs anything.
-fn codex_home(daemon: &TestDaemon, model: &ModelServer) -> PathBuf {
-    let home = daemon.root().join("codex-home");
-    std::fs::create_dir_all(&home).unwrap();
-    let config = format!(
-        r#"model = "gpt-5-codex"
-model_provider = "scripted"
-approval_policy = "untrusted"
-sandbox_mode = "danger-full-access"
-
-[model_providers.scripted]
-name = "scripted"
-base_url = "{}/v1"
-env_key = "SCRIPTED_API_KEY"
-wire_api = "responses"
-"#,
-        model.url()
-    );
-    std::fs::write(home.join("config.toml"), config).unwrap();
-    home
-}
-
 fn overrides(daemon: &TestDaemon, model: &ModelServer) -> ConfigOverrides {
-    let home = codex_home(daemon, model);
+    let home = codex_home(daemon, model, "untrusted");
     agent_overrides(
         "codex",
         &[

@@ -12,33 +12,6 @@ use viewport_testkit::model_server::{ModelServer, Script};
 
 use super::*;
 
-/// A `CODEX_HOME` whose only provider is the scripted server, trusting the
-/// project so its `.codex/hooks.json` is read.
-fn codex_home(daemon: &TestDaemon, model: &ModelServer) -> PathBuf {
-    let home = daemon.root().join("codex-cli-home");
-    std::fs::create_dir_all(&home).unwrap();
-    let config = format!(
-        r#"model = "gpt-5-codex"
-model_provider = "scripted"
-approval_policy = "never"
-sandbox_mode = "danger-full-access"
-
-[model_providers.scripted]
-name = "scripted"
-base_url = "{}/v1"
-env_key = "SCRIPTED_API_KEY"
-wire_api = "responses"
-
-[projects."{}"]
-trust_level = "trusted"
-"#,
-        model.url(),
-        daemon.work_dir().display()
-    );
-    std::fs::write(home.join("config.toml"), config).unwrap();
-    home
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn codex_run_in_a_terminal_is_recorded_from_its_hooks_and_rollout() {
     let daemon = agent_daemon(&[]).await;
@@ -67,7 +40,9 @@ async fn codex_run_in_a_terminal_is_recorded_from_its_hooks_and_rollout() {
         ])
         .current_dir(&work)
         .env("HOME", daemon.root().join("agent-home"))
-        .env("CODEX_HOME", codex_home(&daemon, &model))
+        // `never`: nothing to approve; the project is trusted, so its
+        // `.codex/hooks.json` is read.
+        .env("CODEX_HOME", codex_home(&daemon, &model, "never"))
         .env("SCRIPTED_API_KEY", "not-a-key")
         .env("VIEWPORT_HOME", daemon.home())
         .stdin(Stdio::null())

@@ -58,6 +58,33 @@ pub async fn agent_daemon(env: &[(&str, &str)]) -> TestDaemon {
     daemon
 }
 
+/// A `CODEX_HOME` under the daemon's root whose only provider is the
+/// scripted server, with this approval policy, trusting the work directory.
+pub fn codex_home(daemon: &TestDaemon, model: &ModelServer, approval_policy: &str) -> PathBuf {
+    let home = daemon.root().join("codex-home");
+    std::fs::create_dir_all(&home).unwrap();
+    let config = format!(
+        r#"model = "gpt-5-codex"
+model_provider = "scripted"
+approval_policy = "{approval_policy}"
+sandbox_mode = "danger-full-access"
+
+[model_providers.scripted]
+name = "scripted"
+base_url = "{}/v1"
+env_key = "SCRIPTED_API_KEY"
+wire_api = "responses"
+
+[projects."{}"]
+trust_level = "trusted"
+"#,
+        model.url(),
+        daemon.work_dir().display()
+    );
+    std::fs::write(home.join("config.toml"), config).unwrap();
+    home
+}
+
 /// Launch in the daemon's work directory and follow the session from its start.
 pub async fn launch(
     daemon: &TestDaemon,

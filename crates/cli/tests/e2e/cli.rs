@@ -4,10 +4,6 @@ use std::process::Output;
 
 use super::*;
 
-fn run(daemon: &TestDaemon, args: &[&str]) -> Output {
-    daemon.vpd().args(args).output().expect("vpd runs")
-}
-
 fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }

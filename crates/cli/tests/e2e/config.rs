@@ -1,15 +1,9 @@
 //! `.viewport/config.yaml` in use: checked from the command line, resolved
 //! at launch (profiles, contexts), kept per session.
 
-use std::process::Output;
-
 use viewport_protocol::update::SystemStatus;
 
 use super::*;
-
-fn run(daemon: &TestDaemon, args: &[&str]) -> Output {
-    daemon.vpd().args(args).output().expect("vpd runs")
-}
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()

@@ -28,6 +28,21 @@ pub fn vpd() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_vpd"))
 }
 
+/// `vpd ARGS` against the daemon, in its work directory.
+pub fn run(daemon: &TestDaemon, args: &[&str]) -> std::process::Output {
+    daemon.vpd().args(args).output().expect("vpd runs")
+}
+
+/// The JSON a successful `vpd … --json` printed.
+pub fn json(output: &std::process::Output) -> serde_json::Value {
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
 pub async fn daemon() -> TestDaemon {
     TestDaemon::start(vpd()).await.expect("the daemon starts")
 }

@@ -29,15 +29,6 @@ fn sh(dir: &Path, script: &str) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
-fn json(output: &Output) -> serde_json::Value {
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).unwrap()
-}
-
 /// A demo session in `dir` that wrote its file, and its first checkpoint.
 async fn session_with_a_checkpoint(daemon: &TestDaemon, dir: &Path) -> (String, serde_json::Value) {
     let run = vpd_in(daemon, dir, &["run", "--yes", "first"]);

@@ -1,21 +1,6 @@
 //! Full-text search through `vpd search` and the `search` request.
 
-use std::process::Output;
-
 use super::*;
-
-fn run(daemon: &TestDaemon, args: &[&str]) -> Output {
-    daemon.vpd().args(args).output().expect("vpd runs")
-}
-
-fn json(output: &Output) -> serde_json::Value {
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).unwrap()
-}
 
 /// Two finished demo sessions with words worth finding.
 async fn sessions(

@@ -9,10 +9,6 @@ use viewport_protocol::SessionState;
 
 use super::*;
 
-fn run(daemon: &TestDaemon, args: &[&str]) -> Output {
-    daemon.vpd().args(args).output().expect("vpd runs")
-}
-
 fn ok(output: &Output) -> String {
     assert!(
         output.status.success(),

@@ -118,6 +118,9 @@ pub enum Command {
         #[arg(long, default_value = ".")]
         dir: PathBuf,
     },
+    /// Open the browser UI: a login link with a one-time code (valid 10
+    /// minutes, once), opened in the browser when there is one.
+    Open(OpenArgs),
     /// Find words in every session's messages, tool calls and plans.
     Search(SearchArgs),
     /// The latest plan of each session whose agent made one (also kept as
@@ -427,6 +430,20 @@ pub enum WorkflowCommand {
     },
     /// Workflow runs, newest first, with each step's status and session.
     Ls(ListArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct OpenArgs {
+    /// Only print the link (for scripts, and machines without a browser).
+    #[arg(long)]
+    pub print: bool,
+    /// Print the code alone, to pair a viewport served elsewhere (another
+    /// daemon's page: "Add a daemon").
+    #[arg(long, conflicts_with = "print")]
+    pub code: bool,
+    /// Print as JSON: `{"url","code","expiresAt"}`.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

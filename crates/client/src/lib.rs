@@ -18,8 +18,8 @@ use tokio_tungstenite::tungstenite::{self, Message};
 use viewport_protocol::checkpoints::{Checkpoint, ListCheckpointsResult, RewindResult};
 use viewport_protocol::frames::{
     AttachResult, HookResult, LaunchResult, ListDirectoriesResult, ListSessionsResult,
-    ListSubscribeResult, ReadOutputResult, ReindexResult, SearchHit, SearchResult,
-    SessionManifestResult, SessionSubscribeResult,
+    ListSubscribeResult, LoginCodeResult, ReadOutputResult, ReadUpdatesResult, ReindexResult,
+    SearchHit, SearchResult, SessionManifestResult, SessionSubscribeResult, UpdateAt,
 };
 use viewport_protocol::jobs::{JobInfo, ListJobsResult};
 use viewport_protocol::limits::MAX_TRANSPORT_MESSAGE_BYTES;
@@ -445,6 +445,30 @@ impl Client {
             name: name.to_owned(),
         };
         Ok(self.request::<ReadOutputResult>(frame).await?.text)
+    }
+
+    /// Up to `limit` stored updates just before `before_seq`, in order.
+    pub async fn read_updates(
+        &mut self,
+        session_id: &SessionId,
+        before_seq: u64,
+        limit: Option<u32>,
+    ) -> Result<Vec<UpdateAt>> {
+        let frame = ClientFrame::ReadUpdates {
+            request_id: RequestId::generate(),
+            session_id: session_id.clone(),
+            before_seq,
+            limit,
+        };
+        Ok(self.request::<ReadUpdatesResult>(frame).await?.updates)
+    }
+
+    /// A one-time code that logs a browser in or pairs a viewport.
+    pub async fn create_login_code(&mut self) -> Result<LoginCodeResult> {
+        let frame = ClientFrame::CreateLoginCode {
+            request_id: RequestId::generate(),
+        };
+        self.request(frame).await
     }
 
     /// A session's checkpoints, oldest first.

@@ -15,8 +15,8 @@ use viewport_agents::acp::config::ConfigRequest;
 use viewport_agents::pty::TermSize;
 use viewport_protocol::checkpoints::ListCheckpointsResult;
 use viewport_protocol::frames::{
-    LaunchResult, ListDirectoriesResult, ListSessionsResult, ReadOutputResult, SearchResult,
-    SessionManifestResult,
+    LaunchResult, ListDirectoriesResult, ListSessionsResult, LoginCodeResult, ReadOutputResult,
+    ReadUpdatesResult, SearchResult, SessionManifestResult,
 };
 use viewport_protocol::jobs::ListJobsResult;
 use viewport_protocol::limits::MAX_SUBSCRIPTIONS_PER_CONNECTION;
@@ -32,6 +32,7 @@ use crate::frames::{Frame, frame};
 use crate::hub::Hub;
 use crate::manager::{Manager, NewTerminal};
 use crate::terminal::TerminalFollower;
+use crate::web::{Credential, Gate};
 
 /// Runs of frames queued for one viewport (a run is one live frame, or up
 /// to `REPLAY_RUN` replayed ones). A follower that fills it waits, lags
@@ -46,11 +47,15 @@ const WRITE_BATCH: usize = 1024;
 pub struct AppContext {
     pub manager: Arc<Manager>,
     pub hub: Arc<Hub>,
+    /// Logins and login codes.
+    pub gate: Arc<Gate>,
     pub shutdown: CancellationToken,
 }
 
 struct Connection {
     ctx: Arc<AppContext>,
+    /// Who connected: only the owner may mint login codes.
+    credential: Credential,
     out: Outbox,
     /// Followers by session; `None` is the session list feed.
     followers: HashMap<Option<SessionId>, AbortHandle>,
@@ -59,13 +64,14 @@ struct Connection {
 }
 
 /// Serve one upgraded WebSocket until the peer leaves or the daemon stops.
-pub async fn serve(socket: WebSocket, ctx: Arc<AppContext>) {
+pub async fn serve(socket: WebSocket, ctx: Arc<AppContext>, credential: Credential) {
     let (sink, mut stream) = socket.split();
     let (out, outbox) = Outbox::new(OUTBOX_CAPACITY);
     let writer = tokio::spawn(write_frames(sink, outbox));
     let shutdown = ctx.shutdown.clone();
     let mut connection = Connection {
         ctx,
+        credential,
         out,
         followers: HashMap::new(),
         terminal_followers: HashMap::new(),
@@ -394,6 +400,34 @@ impl Connection {
                 name,
             } => {
                 let result = manager.enqueue_job(directory_id, command, name).await;
+                self.reply(Some(request_id), result).await;
+            }
+            ClientFrame::ReadUpdates {
+                request_id,
+                session_id,
+                before_seq,
+                limit,
+            } => {
+                let result = manager
+                    .read_updates(&session_id, before_seq, limit)
+                    .await
+                    .map(|updates| ReadUpdatesResult { updates });
+                self.reply(Some(request_id), result).await;
+            }
+            ClientFrame::CreateLoginCode { request_id } => {
+                let result = match self.credential {
+                    Credential::Owner => {
+                        let code = self.ctx.gate.create_code();
+                        Ok(LoginCodeResult {
+                            code: code.code,
+                            expires_at: code.expires_at,
+                        })
+                    }
+                    Credential::Viewer(_) => Err(FrameError::new(
+                        ErrorCode::Forbidden,
+                        "createLoginCode: only the owner (the unix socket or the token file's token) may create login codes",
+                    )),
+                };
                 self.reply(Some(request_id), result).await;
             }
             ClientFrame::ListJobs { request_id } => {

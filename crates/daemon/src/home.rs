@@ -87,26 +87,14 @@ impl DataHome {
 
     /// The auth token, created (0600, 256 random bits) on first use.
     pub fn token(&self) -> Result<String> {
-        let path = self.token_file();
-        match fs::read_to_string(&path) {
-            Ok(token) if !token.trim().is_empty() => return Ok(token.trim().to_owned()),
-            Ok(_) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
-        }
-        let mut bytes = [0u8; 32];
-        rand::rng().fill_bytes(&mut bytes);
-        let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&path)
-            .with_context(|| format!("cannot create {}", path.display()))?;
-        file.write_all(token.as_bytes())
-            .with_context(|| format!("cannot write {}", path.display()))?;
-        Ok(token)
+        read_or_create_random(&self.token_file(), 32)
+    }
+
+    /// This daemon's stable id (`dmn_` and 64 random bits), created on first
+    /// use: viewports that show several daemons tell them apart by it.
+    pub fn daemon_id(&self) -> Result<String> {
+        let id = read_or_create_random(&self.root.join("daemon-id"), 8)?;
+        Ok(format!("dmn_{id}"))
     }
 
     /// Take the daemon lock, so two daemons never share a home. The lock is
@@ -145,6 +133,35 @@ impl DataHome {
             fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
         serde_json::from_str(&text).with_context(|| format!("{} is not valid", path.display()))
     }
+}
+
+/// The hex text of `path`, or, when it is missing or empty, `bytes` fresh
+/// random bytes written there as hex (0600).
+fn read_or_create_random(path: &Path, bytes: usize) -> Result<String> {
+    match fs::read_to_string(path) {
+        Ok(text) if !text.trim().is_empty() => return Ok(text.trim().to_owned()),
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+    }
+    let text = random_hex(bytes);
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    file.write_all(text.as_bytes())
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(text)
+}
+
+/// `bytes` random bytes as lowercase hex.
+pub fn random_hex(bytes: usize) -> String {
+    let mut buffer = vec![0u8; bytes];
+    rand::rng().fill_bytes(&mut buffer);
+    buffer.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Write `value` as pretty JSON to `dir/name`, readable by the owner only

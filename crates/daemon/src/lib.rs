@@ -27,8 +27,10 @@
 //!   its state.
 //! - [`terminal`]: terminal sessions: the task that owns one, and the
 //!   follower that streams its output (by byte offset) to an attached viewport.
-//! - [`server`]: axum: `/ws` on TCP (token required) and on the unix socket
-//!   (file permissions are the auth).
+//! - [`server`]: axum: `/ws` on TCP (a credential required) and on the unix
+//!   socket (file permissions are the auth).
+//! - [`web`]: the browser UI embedded in the binary, browser login with a
+//!   one-time code, viewport pairing, and the Host/Origin checks.
 //! - [`connection`]: one WebSocket connection: reads frames, dispatches them,
 //!   writes through a bounded queue. It owns nothing of a session.
 //! - [`workflows`]: config workflows run as sessions, each run recorded.
@@ -53,6 +55,7 @@ pub mod run;
 pub mod server;
 pub mod session;
 pub mod terminal;
+pub mod web;
 pub mod workflows;
 
 pub use home::DataHome;

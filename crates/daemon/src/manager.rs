@@ -13,7 +13,7 @@ use viewport_agents::profile::{BUILTIN_NAMES, ProgramSearch};
 use viewport_agents::pty::{TermSize, Terminal, template_command};
 use viewport_agents::spawn::SpawnSpec;
 use viewport_agents::{AcpSession, AgentProfile, DriverEvent};
-use viewport_protocol::frames::{ListSessionsResult, ReindexResult, SearchHit};
+use viewport_protocol::frames::{ListSessionsResult, ReindexResult, SearchHit, UpdateAt};
 use viewport_protocol::options::{AgentInfo, ConfigOverrides, ContextItem};
 use viewport_protocol::state::{DirectoryInfo, SessionKind, SessionSummary, check_session_name};
 use viewport_protocol::update::{MessageText, PermissionOutcome, PermissionResolved, SystemStatus};
@@ -57,6 +57,9 @@ pub struct Manager {
 /// Hits a search returns unless it asks for another number, and at most.
 const DEFAULT_SEARCH_HITS: u32 = 20;
 const MAX_SEARCH_HITS: u32 = 500;
+/// Updates in one page of `readUpdates`, unless asked otherwise, and at most.
+const DEFAULT_UPDATE_PAGE: u32 = 500;
+const MAX_UPDATE_PAGE: u32 = 5000;
 
 /// Seconds without output after which a terminal session counts as idle.
 const DEFAULT_IDLE_AFTER_SECS: u64 = 10;
@@ -139,6 +142,40 @@ impl Manager {
     pub async fn read_output(&self, id: &SessionId, name: &str) -> Result<String, FrameError> {
         self.summary(id).await?;
         crate::outputs::read(&self.home.session_dir(id), name)
+    }
+
+    /// Up to `limit` stored updates just before `before_seq`, in order.
+    pub async fn read_updates(
+        &self,
+        id: &SessionId,
+        before_seq: u64,
+        limit: Option<u32>,
+    ) -> Result<Vec<UpdateAt>, FrameError> {
+        self.summary(id).await?;
+        let limit = u64::from(
+            limit
+                .unwrap_or(DEFAULT_UPDATE_PAGE)
+                .clamp(1, MAX_UPDATE_PAGE),
+        );
+        let count = limit.min(before_seq.saturating_sub(1));
+        let after = before_seq.saturating_sub(1) - count;
+        let session_id = id.clone();
+        let stored = self
+            .readers
+            .read(move |r| r.updates_after(&session_id, after, count as usize))
+            .await
+            .map_err(|e| internal("reading updates", e))?;
+        stored
+            .into_iter()
+            .map(|stored| {
+                serde_json::from_str(&stored.json)
+                    .map(|update| UpdateAt {
+                        seq: stored.seq,
+                        update,
+                    })
+                    .map_err(|e| internal("reading a stored update", e))
+            })
+            .collect()
     }
 
     pub(crate) fn home_dir(&self) -> &DataHome {

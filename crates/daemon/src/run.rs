@@ -18,7 +18,8 @@ use crate::hub::Hub;
 use crate::ingest::Ingest;
 use crate::manager::Manager;
 use crate::readers::ReaderPool;
-use crate::server::{self, Auth};
+use crate::server::{self, Listener};
+use crate::web::Gate;
 
 pub struct DaemonOptions {
     pub home: DataHome,
@@ -45,7 +46,7 @@ pub async fn run_daemon(options: DaemonOptions, shutdown: impl Future<Output = (
     } = options;
     home.ensure()?;
     let _lock = home.lock()?;
-    let token: Arc<str> = home.token()?.into();
+    let gate = Arc::new(Gate::load(&home).context("cannot load the logins")?);
 
     let writer = Writer::open(&home.database(), durability)
         .with_context(|| format!("cannot open the event log {}", home.database().display()))?;
@@ -105,15 +106,19 @@ pub async fn run_daemon(options: DaemonOptions, shutdown: impl Future<Output = (
     let ctx = Arc::new(AppContext {
         manager: manager.clone(),
         hub,
+        gate: gate.clone(),
         shutdown: stop.clone(),
     });
     // Frames are small and latency matters more than packet count: no Nagle.
     let tcp = tcp.tap_io(|stream| {
         let _ = stream.set_nodelay(true);
     });
-    let tcp_server = axum::serve(tcp, server::router(ctx.clone(), Auth::Token(token)))
-        .with_graceful_shutdown(stop.clone().cancelled_owned());
-    let unix_server = axum::serve(unix, server::router(ctx.clone(), Auth::LocalSocket))
+    let tcp_server = axum::serve(
+        tcp,
+        server::router(ctx.clone(), Listener::Tcp(gate.clone())),
+    )
+    .with_graceful_shutdown(stop.clone().cancelled_owned());
+    let unix_server = axum::serve(unix, server::router(ctx.clone(), Listener::LocalSocket))
         .with_graceful_shutdown(stop.clone().cancelled_owned());
     let servers = async { tokio::try_join!(tcp_server.into_future(), unix_server.into_future()) };
     tokio::select! {

@@ -1,23 +1,25 @@
-//! The HTTP side: `/ws` upgrades to the viewport protocol. On TCP a token is
-//! required before anything is read; on the unix socket, file permissions
-//! (0600, in a 0700 home) are the auth.
+//! The HTTP side. On the unix socket, `/ws` is the viewport protocol and
+//! file permissions (0600, in a 0700 home) are the auth. On TCP, the same
+//! `/ws` needs a credential before anything is read (see [`crate::web`]),
+//! and the rest is the browser UI and its login.
 
 use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{State, WebSocketUpgrade};
-use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::http::{HeaderMap, Uri};
+use axum::response::Response;
+use axum::routing::{get, post};
 use viewport_protocol::limits::MAX_TRANSPORT_MESSAGE_BYTES;
 
 use crate::connection::{self, AppContext};
+use crate::web::{self, Credential, Gate};
 
 /// Who may connect through a listener.
 #[derive(Clone)]
-pub enum Auth {
-    /// `Authorization: Bearer TOKEN` is required.
-    Token(Arc<str>),
+pub enum Listener {
+    /// TCP: a token, or a browser login, is required.
+    Tcp(Arc<Gate>),
     /// The peer reached the unix socket, which only the owner can open.
     LocalSocket,
 }
@@ -25,17 +27,35 @@ pub enum Auth {
 #[derive(Clone)]
 struct ServerState {
     ctx: Arc<AppContext>,
-    auth: Auth,
+    listener: Listener,
 }
 
-pub fn router(ctx: Arc<AppContext>, auth: Auth) -> Router {
-    Router::new()
+pub fn router(ctx: Arc<AppContext>, listener: Listener) -> Router {
+    let ws = Router::new()
         .route("/ws", get(upgrade))
-        .route(
-            "/",
-            get(|| async { format!("vpd {}\n", env!("CARGO_PKG_VERSION")) }),
-        )
-        .with_state(ServerState { ctx, auth })
+        .with_state(ServerState {
+            ctx,
+            listener: listener.clone(),
+        });
+    match listener {
+        Listener::LocalSocket => ws,
+        Listener::Tcp(gate) => ws
+            .merge(browser_routes(gate))
+            .layer(axum::middleware::from_fn(web::check_host)),
+    }
+}
+
+fn browser_routes(gate: Arc<Gate>) -> Router {
+    Router::new()
+        .route("/login", get(web::login_link))
+        .route("/api/login", post(web::login_form))
+        .route("/api/logout", post(web::logout))
+        .route("/api/pair", post(web::pair).options(web::preflight))
+        .route("/api/info", get(web::info).options(web::preflight))
+        .fallback(get(|uri: Uri, headers: HeaderMap| async move {
+            web::assets::serve(uri.path(), &headers)
+        }))
+        .with_state(gate)
 }
 
 async fn upgrade(
@@ -43,57 +63,16 @@ async fn upgrade(
     headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Response {
-    if let Auth::Token(token) = &state.auth
-        && !bearer_matches(&headers, token)
-    {
-        return (
-            StatusCode::UNAUTHORIZED,
-            [(header::WWW_AUTHENTICATE, "Bearer")],
-            "a valid token is required: send `Authorization: Bearer TOKEN` (the token is in the data home's `token` file)\n",
-        )
-            .into_response();
-    }
+    let credential = match &state.listener {
+        Listener::LocalSocket => Credential::Owner,
+        Listener::Tcp(gate) => match web::credential(gate, &headers) {
+            Some(credential) => credential,
+            None => return web::unauthorized(),
+        },
+    };
     let ctx = state.ctx.clone();
-    ws.max_message_size(MAX_TRANSPORT_MESSAGE_BYTES)
+    ws.protocols([web::SUBPROTOCOL])
+        .max_message_size(MAX_TRANSPORT_MESSAGE_BYTES)
         .max_frame_size(MAX_TRANSPORT_MESSAGE_BYTES)
-        .on_upgrade(move |socket| connection::serve(socket, ctx))
-}
-
-fn bearer_matches(headers: &HeaderMap, token: &str) -> bool {
-    headers
-        .get(header::AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Bearer "))
-        .is_some_and(|given| constant_time_eq(given.trim().as_bytes(), token.as_bytes()))
-}
-
-/// Compare without an early exit, so the time taken says nothing about how
-/// much of a guess was right.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |diff, (x, y)| diff | (x ^ y)) == 0
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn tokens_compare_exactly() {
-        assert!(constant_time_eq(b"abc", b"abc"));
-        assert!(!constant_time_eq(b"abc", b"abd"));
-        assert!(!constant_time_eq(b"abc", b"abcd"));
-    }
-
-    #[test]
-    fn only_a_bearer_header_with_the_token_passes() {
-        let mut headers = HeaderMap::new();
-        assert!(!bearer_matches(&headers, "t0k"));
-        headers.insert(header::AUTHORIZATION, "Bearer wrong".parse().unwrap());
-        assert!(!bearer_matches(&headers, "t0k"));
-        headers.insert(header::AUTHORIZATION, "Bearer t0k".parse().unwrap());
-        assert!(bearer_matches(&headers, "t0k"));
-    }
+        .on_upgrade(move |socket| connection::serve(socket, ctx, credential))
 }

@@ -253,6 +253,22 @@ pub enum ClientFrame {
         session_id: SessionId,
         name: String,
     },
+    /// Stored updates just before `beforeSeq` (history paged backwards: a
+    /// viewport shows a long session's tail first, then older pages).
+    #[serde(rename_all = "camelCase")]
+    ReadUpdates {
+        request_id: RequestId,
+        session_id: SessionId,
+        before_seq: u64,
+        /// At most this many (default 500, at most 5000).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        limit: Option<u32>,
+    },
+    /// A one-time code that logs a browser in (`/login?code=…`) or pairs a
+    /// viewport (`POST /api/pair`). Only the owner may ask: the unix socket
+    /// or the token file's token.
+    #[serde(rename_all = "camelCase")]
+    CreateLoginCode { request_id: RequestId },
     /// The checkpoints of a session's working tree, oldest first.
     #[serde(rename_all = "camelCase")]
     ListCheckpoints {
@@ -372,6 +388,8 @@ pub const CLIENT_FRAME_TYPES: &[&str] = &[
     "fork",
     "listCheckpoints",
     "readOutput",
+    "readUpdates",
+    "createLoginCode",
     "rewind",
     "hookEvent",
 ];
@@ -413,6 +431,8 @@ impl ClientFrame {
             | Self::Fork { request_id, .. }
             | Self::ListCheckpoints { request_id, .. }
             | Self::ReadOutput { request_id, .. }
+            | Self::ReadUpdates { request_id, .. }
+            | Self::CreateLoginCode { request_id }
             | Self::Rewind { request_id, .. }
             | Self::HookEvent { request_id, .. } => Some(request_id),
         }
@@ -497,6 +517,8 @@ pub enum ErrorCode {
     AgentUnavailable,
     /// A per-connection limit was reached.
     LimitReached,
+    /// This connection's credential does not allow the request.
+    Forbidden,
     /// The daemon failed; the message says where.
     Internal,
 }
@@ -515,6 +537,7 @@ impl ErrorCode {
             Self::SessionEnded => "session-ended",
             Self::AgentUnavailable => "agent-unavailable",
             Self::LimitReached => "limit-reached",
+            Self::Forbidden => "forbidden",
             Self::Internal => "internal",
         }
     }
@@ -696,6 +719,31 @@ pub struct ReadOutputResult {
     pub name: String,
     /// The output (invalid UTF-8 replaced).
     pub text: String,
+}
+
+/// One stored update and its seq.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateAt {
+    pub seq: u64,
+    pub update: SessionUpdate,
+}
+
+/// Result of `readUpdates`: in seq order, ending just before `beforeSeq`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ReadUpdatesResult {
+    pub updates: Vec<UpdateAt>,
+}
+
+/// Result of `createLoginCode`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LoginCodeResult {
+    /// `ABCD-EFGH`; case, spaces and dashes do not matter when it is typed.
+    pub code: String,
+    /// Unix milliseconds; it works once, until then.
+    pub expires_at: i64,
 }
 
 /// Result of `sessionManifest`.

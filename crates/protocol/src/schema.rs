@@ -28,6 +28,8 @@ pub fn protocol_schema_json() -> String {
     add::<ReindexResult>(&mut generator);
     add::<SessionManifestResult>(&mut generator);
     add::<crate::frames::ReadOutputResult>(&mut generator);
+    add::<crate::frames::ReadUpdatesResult>(&mut generator);
+    add::<crate::frames::LoginCodeResult>(&mut generator);
     add::<crate::checkpoints::ListCheckpointsResult>(&mut generator);
     add::<crate::checkpoints::RewindResult>(&mut generator);
     add::<crate::frames::SearchResult>(&mut generator);

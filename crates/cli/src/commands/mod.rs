@@ -8,6 +8,7 @@ mod dir;
 mod export;
 mod follow;
 mod hooks;
+mod open;
 mod rewind;
 mod search;
 mod session;
@@ -61,6 +62,7 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Workflow(command) => workflow::run(command).await,
         Command::Plans(args) => workflow::plans(args.json).await,
         Command::Search(args) => search::run(args).await,
+        Command::Open(args) => open::run(args).await,
         Command::Export(args) => export::export(args).await,
         Command::Import { file, dir } => export::import(&file, &dir).await,
         Command::Fork { session, at } => export::fork(&session, at).await,

@@ -1,0 +1,302 @@
+//! Who may use the daemon over TCP: the owner's token (the `token` file),
+//! and viewers: browsers that logged in with a one-time code and viewports
+//! paired with one. Viewer tokens are kept only as SHA-256 hashes.
+
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use viewport_protocol::now_ms;
+
+use crate::home::{DataHome, random_hex, read_json, write_private_json};
+
+/// Browser logins and paired viewports, in the data home.
+const VIEWERS_FILE: &str = "viewers.json";
+/// How long a login code may be used.
+pub const LOGIN_CODE_TTL: Duration = Duration::from_secs(10 * 60);
+/// Codes outstanding at once; the oldest goes first.
+const MAX_OPEN_CODES: usize = 16;
+/// Wrong codes before every open code is dropped (guessing gets nowhere).
+const MAX_WRONG_CODES: u32 = 20;
+/// Letters that cannot be mistaken for one another when typed from a phone.
+const CODE_ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+
+/// A one-time login code.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LoginCode {
+    pub code: String,
+    /// Unix milliseconds.
+    pub expires_at: i64,
+}
+
+/// A browser login or a paired viewport.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Viewer {
+    pub id: String,
+    pub name: String,
+    token_sha256: String,
+    pub created_at: i64,
+}
+
+/// What a request proved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Credential {
+    /// The owner's token: everything, including minting login codes.
+    Owner,
+    /// A logged-in browser or paired viewport, by viewer id.
+    Viewer(String),
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum RedeemError {
+    #[error("the code is wrong, used or expired: run `vpd open` for a new one")]
+    Invalid,
+    #[error("too many wrong codes: every open code was dropped; run `vpd open` for a new one")]
+    TooManyWrong,
+    #[error("cannot store the login: {0}")]
+    Store(String),
+}
+
+struct OpenCode {
+    code: String,
+    expires: Instant,
+}
+
+#[derive(Default)]
+struct Codes {
+    open: Vec<OpenCode>,
+    wrong: u32,
+}
+
+pub struct Gate {
+    owner_token: String,
+    daemon_id: String,
+    /// The data home, where `viewers.json` lives.
+    dir: PathBuf,
+    viewers: Mutex<Vec<Viewer>>,
+    codes: Mutex<Codes>,
+}
+
+impl Gate {
+    pub fn load(home: &DataHome) -> anyhow::Result<Self> {
+        let dir = home.root().to_owned();
+        let viewers = read_json::<Vec<Viewer>>(&dir, VIEWERS_FILE)
+            .map_err(anyhow::Error::msg)?
+            .unwrap_or_default();
+        Ok(Self {
+            owner_token: home.token()?,
+            daemon_id: home.daemon_id()?,
+            dir,
+            viewers: Mutex::new(viewers),
+            codes: Mutex::default(),
+        })
+    }
+
+    pub fn daemon_id(&self) -> &str {
+        &self.daemon_id
+    }
+
+    /// The cookie a browser login sets: one name per daemon, because
+    /// browsers share cookies between ports of one host.
+    pub fn cookie_name(&self) -> String {
+        format!("vpd_{}", self.daemon_id.trim_start_matches("dmn_"))
+    }
+
+    pub fn create_code(&self) -> LoginCode {
+        let mut codes = lock(&self.codes);
+        let now = Instant::now();
+        codes.open.retain(|c| c.expires > now);
+        if codes.open.len() >= MAX_OPEN_CODES {
+            codes.open.remove(0);
+        }
+        let code = random_code();
+        let expires_at = now_ms() + LOGIN_CODE_TTL.as_millis() as i64;
+        codes.open.push(OpenCode {
+            code: code.clone(),
+            expires: now + LOGIN_CODE_TTL,
+        });
+        LoginCode { code, expires_at }
+    }
+
+    /// Trade a code for a new viewer token (shown once, stored hashed).
+    pub fn redeem(&self, code: &str, name: &str) -> Result<String, RedeemError> {
+        let wanted = normalize_code(code);
+        {
+            let mut codes = lock(&self.codes);
+            let now = Instant::now();
+            codes.open.retain(|c| c.expires > now);
+            match codes.open.iter().position(|c| c.code == wanted) {
+                Some(index) => {
+                    codes.open.remove(index);
+                }
+                None => {
+                    codes.wrong += 1;
+                    if codes.wrong >= MAX_WRONG_CODES {
+                        codes.open.clear();
+                        codes.wrong = 0;
+                        return Err(RedeemError::TooManyWrong);
+                    }
+                    return Err(RedeemError::Invalid);
+                }
+            }
+        }
+        let token = random_hex(32);
+        let viewer = Viewer {
+            id: format!("vwr_{}", random_hex(6)),
+            name: name.chars().take(80).collect(),
+            token_sha256: sha256_hex(&token),
+            created_at: now_ms(),
+        };
+        let mut viewers = lock(&self.viewers);
+        viewers.push(viewer);
+        self.save(&viewers).map_err(RedeemError::Store)?;
+        Ok(token)
+    }
+
+    /// Who `token` belongs to, if anyone.
+    pub fn check(&self, token: &str) -> Option<Credential> {
+        if constant_time_eq(token.as_bytes(), self.owner_token.as_bytes()) {
+            return Some(Credential::Owner);
+        }
+        let hash = sha256_hex(token);
+        lock(&self.viewers)
+            .iter()
+            .find(|v| constant_time_eq(v.token_sha256.as_bytes(), hash.as_bytes()))
+            .map(|v| Credential::Viewer(v.id.clone()))
+    }
+
+    /// Forget a viewer: its token stops working at once.
+    pub fn revoke(&self, viewer_id: &str) -> Result<bool, String> {
+        let mut viewers = lock(&self.viewers);
+        let before = viewers.len();
+        viewers.retain(|v| v.id != viewer_id);
+        if viewers.len() == before {
+            return Ok(false);
+        }
+        self.save(&viewers)?;
+        Ok(true)
+    }
+
+    fn save(&self, viewers: &[Viewer]) -> Result<(), String> {
+        write_private_json(&self.dir, VIEWERS_FILE, &viewers)
+            .map_err(|e| format!("{}: {e}", self.dir.join(VIEWERS_FILE).display()))
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// `ABCD-EFGH`: 40 random bits, easy to read out and type.
+fn random_code() -> String {
+    use rand::Rng;
+    let mut rng = rand::rng();
+    let letters: String = (0..8)
+        .map(|_| CODE_ALPHABET[rng.random_range(0..CODE_ALPHABET.len())] as char)
+        .collect();
+    format!("{}-{}", &letters[..4], &letters[4..])
+}
+
+/// Codes are compared without case, spaces or dashes.
+fn normalize_code(code: &str) -> String {
+    let letters: String = code
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| c.to_ascii_uppercase())
+        .collect();
+    if letters.len() == 8 {
+        format!("{}-{}", &letters[..4], &letters[4..])
+    } else {
+        letters
+    }
+}
+
+fn sha256_hex(text: &str) -> String {
+    Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Compare without an early exit, so the time taken says nothing about how
+/// much of a guess was right.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |diff, (x, y)| diff | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn gate() -> (tempfile::TempDir, Gate) {
+        let dir = tempfile::tempdir().unwrap();
+        let home = DataHome::at(dir.path().join("home"));
+        home.ensure().unwrap();
+        let gate = Gate::load(&home).unwrap();
+        (dir, gate)
+    }
+
+    #[test]
+    fn a_code_is_used_once_and_gives_a_token_that_survives_a_restart() {
+        let (dir, gate) = gate();
+        let code = gate.create_code().code;
+        let token = gate
+            .redeem(&code.to_lowercase().replace('-', " "), "phone")
+            .unwrap();
+        assert!(matches!(gate.check(&token), Some(Credential::Viewer(_))));
+        assert_eq!(gate.redeem(&code, "again"), Err(RedeemError::Invalid));
+
+        let reloaded = Gate::load(&DataHome::at(dir.path().join("home"))).unwrap();
+        assert_eq!(reloaded.check(&token), gate.check(&token));
+        let stored = fs_text(&dir.path().join("home/viewers.json"));
+        assert!(!stored.contains(&token), "the token is stored hashed");
+    }
+
+    #[test]
+    fn guessing_drops_every_open_code() {
+        let (_dir, gate) = gate();
+        let code = gate.create_code().code;
+        for _ in 1..MAX_WRONG_CODES {
+            assert_eq!(gate.redeem("AAAA-AAAA", "x"), Err(RedeemError::Invalid));
+        }
+        assert_eq!(
+            gate.redeem("AAAA-AAAA", "x"),
+            Err(RedeemError::TooManyWrong)
+        );
+        assert_eq!(gate.redeem(&code, "x"), Err(RedeemError::Invalid));
+    }
+
+    #[test]
+    fn the_owner_token_and_revoked_viewers() {
+        let (dir, gate) = gate();
+        let owner = std::fs::read_to_string(dir.path().join("home/token")).unwrap();
+        assert_eq!(gate.check(&owner), Some(Credential::Owner));
+        assert_eq!(gate.check("nope"), None);
+        let token = gate.redeem(&gate.create_code().code, "tab").unwrap();
+        let Some(Credential::Viewer(id)) = gate.check(&token) else {
+            panic!("not a viewer")
+        };
+        assert!(gate.revoke(&id).unwrap());
+        assert_eq!(gate.check(&token), None);
+    }
+
+    #[test]
+    fn tokens_compare_exactly() {
+        assert!(constant_time_eq(b"abc", b"abc"));
+        assert!(!constant_time_eq(b"abc", b"abd"));
+        assert!(!constant_time_eq(b"abc", b"abcd"));
+    }
+
+    fn fs_text(path: &std::path::Path) -> String {
+        std::fs::read_to_string(path).unwrap()
+    }
+}

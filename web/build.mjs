@@ -1,0 +1,50 @@
+// Bundles the UI into DIR (default: dist): index.html, then hashed,
+// minified scripts and styles under assets/, each with a .gz twin that the
+// daemon serves to browsers that accept gzip. crates/daemon/build.rs runs
+// this during `cargo build`.
+import { mkdir, rm, writeFile, readFile } from "node:fs/promises";
+import { join, relative, resolve } from "node:path";
+import { gzipSync } from "node:zlib";
+import * as esbuild from "esbuild";
+
+const outDir = resolve(process.argv[2] ?? "dist");
+await rm(outDir, { recursive: true, force: true });
+await mkdir(join(outDir, "assets"), { recursive: true });
+
+const result = await esbuild.build({
+  entryPoints: ["src/main.tsx"],
+  bundle: true,
+  splitting: true,
+  format: "esm",
+  target: "es2022",
+  minify: true,
+  sourcemap: false,
+  legalComments: "none",
+  jsx: "automatic",
+  jsxImportSource: "preact",
+  loader: { ".css": "css" },
+  entryNames: "[name]-[hash]",
+  chunkNames: "chunk-[hash]",
+  outdir: join(outDir, "assets"),
+  metafile: true,
+  logLevel: "warning",
+});
+
+const outputs = Object.entries(result.metafile.outputs);
+const [mainScript] = outputs.find(([, out]) => out.entryPoint === "src/main.tsx");
+const mainStyle = outputs.find(([path]) => path.endsWith(".css"))?.[0];
+const url = (path) => "/" + relative(outDir, resolve(path));
+
+const html = (await readFile("src/index.html", "utf8"))
+  .replace("%SCRIPT%", url(mainScript))
+  .replace("%STYLE%", mainStyle ? url(mainStyle) : "");
+await writeFile(join(outDir, "index.html"), html);
+
+for (const [path, out] of [...outputs, [join(outDir, "index.html"), {}]]) {
+  const bytes = await readFile(path);
+  if (bytes.length > 1024) await writeFile(`${path}.gz`, gzipSync(bytes, { level: 9 }));
+  void out;
+}
+
+const total = outputs.reduce((sum, [, out]) => sum + out.bytes, 0);
+console.error(`web UI built: ${outputs.length} files, ${(total / 1024).toFixed(0)} KiB`);

@@ -287,6 +287,11 @@ export type ClientFrame =
       type: "search";
     }
   | {
+      directoryId: DirectoryId;
+      requestId: RequestId;
+      type: "resolveConfig";
+    }
+  | {
       requestId: RequestId;
       sessionId: SessionId;
       type: "sessionManifest";
@@ -420,6 +425,20 @@ export type ErrorCode =
   | "limit-reached"
   | "forbidden"
   | "internal";
+/**
+ * A job id (`job_…`).
+ *
+ * This interface was referenced by `ViewportProtocol`'s JSON-Schema
+ * via the `definition` "JobId".
+ */
+export type JobId = string;
+/**
+ * Where a job is.
+ *
+ * This interface was referenced by `ViewportProtocol`'s JSON-Schema
+ * via the `definition` "JobStatus".
+ */
+export type JobStatus = "running" | "queued" | "completed" | "failed" | "stopped";
 /**
  * This interface was referenced by `ViewportProtocol`'s JSON-Schema
  * via the `definition` "PlanEntryPriority".
@@ -709,6 +728,32 @@ export interface ViewportProtocol {
   [k: string]: unknown | undefined;
 }
 /**
+ * One agent profile a daemon offers.
+ *
+ * This interface was referenced by `ViewportProtocol`'s JSON-Schema
+ * via the `definition` "AgentInfo".
+ */
+export interface AgentInfo {
+  description: string;
+  /**
+   * The command that installs it, when it is not part of vpd.
+   */
+  install?: string | null;
+  /**
+   * Whether the agent's program was found.
+   */
+  installed: boolean;
+  name: string;
+  /**
+   * How its permission requests are answered unless a launch says otherwise.
+   */
+  permissionPolicy: "ask" | "allow-read-only" | "allow-all" | "deny-all";
+  /**
+   * The program that runs, where it was found (or its name when not).
+   */
+  program: string;
+}
+/**
  * This interface was referenced by `ViewportProtocol`'s JSON-Schema
  * via the `definition` "Attention".
  */
@@ -949,6 +994,40 @@ export interface GitContext {
   upstream?: string | null;
 }
 /**
+ * One job.
+ *
+ * This interface was referenced by `ViewportProtocol`'s JSON-Schema
+ * via the `definition` "JobInfo".
+ */
+export interface JobInfo {
+  /**
+   * The shell command line it runs.
+   */
+  command: string;
+  /**
+   * Unix milliseconds.
+   */
+  createdAt: number;
+  /**
+   * Why it failed or stopped, in words.
+   */
+  detail?: string | null;
+  directoryId: DirectoryId;
+  endedAt?: number | null;
+  exitCode?: number | null;
+  jobId: JobId;
+  /**
+   * The name its terminal session gets.
+   */
+  name: string;
+  /**
+   * Its terminal session, once it started.
+   */
+  sessionId?: SessionId | null;
+  startedAt?: number | null;
+  status: JobStatus;
+}
+/**
  * Result of `launch`.
  *
  * This interface was referenced by `ViewportProtocol`'s JSON-Schema
@@ -956,6 +1035,15 @@ export interface GitContext {
  */
 export interface LaunchResult {
   sessionId: SessionId;
+}
+/**
+ * Result of `listAgents`.
+ *
+ * This interface was referenced by `ViewportProtocol`'s JSON-Schema
+ * via the `definition` "ListAgentsResult".
+ */
+export interface ListAgentsResult {
+  agents: AgentInfo[];
 }
 /**
  * Result of `listCheckpoints`.
@@ -977,6 +1065,15 @@ export interface ListCheckpointsResult {
  */
 export interface ListDirectoriesResult {
   directories: DirectoryInfo[];
+}
+/**
+ * Result of `listJobs`.
+ *
+ * This interface was referenced by `ViewportProtocol`'s JSON-Schema
+ * via the `definition` "ListJobsResult".
+ */
+export interface ListJobsResult {
+  jobs: JobInfo[];
 }
 /**
  * Result of `listPlans`.
@@ -1045,6 +1142,11 @@ export interface SessionSummary {
    * What a terminal session runs.
    */
   command?: string[];
+  /**
+   * What the session cost so far, in US dollars, as its agent last
+   * reported (none when it reported no cost in USD).
+   */
+  costUsd?: number | null;
   /**
    * Unix milliseconds.
    */

@@ -547,6 +547,17 @@ impl Connection {
                     .map(|manifest| SessionManifestResult { manifest });
                 self.reply(Some(request_id), result).await;
             }
+            ClientFrame::ResolveConfig {
+                request_id,
+                directory_id,
+            } => {
+                let result = manager.resolve_config(&directory_id).await.map(|manifest| {
+                    SessionManifestResult {
+                        manifest: Some(manifest),
+                    }
+                });
+                self.reply(Some(request_id), result).await;
+            }
             ClientFrame::HookEvent {
                 request_id,
                 agent,

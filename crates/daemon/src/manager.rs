@@ -178,7 +178,7 @@ impl Manager {
             .collect()
     }
 
-    pub(crate) fn home_dir(&self) -> &DataHome {
+    pub fn home_dir(&self) -> &DataHome {
         &self.home
     }
 
@@ -298,6 +298,23 @@ impl Manager {
             .await
             .map_err(|e| internal("searching", e))?;
         found.map_err(invalid)
+    }
+
+    /// The manifest a launch in `directory_id` would use now.
+    pub async fn resolve_config(
+        &self,
+        directory_id: &DirectoryId,
+    ) -> Result<serde_json::Value, FrameError> {
+        let directory = self.directory(directory_id).await?;
+        let root = std::path::PathBuf::from(&directory.path);
+        let manifest =
+            viewport_config::manifest(self.home.root(), Some(&root), &root).map_err(|errors| {
+                invalid(format!(
+                    "the config for {} has problems (`vpd config validate` shows them):\n{errors}",
+                    root.display()
+                ))
+            })?;
+        serde_json::to_value(&manifest).map_err(|e| internal("writing the manifest", e))
     }
 
     /// The manifest a session started with, if it kept one.

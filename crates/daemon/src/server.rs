@@ -13,7 +13,7 @@ use axum::routing::{get, post};
 use viewport_protocol::limits::MAX_TRANSPORT_MESSAGE_BYTES;
 
 use crate::connection::{self, AppContext};
-use crate::web::{self, Credential, Gate};
+use crate::web::{self, BrowserState, Credential, Gate};
 
 /// Who may connect through a listener.
 #[derive(Clone)]
@@ -31,6 +31,7 @@ struct ServerState {
 }
 
 pub fn router(ctx: Arc<AppContext>, listener: Listener) -> Router {
+    let home = ctx.manager.home_dir().clone();
     let ws = Router::new()
         .route("/ws", get(upgrade))
         .with_state(ServerState {
@@ -40,22 +41,34 @@ pub fn router(ctx: Arc<AppContext>, listener: Listener) -> Router {
     match listener {
         Listener::LocalSocket => ws,
         Listener::Tcp(gate) => ws
-            .merge(browser_routes(gate))
+            .merge(browser_routes(BrowserState { gate, home }))
             .layer(axum::middleware::from_fn(web::check_host)),
     }
 }
 
-fn browser_routes(gate: Arc<Gate>) -> Router {
+fn browser_routes(state: BrowserState) -> Router {
     Router::new()
         .route("/login", get(web::login_link))
         .route("/api/login", post(web::login_form))
         .route("/api/logout", post(web::logout))
         .route("/api/pair", post(web::pair).options(web::preflight))
         .route("/api/info", get(web::info).options(web::preflight))
+        .route(
+            "/api/sessions/{session}/console.log",
+            get(web::files::console_log).options(web::preflight),
+        )
+        .route(
+            "/api/sessions/{session}/artifacts",
+            get(web::files::list_artifacts).options(web::preflight),
+        )
+        .route(
+            "/api/sessions/{session}/artifacts/{*path}",
+            get(web::files::artifact).options(web::preflight),
+        )
         .fallback(get(|uri: Uri, headers: HeaderMap| async move {
             web::assets::serve(uri.path(), &headers)
         }))
-        .with_state(gate)
+        .with_state(state)
 }
 
 async fn upgrade(

@@ -320,6 +320,14 @@ pub enum ClientFrame {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         limit: Option<u32>,
     },
+    /// The config manifest a launch in a registered directory would use
+    /// now (`vpd config resolve`): its profiles, contexts, workflows and
+    /// conflicts. The result is a `sessionManifest` result.
+    #[serde(rename_all = "camelCase")]
+    ResolveConfig {
+        request_id: RequestId,
+        directory_id: DirectoryId,
+    },
     /// The config manifest a session started with (`vpd session manifest`).
     #[serde(rename_all = "camelCase")]
     SessionManifest {
@@ -379,6 +387,7 @@ pub const CLIENT_FRAME_TYPES: &[&str] = &[
     "enqueueJob",
     "listJobs",
     "sessionManifest",
+    "resolveConfig",
     "runWorkflow",
     "listWorkflowRuns",
     "listPlans",
@@ -422,6 +431,7 @@ impl ClientFrame {
             | Self::EnqueueJob { request_id, .. }
             | Self::ListJobs { request_id }
             | Self::SessionManifest { request_id, .. }
+            | Self::ResolveConfig { request_id, .. }
             | Self::RunWorkflow { request_id, .. }
             | Self::ListWorkflowRuns { request_id }
             | Self::ListPlans { request_id }

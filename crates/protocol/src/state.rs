@@ -137,6 +137,10 @@ pub struct SessionSummary {
     /// after each step).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub git: Vec<GitContext>,
+    /// What the session cost so far, in US dollars, as its agent last
+    /// reported (none when it reported no cost in USD).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost_usd: Option<f64>,
 }
 
 /// A git repository a session works in, at one point.

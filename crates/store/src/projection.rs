@@ -52,6 +52,7 @@ impl SessionView {
             external_id: genesis.external_id.clone(),
             forked_from: genesis.forked_from.clone(),
             git: genesis.git.clone(),
+            cost_usd: None,
         };
         Self {
             summary,
@@ -80,6 +81,12 @@ impl SessionView {
             }
             SessionUpdate::UserMessage(message) if summary.title.is_none() => {
                 summary.title = Some(title_of(&message.text));
+                PromptChange::None
+            }
+            SessionUpdate::TokenUsage(usage) => {
+                if let Some(cost) = usage.cost.as_ref().filter(|c| c.currency == "USD") {
+                    summary.cost_usd = Some(cost.amount);
+                }
                 PromptChange::None
             }
             SessionUpdate::SystemStatus(SystemStatus::Git { repos }) => {

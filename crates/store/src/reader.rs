@@ -392,7 +392,7 @@ fn job_from_row(row: &Row<'_>) -> rusqlite::Result<JobInfo> {
 const SESSION_COLUMNS: &str =
     "SELECT session_id, directory_id, kind, agent, cwd, title, state, disconnected,
     end_reason, created_at, updated_at, last_seq, pending_prompts, name, command, template,
-    exit_code, external_id, forked_from, git FROM sessions";
+    exit_code, external_id, forked_from, git, cost_usd FROM sessions";
 
 /// An enum that serializes to a JSON string, as the text stored in a column.
 pub(crate) fn to_sql_text<T: Serialize>(value: &T) -> String {
@@ -446,6 +446,7 @@ fn session_from_row(row: &Row<'_>) -> rusqlite::Result<SessionSummary> {
             text.and_then(|t| serde_json::from_str(&t).ok())
                 .unwrap_or_default()
         },
+        cost_usd: row.get(20)?,
     })
 }
 

@@ -380,9 +380,9 @@ fn upsert_session(tx: &Transaction<'_>, view: &SessionView) -> Result<()> {
     tx.prepare_cached(
         "INSERT OR REPLACE INTO sessions (session_id, directory_id, kind, agent, cwd, title, state,
              disconnected, end_reason, created_at, updated_at, last_seq, pending_prompts,
-             name, command, template, exit_code, external_id, forked_from, git)
+             name, command, template, exit_code, external_id, forked_from, git, cost_usd)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
-                 ?19, ?20)",
+                 ?19, ?20, ?21)",
     )
     .and_then(|mut stmt| {
         stmt.execute(params![
@@ -408,6 +408,7 @@ fn upsert_session(tx: &Transaction<'_>, view: &SessionView) -> Result<()> {
                 .as_ref()
                 .map(|f| serde_json::to_string(f).unwrap_or_default()),
             (!s.git.is_empty()).then(|| serde_json::to_string(&s.git).unwrap_or_default()),
+            s.cost_usd,
         ])
     })
     .during("storing a session")?;

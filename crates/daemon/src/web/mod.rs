@@ -6,18 +6,34 @@
 //! (cross-site WebSocket hijacking).
 
 pub mod assets;
+pub mod files;
 pub mod gate;
 
 use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::{Query, Request, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
 pub use gate::{Credential, Gate};
+
+use crate::home::DataHome;
+
+/// What the browser routes share.
+#[derive(Clone)]
+pub struct BrowserState {
+    pub gate: Arc<Gate>,
+    pub home: DataHome,
+}
+
+impl axum::extract::FromRef<BrowserState> for Arc<Gate> {
+    fn from_ref(state: &BrowserState) -> Self {
+        state.gate.clone()
+    }
+}
 
 /// How long a browser login lasts.
 const COOKIE_MAX_AGE_SECS: u64 = 30 * 24 * 60 * 60;
@@ -82,13 +98,22 @@ fn host_is_address(host: &str) -> bool {
 }
 
 /// Whoever the request proves to be: a bearer token, a token subprotocol,
-/// or this daemon's cookie sent from this daemon's own page.
+/// or this daemon's cookie sent from this daemon's own page (a WebSocket
+/// opened by a page elsewhere carries that page's origin and is refused).
 pub fn credential(gate: &Gate, headers: &HeaderMap) -> Option<Credential> {
     if let Some(token) = bearer(headers).or_else(|| token_subprotocol(headers)) {
         return gate.check(token);
     }
     let cookie = cookie(headers, &gate.cookie_name())?;
-    same_origin(headers).then(|| gate.check(cookie)).flatten()
+    origin_is_ours_or_absent(headers)
+        .then(|| gate.check(cookie))
+        .flatten()
+}
+
+/// Browsers send `Origin` with every WebSocket handshake and every request
+/// that is not a plain same-origin GET; when it is there, it must be ours.
+fn origin_is_ours_or_absent(headers: &HeaderMap) -> bool {
+    headers.get(header::ORIGIN).is_none() || same_origin(headers)
 }
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {
@@ -256,15 +281,12 @@ pub async fn preflight() -> Response {
 }
 
 /// `GET /api/info`: who this daemon is, for a viewport that proved it may ask.
-pub async fn info(State(gate): State<Arc<Gate>>, method: Method, headers: HeaderMap) -> Response {
+pub async fn info(State(gate): State<Arc<Gate>>, headers: HeaderMap) -> Response {
     let response = match credential(&gate, &headers) {
         Some(_) => Json(DaemonAbout::of(&gate)).into_response(),
         None => unauthorized(),
     };
-    if method == Method::GET && bearer(&headers).is_some() {
-        return allow_any_origin(response);
-    }
-    response
+    allow_bearer_origin(&headers, response)
 }
 
 /// `POST /api/logout`: this browser's login is forgotten.
@@ -286,6 +308,16 @@ pub fn unauthorized() -> Response {
         "log in first: `vpd open` prints a login link; scripts send `Authorization: Bearer TOKEN` (the token is in the data home's `token` file)\n",
     )
         .into_response()
+}
+
+/// A request that carries its token itself may come from any origin: no
+/// cookie is involved, so another page cannot borrow the browser's login.
+pub fn allow_bearer_origin(headers: &HeaderMap, response: Response) -> Response {
+    if bearer(headers).is_some() {
+        allow_any_origin(response)
+    } else {
+        response
+    }
 }
 
 fn allow_any_origin(mut response: Response) -> Response {

@@ -1,0 +1,227 @@
+// Every daemon this browser shows: the one that served the page (reached
+// with its login cookie) and the ones paired with it (reached with a token
+// kept in this browser). Each keeps its live session list.
+import { Connection } from "./conn";
+import { Observable } from "./observable";
+import type { ListSessionsResult, ListSubscribeResult, ServerFrame, SessionSummary } from "./protocol.gen";
+
+const PAIRED_KEY = "viewport.paired";
+const SUBPROTOCOL = "viewport.v1";
+
+export interface About {
+  daemonId: string;
+  hostname: string;
+  version: string;
+}
+
+/** A daemon paired with this browser, as kept in localStorage. */
+interface Paired extends About {
+  /** `http://host:port` of the daemon. */
+  base: string;
+  token: string;
+}
+
+export class Daemon extends Observable {
+  readonly conn: Connection;
+  readonly sessions = new Map<string, SessionSummary>();
+  /** Whether the list came in since the last (re)connect. */
+  listed = false;
+
+  constructor(
+    readonly about: About,
+    /** `http://host:port`, empty for the daemon that served the page. */
+    readonly base: string,
+    private readonly token?: string,
+  ) {
+    super();
+    const wsBase = base ? base.replace(/^http/, "ws") : location.origin.replace(/^http/, "ws");
+    const protocols = token ? [SUBPROTOCOL, `viewport.token.${token}`] : [SUBPROTOCOL];
+    this.conn = new Connection(`${wsBase}/ws`, protocols);
+    this.conn.watch(() => {
+      if (this.conn.state !== "online" && this.listed) {
+        // Its rows go until it is back; the last known list is not shown as live.
+        this.listed = false;
+        this.sessions.clear();
+      }
+      this.changed();
+    });
+    this.conn.onFrame((frame) => this.onFrame(frame));
+    this.conn.onOpen(() => void this.subscribeList());
+  }
+
+  /** An HTTP request to this daemon, with its credential. */
+  fetch(path: string): Promise<Response> {
+    const headers: Record<string, string> = this.token ? { authorization: `Bearer ${this.token}` } : {};
+    return fetch(`${this.base}${path}`, { headers, credentials: this.base ? "omit" : "same-origin" });
+  }
+
+  get id(): string {
+    return this.about.daemonId;
+  }
+
+  get name(): string {
+    return this.about.hostname;
+  }
+
+  private async subscribeList(): Promise<void> {
+    try {
+      const result = await this.conn.request<ListSubscribeResult>({ type: "subscribe" });
+      this.sessions.clear();
+      for (const session of result.sessions) this.sessions.set(session.sessionId, session);
+      this.listed = true;
+      this.changed();
+    } catch {
+      // The connection dropped; the next open subscribes again.
+    }
+  }
+
+  /** Fill in what the feed does not carry (titles, names) for new sessions. */
+  private async refreshNewest(): Promise<void> {
+    try {
+      const page = await this.conn.request<ListSessionsResult>({ type: "listSessions", limit: 20 });
+      for (const session of page.sessions) this.sessions.set(session.sessionId, session);
+      this.changed();
+    } catch {
+      /* offline: the list comes again on reconnect */
+    }
+  }
+
+  private onFrame(frame: ServerFrame): void {
+    if (frame.type === "session-started") {
+      const now = Date.now();
+      this.sessions.set(frame.sessionId, {
+        sessionId: frame.sessionId,
+        directoryId: frame.directoryId,
+        kind: frame.kind,
+        agent: frame.agent,
+        cwd: frame.cwd,
+        state: "active",
+        disconnected: false,
+        createdAt: now,
+        updatedAt: now,
+        lastSeq: 0,
+        pendingPrompts: 0,
+      });
+      void this.refreshNewest();
+    } else if (frame.type === "session-update" && frame.update.updateType === "state-change") {
+      const session = this.sessions.get(frame.sessionId);
+      if (!session) return;
+      const update = frame.update;
+      session.state = update.state;
+      session.disconnected = update.disconnected ?? false;
+      session.updatedAt = Date.now();
+      session.lastSeq = Math.max(session.lastSeq, frame.seq);
+      session.pendingPrompts = update.state === "awaiting" ? Math.max(1, session.pendingPrompts) : 0;
+      if (update.reason) session.endReason = update.reason;
+    } else if (frame.type === "session-ended") {
+      const session = this.sessions.get(frame.sessionId);
+      if (!session) return;
+      session.state = "ended";
+      session.endReason = frame.reason;
+      session.pendingPrompts = 0;
+    } else {
+      return;
+    }
+    this.changed();
+  }
+}
+
+export type Login = { state: "checking" } | { state: "logged-out"; error?: string } | { state: "in" };
+
+/** All daemons, the served one first. */
+export class Daemons extends Observable {
+  list: Daemon[] = [];
+  login: Login = { state: "checking" };
+
+  async start(): Promise<void> {
+    const response = await fetch("/api/info", { credentials: "same-origin" }).catch(() => undefined);
+    if (!response?.ok) {
+      this.login = { state: "logged-out" };
+      this.changed();
+      return;
+    }
+    this.add(new Daemon((await response.json()) as About, ""));
+    for (const paired of readPaired()) this.add(new Daemon(paired, paired.base, paired.token));
+    this.login = { state: "in" };
+    this.changed();
+  }
+
+  /** Log in to the served daemon with a code from `vpd open --code`. */
+  async logIn(code: string): Promise<void> {
+    const response = await fetch("/api/login", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ code }),
+    });
+    if (!response.ok) {
+      this.login = { state: "logged-out", error: (await response.text()).trim() };
+      this.changed();
+      return;
+    }
+    await this.start();
+  }
+
+  /** Pair another daemon: `base` is its `http://host:port`, `code` from its `vpd open --code`. */
+  async pair(base: string, code: string): Promise<Daemon> {
+    const url = new URL(base.includes("://") ? base : `http://${base}`);
+    const origin = url.origin;
+    const response = await fetch(`${origin}/api/pair`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ code, name: `browser at ${location.host}` }),
+    }).catch((e: Error) => {
+      throw new Error(`cannot reach ${origin}: ${e.message} (is vpd running there, and listening on that address?)`);
+    });
+    if (!response.ok) throw new Error((await response.text()).trim() || `the daemon answered ${response.status}`);
+    const result = (await response.json()) as About & { token: string };
+    const paired: Paired = {
+      daemonId: result.daemonId,
+      hostname: result.hostname,
+      version: result.version,
+      base: origin,
+      token: result.token,
+    };
+    if (this.byId(paired.daemonId)) throw new Error(`${paired.hostname} (${paired.daemonId}) is already here`);
+    writePaired([...readPaired(), paired]);
+    const daemon = new Daemon(paired, origin, paired.token);
+    this.add(daemon);
+    this.changed();
+    return daemon;
+  }
+
+  /** Stop showing a paired daemon (its token is forgotten here). */
+  forget(daemon: Daemon): void {
+    writePaired(readPaired().filter((p) => p.daemonId !== daemon.id));
+    daemon.conn.close();
+    this.list = this.list.filter((d) => d !== daemon);
+    this.changed();
+  }
+
+  byId(id: string): Daemon | undefined {
+    return this.list.find((d) => d.id === id);
+  }
+
+  get home(): Daemon | undefined {
+    return this.list[0];
+  }
+
+  private add(daemon: Daemon): void {
+    this.list.push(daemon);
+    daemon.watch(() => this.changed());
+  }
+}
+
+function readPaired(): Paired[] {
+  try {
+    const parsed = JSON.parse(localStorage.getItem(PAIRED_KEY) ?? "[]");
+    return Array.isArray(parsed) ? parsed : [];
+  } catch {
+    return [];
+  }
+}
+
+function writePaired(paired: Paired[]): void {
+  localStorage.setItem(PAIRED_KEY, JSON.stringify(paired));
+}
+
+export const daemons = new Daemons();

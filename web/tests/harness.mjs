@@ -1,0 +1,112 @@
+// What the browser tests share: a real vpd daemon in a temp home on a free
+// loopback port, a login link from `vpd open --print`, and headless
+// Debian Chromium driven by playwright-core. Everything is removed after.
+import { spawn, execFileSync } from "node:child_process";
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, existsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { chromium } from "playwright-core";
+
+const ROOT = resolve(import.meta.dirname, "../..");
+export const VPD = process.env.VPD_BIN ?? join(ROOT, "target/debug/vpd");
+export const CHROMIUM = process.env.CHROMIUM_BIN ?? "/usr/bin/chromium";
+export const OUTPUT = process.env.WEB_TEST_OUTPUT ?? join(ROOT, "target/web-tests");
+const START_TIMEOUT_MS = 15_000;
+
+/** A daemon of its own, in a temp home, listening on a free port. */
+export class Daemon {
+  constructor(root) {
+    this.root = root ?? mkdtempSync(join(tmpdir(), "vpd-web-"));
+    this.home = join(this.root, "home");
+    this.work = join(this.root, "work");
+    mkdirSync(this.work, { recursive: true });
+    this.env = { ...process.env, VIEWPORT_HOME: this.home, NO_COLOR: "1" };
+  }
+
+  static async start() {
+    const daemon = new Daemon();
+    await daemon.boot();
+    return daemon;
+  }
+
+  /** Start (or start again, on the same port once it had one). */
+  async boot() {
+    const listen = this.address ?? "127.0.0.1:0";
+    rmSync(join(this.home, "daemon.json"), { force: true });
+    this.process = spawn(VPD, ["daemon", "--listen", listen, "--durability", "normal"], {
+      env: this.env,
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    this.log = "";
+    this.process.stderr.on("data", (chunk) => (this.log += chunk));
+    const deadline = Date.now() + START_TIMEOUT_MS;
+    while (!existsSync(join(this.home, "daemon.json"))) {
+      if (this.process.exitCode !== null) throw new Error(`vpd daemon exited: ${this.log}`);
+      if (Date.now() > deadline) throw new Error(`vpd daemon did not start: ${this.log}`);
+      await sleep(20);
+    }
+    const info = JSON.parse(readFileSync(join(this.home, "daemon.json"), "utf8"));
+    this.address = info.listen;
+    this.url = `http://${info.listen}`;
+  }
+
+  /** `vpd ARGS…` against this daemon; its stdout. */
+  vpd(...args) {
+    return execFileSync(VPD, args, { env: this.env, cwd: this.work, encoding: "utf8" }).trim();
+  }
+
+  loginUrl() {
+    return this.vpd("open", "--print");
+  }
+
+  directory() {
+    return this.vpd("dir", "add", this.work);
+  }
+
+  async stop() {
+    if (!this.process || this.process.exitCode !== null) return;
+    const exited = new Promise((done) => this.process.once("exit", done));
+    this.process.kill("SIGTERM");
+    await Promise.race([exited, sleep(5000)]);
+    this.process.kill("SIGKILL");
+  }
+
+  async remove() {
+    await this.stop();
+    rmSync(this.root, { recursive: true, force: true });
+  }
+}
+
+/** Headless Chromium with the flags this machine needs (playwright gives
+ * it a fresh, temporary profile of its own). */
+export async function browser() {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+}
+
+/** A logged-in page of `daemon`'s UI, in a context of its own (or `context`). */
+export async function loggedIn(browserInstance, daemon, context) {
+  const ctx = context ?? (await browserInstance.newContext({ viewport: { width: 1280, height: 800 } }));
+  const page = await ctx.newPage();
+  page.on("pageerror", (error) => console.error(`page error: ${error.message}`));
+  await page.goto(daemon.loginUrl());
+  await page.waitForSelector("header.top");
+  return page;
+}
+
+export async function screenshot(page, name) {
+  mkdirSync(OUTPUT, { recursive: true });
+  await page.screenshot({ path: join(OUTPUT, `${name}.png`), fullPage: false });
+}

@@ -1,7 +1,9 @@
 // A session's updates folded into what a person reads: messages (chunks
 // joined), thoughts, tool calls with their latest state, permission prompts
 // and their outcome, plus the session's state, plan, usage and settings.
-// Each seq is applied once: a replay that overlaps what is shown is skipped.
+// Seqs are dense, so each update is applied only when it is the next one:
+// a replay that overlaps what is shown is skipped, and the list feed's
+// copies of state changes (same connection, same frames) never jump ahead.
 import { Observable } from "./observable";
 import type {
   ConfigOption,
@@ -50,9 +52,24 @@ export class Transcript extends Observable {
   private thinking?: Extract<Entry, { kind: "thought" }>;
   private permissions = new Map<string, Extract<Entry, { kind: "permission" }>>();
 
-  /** Apply one live or replayed update; false when its seq was applied already. */
+  private started = false;
+
+  get isStarted(): boolean {
+    return this.started;
+  }
+
+  /** Begin with the session's tail (possibly empty): later updates must follow it. */
+  start(tail: UpdateAt[]): void {
+    this.started = true;
+    const first = tail[0];
+    if (first) this.lastSeq = first.seq - 1;
+    for (const { seq, update } of tail) this.apply(seq, update);
+    this.changed();
+  }
+
+  /** Apply the next update; false (and nothing changes) for any other seq. */
   apply(seq: number, update: SessionUpdate): boolean {
-    if (seq <= this.lastSeq) return false;
+    if (!this.started || seq !== this.lastSeq + 1) return false;
     if (this.firstSeq === 0) this.firstSeq = seq;
     this.lastSeq = seq;
     this.seqs.push(seq);
@@ -65,7 +82,7 @@ export class Transcript extends Observable {
   prepend(page: UpdateAt[]): void {
     if (page.length === 0) return;
     const older = new Transcript();
-    for (const { seq, update } of page) if (seq < this.firstSeq) older.apply(seq, update);
+    older.start(page.filter(({ seq }) => seq < this.firstSeq));
     this.entries = [...older.entries, ...this.entries];
     this.seqs.unshift(...older.seqs);
     this.firstSeq = older.firstSeq || this.firstSeq;

@@ -2,6 +2,7 @@
 // loopback port, a login link from `vpd open --print`, and headless
 // Debian Chromium driven by playwright-core. Everything is removed after.
 import { spawn, execFileSync } from "node:child_process";
+import { createServer, connect } from "node:net";
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -109,4 +110,37 @@ export async function loggedIn(browserInstance, daemon, context) {
 export async function screenshot(page, name) {
   mkdirSync(OUTPUT, { recursive: true });
   await page.screenshot({ path: join(OUTPUT, `${name}.png`), fullPage: false });
+}
+
+/** A TCP relay to `daemon` on a free loopback port, whose connections the
+ * test can cut (a network loss, as the browser sees it) and refuse. */
+export async function relay(daemon) {
+  const [host, port] = daemon.address.split(":");
+  const sockets = new Set();
+  let refusing = false;
+  const server = createServer((client) => {
+    if (refusing) return client.destroy();
+    const upstream = connect(Number(port), host);
+    for (const socket of [client, upstream]) {
+      sockets.add(socket);
+      socket.on("close", () => sockets.delete(socket));
+      socket.on("error", () => {});
+    }
+    client.pipe(upstream).pipe(client);
+    client.on("close", () => upstream.destroy());
+    upstream.on("close", () => client.destroy());
+  });
+  await new Promise((done) => server.listen(0, "127.0.0.1", done));
+  return {
+    url: `http://127.0.0.1:${server.address().port}`,
+    /** Cut every connection and refuse new ones until `restore`. */
+    cut() {
+      refusing = true;
+      for (const socket of sockets) socket.destroy();
+    },
+    restore() {
+      refusing = false;
+    },
+    close: () => new Promise((done) => { for (const s of sockets) s.destroy(); server.close(done); }),
+  };
 }

@@ -152,17 +152,13 @@ impl Manager {
         limit: Option<u32>,
     ) -> Result<Vec<UpdateAt>, FrameError> {
         self.summary(id).await?;
-        let limit = u64::from(
-            limit
-                .unwrap_or(DEFAULT_UPDATE_PAGE)
-                .clamp(1, MAX_UPDATE_PAGE),
-        );
-        let count = limit.min(before_seq.saturating_sub(1));
-        let after = before_seq.saturating_sub(1) - count;
+        let limit = limit
+            .unwrap_or(DEFAULT_UPDATE_PAGE)
+            .clamp(1, MAX_UPDATE_PAGE) as usize;
         let session_id = id.clone();
         let stored = self
             .readers
-            .read(move |r| r.updates_after(&session_id, after, count as usize))
+            .read(move |r| r.updates_before(&session_id, before_seq, limit))
             .await
             .map_err(|e| internal("reading updates", e))?;
         stored

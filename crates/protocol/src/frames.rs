@@ -253,8 +253,9 @@ pub enum ClientFrame {
         session_id: SessionId,
         name: String,
     },
-    /// Stored updates just before `beforeSeq` (history paged backwards: a
-    /// viewport shows a long session's tail first, then older pages).
+    /// The last stored updates before `beforeSeq` (history paged backwards:
+    /// a viewport shows a long session's tail first, asking with a
+    /// `beforeSeq` past the head, then older pages).
     #[serde(rename_all = "camelCase")]
     ReadUpdates {
         request_id: RequestId,

@@ -53,6 +53,40 @@ impl Reader {
         Ok(updates)
     }
 
+    /// The last `limit` updates of a session with seq < `before_seq`, in
+    /// order: a page of history read backwards from the tail.
+    pub fn updates_before(
+        &self,
+        session_id: &SessionId,
+        before_seq: u64,
+        limit: usize,
+    ) -> Result<Vec<StoredUpdate>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT seq, kind, body FROM events WHERE session_id = ?1 AND seq > 0 AND seq < ?2 ORDER BY seq DESC LIMIT ?3",
+            )
+            .during("preparing the history query")?;
+        let before = before_seq.min(i64::MAX as u64);
+        let rows = stmt
+            .query_map(
+                rusqlite::params![session_id.as_str(), before, limit as i64],
+                |row| {
+                    Ok(StoredUpdate {
+                        seq: row.get(0)?,
+                        kind: row.get(1)?,
+                        json: row.get(2)?,
+                    })
+                },
+            )
+            .during("reading updates")?;
+        let mut updates = rows
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .during("reading updates")?;
+        updates.reverse();
+        Ok(updates)
+    }
+
     /// Like [`updates_after`](Self::updates_after), handing each update to
     /// `visit` as borrowed text (no copy per row): `(seq, updateType, json)`.
     /// Returns how many were visited.

@@ -34,12 +34,15 @@ function useTranscript(daemon: Daemon, sessionId: string): { transcript: Transcr
       if (frame.type === "session-update" && frame.sessionId === sessionId) transcript.apply(frame.seq, frame.update);
     });
     const stopOpen = daemon.conn.onOpen(async () => {
-      const head = daemon.sessions.get(sessionId)?.lastSeq ?? 0;
-      const afterSeq = transcript.lastSeq > 0 ? transcript.lastSeq : Math.max(0, head - TAIL_UPDATES);
       try {
+        if (!transcript.isStarted) {
+          // The tail in one reply; the subscription then goes on from its end.
+          const tail = await daemon.conn.request<ReadUpdatesResult>({ type: "readUpdates", sessionId, beforeSeq: Number.MAX_SAFE_INTEGER, limit: TAIL_UPDATES });
+          transcript.start(tail.updates);
+        }
+        const afterSeq = transcript.lastSeq;
         const result = await daemon.conn.request<SessionSubscribeResult>({ type: "subscribe", sessionId, afterSeq });
         transcript.setSummary(result.session, result.pendingPrompts.map((p) => p.request));
-        if (transcript.firstSeq === 0) transcript.firstSeq = afterSeq + 1;
         setError("");
       } catch (e) {
         setError((e as Error).message);
@@ -193,6 +196,7 @@ function TranscriptView(props: { daemon: Daemon; sessionId: string; transcript: 
       ref={scroller}
       data-first-seq={transcript.firstSeq}
       data-last-seq={transcript.lastSeq}
+      data-applied={transcript.seqs.length}
       onScroll={(event) => {
         const element = event.currentTarget;
         stuckToBottom.current = element.scrollHeight - element.scrollTop - element.clientHeight < 40;

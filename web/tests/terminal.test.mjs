@@ -1,0 +1,40 @@
+// A terminal session in xterm.js: typing reaches the program, its output
+// comes back, and a second tab sees the same screen.
+import { test, after } from "node:test";
+import assert from "node:assert/strict";
+import { Daemon, browser, loggedIn, screenshot } from "./harness.mjs";
+
+const daemon = await Daemon.start();
+const chromium = await browser();
+after(async () => {
+  await chromium.close();
+  await daemon.remove();
+});
+
+const screenText = (page) => page.locator(".xterm-rows").innerText();
+
+test("typing into a terminal session and reading its output", async () => {
+  daemon.directory();
+  const sessionId = daemon.vpd("new", "shell", "-d", "--cmd", "PS1='$ ' bash --norc --noprofile -i");
+  const page = await loggedIn(chromium, daemon);
+  await page.locator(`tr[data-session='${sessionId}'] a`).click();
+  await page.waitForSelector(".xterm-rows");
+  await page.waitForFunction(() => document.querySelector(".xterm-rows")?.textContent?.includes("$"));
+  await page.locator(".xterm-helper-textarea").focus();
+  await page.keyboard.type("echo answer-$((6*7))");
+  await page.keyboard.press("Enter");
+  await page.waitForFunction(() => document.querySelector(".xterm-rows")?.textContent?.includes("answer-42"));
+  await screenshot(page, "terminal");
+
+  const second = await page.context().newPage();
+  await second.goto(page.url());
+  await second.waitForFunction(() => document.querySelector(".xterm-rows")?.textContent?.includes("answer-42"));
+  assert.match(await screenText(second), /echo answer-\$\(\(6\*7\)\)\s+answer-42/);
+
+  // Typing in the second tab shows in the first: one program, one screen.
+  await second.locator(".xterm-helper-textarea").focus();
+  await second.keyboard.type("echo from-tab-$((1+1))");
+  await second.keyboard.press("Enter");
+  await page.waitForFunction(() => document.querySelector(".xterm-rows")?.textContent?.includes("from-tab-2"));
+  await screenshot(second, "terminal-second-tab");
+});

@@ -34,6 +34,7 @@ export class Daemon extends Observable {
     private readonly token?: string,
   ) {
     super();
+    this.name = about.hostname;
     const wsBase = base ? base.replace(/^http/, "ws") : location.origin.replace(/^http/, "ws");
     const protocols = token ? [SUBPROTOCOL, `viewport.token.${token}`] : [SUBPROTOCOL];
     this.conn = new Connection(`${wsBase}/ws`, protocols);
@@ -59,9 +60,8 @@ export class Daemon extends Observable {
     return this.about.daemonId;
   }
 
-  get name(): string {
-    return this.about.hostname;
-  }
+  /** The host name, or with the address too when another daemon shares it. */
+  name = "";
 
   private async subscribeList(): Promise<void> {
     try {
@@ -208,6 +208,10 @@ export class Daemons extends Observable {
   private add(daemon: Daemon): void {
     this.list.push(daemon);
     daemon.watch(() => this.changed());
+    for (const each of this.list) {
+      const shared = this.list.some((other) => other !== each && other.about.hostname === each.about.hostname);
+      each.name = shared ? `${each.about.hostname} (${new URL(each.base || location.origin).host})` : each.about.hostname;
+    }
   }
 }
 

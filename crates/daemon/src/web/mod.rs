@@ -291,10 +291,10 @@ pub async fn info(State(gate): State<Arc<Gate>>, headers: HeaderMap) -> Response
 
 /// `POST /api/logout`: this browser's login is forgotten.
 pub async fn logout(State(gate): State<Arc<Gate>>, headers: HeaderMap) -> Response {
-    if let Some(Credential::Viewer(id)) = credential(&gate, &headers) {
-        if let Err(error) = gate.revoke(&id) {
-            tracing::warn!("cannot forget login {id}: {error}");
-        }
+    if let Some(Credential::Viewer(id)) = credential(&gate, &headers)
+        && let Err(error) = gate.revoke(&id)
+    {
+        tracing::warn!("cannot forget login {id}: {error}");
     }
     let mut response = StatusCode::NO_CONTENT.into_response();
     set_cookie(&mut response, &gate.cookie_name(), "", 0);

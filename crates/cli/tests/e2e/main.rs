@@ -15,6 +15,7 @@ mod rewind;
 mod search;
 mod terminal;
 mod terminal_cli;
+mod web;
 
 use std::path::Path;
 use std::time::Duration;

@@ -1,0 +1,166 @@
+//! The browser side of the TCP listener, over raw HTTP against a real
+//! daemon: one-time login codes become HttpOnly cookies, a cookie counts
+//! only from the daemon's own origin, names other than addresses are
+//! refused, and only the owner may mint codes.
+
+use std::io::{Read, Write};
+
+use viewport_protocol::ErrorCode;
+
+use super::*;
+
+/// One HTTP/1.1 request; the status line, the headers (lowercased names)
+/// and the body.
+fn http(address: &str, request: &str) -> (String, Vec<(String, String)>, String) {
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut response = Vec::new();
+    let _ = stream.read_to_end(&mut response);
+    let text = String::from_utf8_lossy(&response).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let mut lines = head.lines();
+    let status = lines.next().unwrap_or_default().to_owned();
+    let headers = lines
+        .filter_map(|line| line.split_once(": "))
+        .map(|(k, v)| (k.to_ascii_lowercase(), v.to_owned()))
+        .collect();
+    (status, headers, body.to_owned())
+}
+
+fn get(address: &str, path: &str, extra: &str) -> (String, Vec<(String, String)>, String) {
+    http(
+        address,
+        &format!("GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n{extra}\r\n"),
+    )
+}
+
+fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+fn upgrade(address: &str, extra: &str) -> String {
+    let request = format!(
+        "GET /ws HTTP/1.1\r\nHost: {address}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
+         Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n{extra}\r\n"
+    );
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut response = [0u8; 512];
+    let n = stream.read(&mut response).unwrap();
+    String::from_utf8_lossy(&response[..n]).into_owned()
+}
+
+/// Log in with a fresh code; the cookie as `name=value`.
+async fn log_in(daemon: &TestDaemon) -> String {
+    let code = daemon.client().await.unwrap().create_login_code().await.unwrap();
+    let (status, headers, _) = get(&daemon.address, &format!("/login?code={}", code.code), "");
+    assert!(status.contains("303"), "{status}");
+    let cookie = header(&headers, "set-cookie").expect("a cookie is set");
+    cookie.split(';').next().unwrap().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_login_code_works_once_and_becomes_an_http_only_cookie() {
+    let daemon = daemon().await;
+    let code = daemon.client().await.unwrap().create_login_code().await.unwrap();
+    let path = format!("/login?code={}", code.code.to_lowercase());
+    let (status, headers, _) = get(&daemon.address, &path, "");
+    assert!(status.contains("303"), "{status}");
+    assert_eq!(header(&headers, "location"), Some("/"), "the code leaves the address bar");
+    let cookie = header(&headers, "set-cookie").unwrap();
+    for attribute in ["HttpOnly", "SameSite=Strict", "Path=/"] {
+        assert!(cookie.contains(attribute), "{cookie}");
+    }
+    let (status, _, body) = get(&daemon.address, &path, "");
+    assert!(status.contains("401"), "a second use is refused: {status}");
+    assert!(body.contains("vpd open"), "{body}");
+
+    let cookie = cookie.split(';').next().unwrap();
+    let (status, _, body) = get(&daemon.address, "/api/info", &format!("Cookie: {cookie}\r\n"));
+    assert!(status.contains("200"), "{status}");
+    assert!(body.contains("\"daemonId\":\"dmn_"), "{body}");
+    let (status, _, _) = get(&daemon.address, "/api/info", "Cookie: vpd_x=forged\r\n");
+    assert!(status.contains("401"), "{status}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cookie_opens_the_websocket_only_from_the_daemons_own_origin() {
+    let daemon = daemon().await;
+    let cookie = log_in(&daemon).await;
+    let own = format!("Cookie: {cookie}\r\nOrigin: http://{}\r\n", daemon.address);
+    assert!(upgrade(&daemon.address, &own).starts_with("HTTP/1.1 101"));
+    let elsewhere = format!("Cookie: {cookie}\r\nOrigin: http://evil.example\r\n");
+    assert!(upgrade(&daemon.address, &elsewhere).starts_with("HTTP/1.1 401"));
+    let other_port = format!("Cookie: {cookie}\r\nOrigin: http://127.0.0.1:1\r\n");
+    assert!(upgrade(&daemon.address, &other_port).starts_with("HTTP/1.1 401"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn names_other_than_addresses_are_refused() {
+    let daemon = daemon().await;
+    let rebinding = format!(
+        "GET / HTTP/1.1\r\nHost: attacker.example:{}\r\nConnection: close\r\n\r\n",
+        daemon.address.rsplit(':').next().unwrap()
+    );
+    let (status, _, _) = http(&daemon.address, &rebinding);
+    assert!(status.contains("421"), "{status}");
+    let (status, headers, body) = get(&daemon.address, "/", "");
+    assert!(status.contains("200"), "{status}");
+    assert!(body.contains("<div id=\"app\">"), "the page is served");
+    let policy = header(&headers, "content-security-policy").unwrap();
+    assert!(policy.contains("script-src 'self'"), "{policy}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paired_viewport_connects_with_its_token_but_cannot_mint_codes() {
+    let daemon = daemon().await;
+    let code = daemon.client().await.unwrap().create_login_code().await.unwrap();
+    let body = format!(r#"{{"code":"{}","name":"laptop"}}"#, code.code);
+    let request = format!(
+        "POST /api/pair HTTP/1.1\r\nHost: {}\r\nOrigin: http://10.0.0.9:7707\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        daemon.address,
+        body.len()
+    );
+    let (status, headers, reply) = http(&daemon.address, &request);
+    assert!(status.contains("200"), "{status} {reply}");
+    assert_eq!(header(&headers, "access-control-allow-origin"), Some("*"));
+    let reply: serde_json::Value = serde_json::from_str(&reply).unwrap();
+    let token = reply["token"].as_str().unwrap();
+
+    let subprotocol = format!("Sec-WebSocket-Protocol: viewport.v1, viewport.token.{token}\r\nOrigin: http://10.0.0.9:7707\r\n");
+    let answer = upgrade(&daemon.address, &subprotocol);
+    assert!(answer.starts_with("HTTP/1.1 101"), "{answer}");
+    assert!(answer.to_lowercase().contains("sec-websocket-protocol: viewport.v1"), "{answer}");
+
+    let mut viewer = Client::connect_tcp(&daemon.address, token).await.unwrap();
+    assert_eq!(viewer.list_sessions().await.unwrap().len(), 0);
+    let refused = viewer.create_login_code().await.unwrap_err();
+    assert_eq!(refused.code(), Some(ErrorCode::Forbidden));
+    let mut owner = daemon.tcp_client().await.unwrap();
+    assert!(owner.create_login_code().await.is_ok());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn history_is_read_backwards_a_page_at_a_time() {
+    let daemon = daemon().await;
+    let session = launched(&daemon, "burst 20", SessionState::Idle).await;
+    let mut client = daemon.client().await.unwrap();
+    let head = client.read_updates(&session, u64::MAX >> 12, Some(5)).await.unwrap();
+    let seqs: Vec<u64> = head.iter().map(|u| u.seq).collect();
+    let last = *seqs.last().unwrap();
+    assert_eq!(seqs, (last - 4..=last).collect::<Vec<_>>());
+    let older = client.read_updates(&session, last - 4, Some(5)).await.unwrap();
+    assert_eq!(older.last().unwrap().seq, last - 5);
+    let first = client.read_updates(&session, 3, None).await.unwrap();
+    assert_eq!(first.iter().map(|u| u.seq).collect::<Vec<_>>(), [1, 2]);
+    assert!(client.read_updates(&session, 1, None).await.unwrap().is_empty());
+}

@@ -161,9 +161,11 @@ pub enum DurabilityArg {
 pub struct DaemonArgs {
     #[command(subcommand)]
     pub action: Option<DaemonAction>,
-    /// Address for the WebSocket server (port 0 picks a free port).
-    #[arg(long, env = "VIEWPORT_LISTEN", default_value = viewport_daemon::DEFAULT_LISTEN)]
-    pub listen: String,
+    /// Address for the browser UI and the WebSocket server (port 0 picks a
+    /// free port) [default: `daemon.listen` in ~/.viewport/config.yaml, else
+    /// 127.0.0.1:7707].
+    #[arg(long, env = "VIEWPORT_LISTEN")]
+    pub listen: Option<String>,
     /// How hard each commit presses data to disk.
     #[arg(long, value_enum, default_value = "full")]
     pub durability: DurabilityArg,

@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 use globset::Glob;
 use serde::de::DeserializeOwned;
 
-use crate::model::{AgentProfile, ConfigFile, Context, JobsConfig, Plan, Template, Workflow};
+use crate::model::{
+    AgentProfile, ConfigFile, Context, DaemonConfig, JobsConfig, Plan, Template, Workflow,
+};
 use crate::yaml::{self, Key, Location, Node, PathStep, Value};
 
 /// One problem in a config file.
@@ -88,7 +90,8 @@ pub struct CheckedFile {
     pub places: BTreeMap<(Section, String), Location>,
 }
 
-const TOP_LEVEL: &str = "version, contexts, workflows, plans, agentProfiles, templates, jobs";
+const TOP_LEVEL: &str =
+    "version, contexts, workflows, plans, agentProfiles, templates, jobs, daemon";
 
 /// Read and check one file; a missing file is an empty config.
 pub fn check_file(file: &Path) -> Result<CheckedFile, Vec<Diagnostic>> {
@@ -173,6 +176,7 @@ impl Checker {
             match key.name.as_str() {
                 "version" => self.version(node),
                 "jobs" => self.jobs(node),
+                "daemon" => self.daemon(node),
                 name => match Section::ALL.into_iter().find(|s| s.key() == name) {
                     Some(section) => self.section(section, node),
                     None => self.report(
@@ -232,6 +236,25 @@ impl Checker {
                 ),
             ),
         }
+    }
+
+    fn daemon(&mut self, node: &Node) {
+        let Some(daemon) = self.typed::<DaemonConfig>(node, "daemon") else {
+            return;
+        };
+        if let Some(listen) = &daemon.listen
+            && listen.parse::<std::net::SocketAddr>().is_err()
+        {
+            let at = node
+                .find(&[PathStep::Key("listen".into())])
+                .map(|(n, _)| n.at);
+            self.report(
+                at,
+                format!("`daemon.listen` must be ADDRESS:PORT, such as 127.0.0.1:7707; found {listen:?}"),
+            );
+            return;
+        }
+        self.checked.config.daemon = Some(daemon);
     }
 
     fn jobs(&mut self, node: &Node) {

@@ -32,6 +32,10 @@ pub struct ConfigFile {
     pub templates: BTreeMap<String, Template>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jobs: Option<JobsConfig>,
+    /// The daemon itself; read from the user's config only
+    /// (`~/.viewport/config.yaml`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub daemon: Option<DaemonConfig>,
 }
 
 /// Context given to a session: one file, the files a glob matches, or text.
@@ -158,6 +162,15 @@ pub struct JobsConfig {
     /// How many one-off jobs run at once (at least 1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_parallel: Option<u16>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DaemonConfig {
+    /// `ADDR:PORT` the daemon serves the browser UI and the WebSocket on
+    /// (default `127.0.0.1:7707`; `--listen` and `VIEWPORT_LISTEN` win).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub listen: Option<String>,
 }
 
 /// The JSON Schema of the config file as pretty JSON, keys sorted, ending

@@ -38,6 +38,7 @@ broken! {
     section_not_mapping => "section-not-mapping.yaml",
     bad_enum => "bad-enum.yaml",
     zero_parallel => "zero-parallel.yaml",
+    bad_listen => "bad-listen.yaml",
     duplicate_step => "duplicate-step.yaml",
     many_problems => "many-problems.yaml",
 }

@@ -26,16 +26,32 @@ pub async fn run(args: DaemonArgs) -> Result<ExitCode> {
         DurabilityArg::Full => Durability::Full,
         DurabilityArg::Normal => Durability::Normal,
     };
+    let home = DataHome::from_env()?;
+    let listen = match args.listen {
+        Some(listen) => listen,
+        None => configured_listen(&home)?,
+    };
     let options = DaemonOptions {
         jobs_max_parallel: args.jobs_max_parallel.map(usize::from),
         hook_answer_wait: std::time::Duration::from_secs(args.hook_answer_secs),
         large_output_bytes: usize::try_from(args.large_output_bytes).unwrap_or(usize::MAX),
-        home: DataHome::from_env()?,
-        listen: args.listen,
+        home,
+        listen,
         durability,
     };
     run_daemon(options, shutdown_signal()).await?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// `daemon.listen` from the user's config, else the default address.
+fn configured_listen(home: &DataHome) -> Result<String> {
+    let config = viewport_config::user_config(home.root())
+        .map_err(|errors| anyhow::anyhow!("{errors}"))
+        .context("the user's config has problems (`vpd config validate` shows them)")?;
+    Ok(config
+        .daemon
+        .and_then(|daemon| daemon.listen)
+        .unwrap_or_else(|| viewport_daemon::DEFAULT_LISTEN.to_owned()))
 }
 
 async fn shutdown_signal() {

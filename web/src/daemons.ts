@@ -7,6 +7,8 @@ import type { ListSessionsResult, ListSubscribeResult, ServerFrame, SessionSumma
 
 const PAIRED_KEY = "viewport.paired";
 const SUBPROTOCOL = "viewport.v1";
+/** How long after a change the list is read again (changes come in bursts). */
+const REFRESH_AFTER_MS = 300;
 
 export interface About {
   daemonId: string;
@@ -39,6 +41,7 @@ export class Daemon extends Observable {
     const protocols = token ? [SUBPROTOCOL, `viewport.token.${token}`] : [SUBPROTOCOL];
     this.conn = new Connection(`${wsBase}/ws`, protocols);
     this.conn.watch(() => {
+      if (this.conn.state === "offline" && !base) void this.checkLogin();
       if (this.conn.state !== "online" && this.listed) {
         // Its rows go until it is back; the last known list is not shown as live.
         this.listed = false;
@@ -48,6 +51,18 @@ export class Daemon extends Observable {
     });
     this.conn.onFrame((frame) => this.onFrame(frame));
     this.conn.onOpen(() => void this.subscribeList());
+  }
+
+  /** Whether this browser is still logged in (a revoked login looks like a
+   * lost connection to the WebSocket). */
+  onLoggedOut?: () => void;
+
+  private async checkLogin(): Promise<void> {
+    const response = await fetch("/api/info").catch(() => undefined);
+    if (response?.status === 401) {
+      this.conn.close();
+      this.onLoggedOut?.();
+    }
   }
 
   /** An HTTP request to this daemon, with its credential. */
@@ -75,15 +90,26 @@ export class Daemon extends Observable {
     }
   }
 
-  /** Fill in what the feed does not carry (titles, names) for new sessions. */
-  private async refreshNewest(): Promise<void> {
-    try {
-      const page = await this.conn.request<ListSessionsResult>({ type: "listSessions", limit: 20 });
-      for (const session of page.sessions) this.sessions.set(session.sessionId, session);
-      this.changed();
-    } catch {
-      /* offline: the list comes again on reconnect */
-    }
+  private refreshTimer?: ReturnType<typeof setTimeout>;
+
+  /** Soon, read the whole list again: it carries what the feed does not
+   * (titles, names, costs, last activity). One read for a burst of changes. */
+  private refreshSoon(): void {
+    if (this.refreshTimer) return;
+    this.refreshTimer = setTimeout(async () => {
+      this.refreshTimer = undefined;
+      try {
+        const page = await this.conn.request<ListSessionsResult>({ type: "listSessions" });
+        for (const session of page.sessions) {
+          const known = this.sessions.get(session.sessionId);
+          // The feed may already be past what the list read saw.
+          if (!known || known.lastSeq <= session.lastSeq) this.sessions.set(session.sessionId, session);
+        }
+        this.changed();
+      } catch {
+        /* offline: the list comes again on reconnect */
+      }
+    }, REFRESH_AFTER_MS);
   }
 
   private onFrame(frame: ServerFrame): void {
@@ -102,7 +128,7 @@ export class Daemon extends Observable {
         lastSeq: 0,
         pendingPrompts: 0,
       });
-      void this.refreshNewest();
+      this.refreshSoon();
     } else if (frame.type === "session-update" && frame.update.updateType === "state-change") {
       const session = this.sessions.get(frame.sessionId);
       if (!session) return;
@@ -113,6 +139,7 @@ export class Daemon extends Observable {
       session.lastSeq = Math.max(session.lastSeq, frame.seq);
       session.pendingPrompts = update.state === "awaiting" ? Math.max(1, session.pendingPrompts) : 0;
       if (update.reason) session.endReason = update.reason;
+      this.refreshSoon();
     } else if (frame.type === "session-ended") {
       const session = this.sessions.get(frame.sessionId);
       if (!session) return;
@@ -140,7 +167,14 @@ export class Daemons extends Observable {
       this.changed();
       return;
     }
-    this.add(new Daemon((await response.json()) as About, ""));
+    const home = new Daemon((await response.json()) as About, "");
+    home.onLoggedOut = () => {
+      for (const daemon of this.list) daemon.conn.close();
+      this.list = [];
+      this.login = { state: "logged-out", error: "This browser's login ended: log in again." };
+      this.changed();
+    };
+    this.add(home);
     for (const paired of readPaired()) this.add(new Daemon(paired, paired.base, paired.token));
     this.login = { state: "in" };
     this.changed();

@@ -97,12 +97,14 @@ export async function browser() {
   });
 }
 
-/** A logged-in page of `daemon`'s UI, in a context of its own (or `context`). */
-export async function loggedIn(browserInstance, daemon, context) {
-  const ctx = context ?? (await browserInstance.newContext({ viewport: { width: 1280, height: 800 } }));
+/** A logged-in page of `daemon`'s UI, in a context of its own (or
+ * `options.context`), reached directly or through `options.via` (a relay). */
+export async function loggedIn(browserInstance, daemon, options = {}) {
+  const ctx = options.context ?? (await browserInstance.newContext({ viewport: { width: 1280, height: 800 } }));
   const page = await ctx.newPage();
   page.on("pageerror", (error) => console.error(`page error: ${error.message}`));
-  await page.goto(daemon.loginUrl());
+  const link = daemon.loginUrl();
+  await page.goto(options.via ? link.replace(daemon.url, options.via.url) : link);
   await page.waitForSelector("header.top");
   return page;
 }

@@ -24,12 +24,15 @@ test("answering in tab A resolves the prompt in tab B", async () => {
   await tabA.goto(address);
   await tabB.goto(address);
   for (const tab of [tabA, tabB]) await tab.waitForSelector(".prompt button:has-text('Allow')");
+  await tabB.waitForFunction(() => document.title === "(1) viewport");
+  await tabB.waitForSelector("header .badge.attention:has-text('1 waiting')");
   await screenshot(tabB, "prompt-waiting");
 
   await tabA.click(".prompt button:has-text('Allow')");
   for (const tab of [tabA, tabB]) {
     await tab.waitForSelector(".prompt", { state: "detached" });
     await tab.waitForSelector(".permission-line:has-text('→ Allow')");
+    await tab.waitForFunction(() => document.title === "viewport");
   }
   await screenshot(tabB, "prompt-resolved-elsewhere");
 });
@@ -37,7 +40,7 @@ test("answering in tab A resolves the prompt in tab B", async () => {
 test("on a phone: the list, the transcript, a prompt and a message", async () => {
   const sessionId = launchDetached("ask");
   const context = await chromium.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
-  const phone = await loggedIn(chromium, daemon, context);
+  const phone = await loggedIn(chromium, daemon, { context });
   const row = phone.locator(`table.sessions tr[data-session='${sessionId}']`);
   await row.waitFor();
   assert.ok((await row.boundingBox()).width <= 390, "rows fit the screen");

@@ -2,7 +2,7 @@
 // transcript with every seq applied once.
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
-import { Daemon, browser, relay, screenshot } from "./harness.mjs";
+import { Daemon, browser, loggedIn, relay, screenshot } from "./harness.mjs";
 
 const daemon = await Daemon.start();
 const chromium = await browser();
@@ -16,9 +16,7 @@ after(async () => {
 test("a reload mid-stream shows every update once", async () => {
   daemon.directory();
   // The browser reaches the daemon through a relay the test can cut.
-  const page = await (await chromium.newContext()).newPage();
-  await page.goto(daemon.loginUrl().replace(daemon.url, network.url));
-  await page.waitForSelector("header.top");
+  const page = await loggedIn(chromium, daemon, { via: network });
   const sessionId = daemon.vpd("run", "--detach", "stream 60 20");
   const id = await page.evaluate(async () => (await (await fetch("/api/info")).json()).daemonId);
   await page.goto(`${network.url}/#/session/${id}/${sessionId}`);

@@ -2,12 +2,14 @@
 // comes back, and a second tab sees the same screen.
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
-import { Daemon, browser, loggedIn, screenshot } from "./harness.mjs";
+import { Daemon, browser, loggedIn, relay, screenshot } from "./harness.mjs";
 
 const daemon = await Daemon.start();
 const chromium = await browser();
+const network = await relay(daemon);
 after(async () => {
   await chromium.close();
+  await network.close();
   await daemon.remove();
 });
 
@@ -16,7 +18,7 @@ const screenText = (page) => page.locator(".xterm-rows").innerText();
 test("typing into a terminal session and reading its output", async () => {
   daemon.directory();
   const sessionId = daemon.vpd("new", "shell", "-d", "--cmd", "PS1='$ ' bash --norc --noprofile -i");
-  const page = await loggedIn(chromium, daemon);
+  const page = await loggedIn(chromium, daemon, { via: network });
   await page.locator(`tr[data-session='${sessionId}'] a`).click();
   await page.waitForSelector(".xterm-rows");
   await page.waitForFunction(() => document.querySelector(".xterm-rows")?.textContent?.includes("$"));
@@ -37,4 +39,22 @@ test("typing into a terminal session and reading its output", async () => {
   await second.keyboard.press("Enter");
   await page.waitForFunction(() => document.querySelector(".xterm-rows")?.textContent?.includes("from-tab-2"));
   await screenshot(second, "terminal-second-tab");
+});
+
+test("a terminal resumes from its byte offset after a network loss", async () => {
+  const sessionId = daemon.vpd("new", "counter", "-d", "--cmd", "PS1='$ ' bash --norc --noprofile -i");
+  const page = await loggedIn(chromium, daemon, { via: network });
+  await page.locator(`tr[data-session='${sessionId}'] a`).click();
+  await page.waitForFunction(() => document.querySelector(".xterm-rows")?.textContent?.includes("$"));
+  network.cut();
+  await page.waitForSelector(".reconnecting");
+  // Output written while the browser is away arrives once it is back.
+  daemon.vpd("send", "counter", "for i in 1 2 3; do echo line-$i-of-3; done");
+  network.restore();
+  await page.waitForSelector(".reconnecting", { state: "detached" });
+  await page.waitForFunction(() => document.querySelector(".xterm-rows")?.textContent?.includes("line-3-of-3"));
+  const text = await screenText(page);
+  for (const line of ["line-1-of-3", "line-2-of-3", "line-3-of-3"]) {
+    assert.equal(text.split(line).length - 1, 1, `${line} is shown once:\n${text}`);
+  }
 });

@@ -250,7 +250,9 @@ impl Checker {
                 .map(|(n, _)| n.at);
             self.report(
                 at,
-                format!("`daemon.listen` must be ADDRESS:PORT, such as 127.0.0.1:7707; found {listen:?}"),
+                format!(
+                    "`daemon.listen` must be ADDRESS:PORT, such as 127.0.0.1:7707; found {listen:?}"
+                ),
             );
             return;
         }

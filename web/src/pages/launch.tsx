@@ -142,10 +142,16 @@ function splitKey(key: string): [string, string] {
 /** The manifest's agent profiles; a conflicted one cannot be chosen. */
 function configProfiles(manifest: unknown): Profile[] {
   const m = manifest as { agentProfiles?: Record<string, { definition?: { agent?: string } }>; conflicts?: { section: string; name: string }[] } | undefined;
-  const conflicted = new Set((m?.conflicts ?? []).filter((c) => c.section === "agentProfiles").map((c) => c.name));
-  return Object.entries(m?.agentProfiles ?? {}).map(([name, defined]) => ({
+  const usable = Object.entries(m?.agentProfiles ?? {}).map(([name, defined]) => ({
     key: `profile:${name}`,
     label: `${name} (config${defined.definition?.agent ? `: ${defined.definition.agent}` : ""})`,
-    disabled: conflicted.has(name) ? "defined differently in two config files" : undefined,
   }));
+  const conflicted = (m?.conflicts ?? [])
+    .filter((c) => c.section === "agentProfiles")
+    .map((c) => ({
+      key: `profile:${c.name}`,
+      label: `${c.name} (config: defined differently in two files)`,
+      disabled: "defined differently in two config files: Control → Config shows where",
+    }));
+  return [...usable, ...conflicted];
 }

@@ -61,7 +61,13 @@ fn upgrade(address: &str, extra: &str) -> String {
 
 /// Log in with a fresh code; the cookie as `name=value`.
 async fn log_in(daemon: &TestDaemon) -> String {
-    let code = daemon.client().await.unwrap().create_login_code().await.unwrap();
+    let code = daemon
+        .client()
+        .await
+        .unwrap()
+        .create_login_code()
+        .await
+        .unwrap();
     let (status, headers, _) = get(&daemon.address, &format!("/login?code={}", code.code), "");
     assert!(status.contains("303"), "{status}");
     let cookie = header(&headers, "set-cookie").expect("a cookie is set");
@@ -71,11 +77,21 @@ async fn log_in(daemon: &TestDaemon) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_login_code_works_once_and_becomes_an_http_only_cookie() {
     let daemon = daemon().await;
-    let code = daemon.client().await.unwrap().create_login_code().await.unwrap();
+    let code = daemon
+        .client()
+        .await
+        .unwrap()
+        .create_login_code()
+        .await
+        .unwrap();
     let path = format!("/login?code={}", code.code.to_lowercase());
     let (status, headers, _) = get(&daemon.address, &path, "");
     assert!(status.contains("303"), "{status}");
-    assert_eq!(header(&headers, "location"), Some("/"), "the code leaves the address bar");
+    assert_eq!(
+        header(&headers, "location"),
+        Some("/"),
+        "the code leaves the address bar"
+    );
     let cookie = header(&headers, "set-cookie").unwrap();
     for attribute in ["HttpOnly", "SameSite=Strict", "Path=/"] {
         assert!(cookie.contains(attribute), "{cookie}");
@@ -85,7 +101,11 @@ async fn a_login_code_works_once_and_becomes_an_http_only_cookie() {
     assert!(body.contains("vpd open"), "{body}");
 
     let cookie = cookie.split(';').next().unwrap();
-    let (status, _, body) = get(&daemon.address, "/api/info", &format!("Cookie: {cookie}\r\n"));
+    let (status, _, body) = get(
+        &daemon.address,
+        "/api/info",
+        &format!("Cookie: {cookie}\r\n"),
+    );
     assert!(status.contains("200"), "{status}");
     assert!(body.contains("\"daemonId\":\"dmn_"), "{body}");
     let (status, _, _) = get(&daemon.address, "/api/info", "Cookie: vpd_x=forged\r\n");
@@ -123,7 +143,13 @@ async fn names_other_than_addresses_are_refused() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_paired_viewport_connects_with_its_token_but_cannot_mint_codes() {
     let daemon = daemon().await;
-    let code = daemon.client().await.unwrap().create_login_code().await.unwrap();
+    let code = daemon
+        .client()
+        .await
+        .unwrap()
+        .create_login_code()
+        .await
+        .unwrap();
     let body = format!(r#"{{"code":"{}","name":"laptop"}}"#, code.code);
     let request = format!(
         "POST /api/pair HTTP/1.1\r\nHost: {}\r\nOrigin: http://10.0.0.9:7707\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
@@ -136,10 +162,17 @@ async fn a_paired_viewport_connects_with_its_token_but_cannot_mint_codes() {
     let reply: serde_json::Value = serde_json::from_str(&reply).unwrap();
     let token = reply["token"].as_str().unwrap();
 
-    let subprotocol = format!("Sec-WebSocket-Protocol: viewport.v1, viewport.token.{token}\r\nOrigin: http://10.0.0.9:7707\r\n");
+    let subprotocol = format!(
+        "Sec-WebSocket-Protocol: viewport.v1, viewport.token.{token}\r\nOrigin: http://10.0.0.9:7707\r\n"
+    );
     let answer = upgrade(&daemon.address, &subprotocol);
     assert!(answer.starts_with("HTTP/1.1 101"), "{answer}");
-    assert!(answer.to_lowercase().contains("sec-websocket-protocol: viewport.v1"), "{answer}");
+    assert!(
+        answer
+            .to_lowercase()
+            .contains("sec-websocket-protocol: viewport.v1"),
+        "{answer}"
+    );
 
     let mut viewer = Client::connect_tcp(&daemon.address, token).await.unwrap();
     assert_eq!(viewer.list_sessions().await.unwrap().len(), 0);
@@ -154,13 +187,25 @@ async fn history_is_read_backwards_a_page_at_a_time() {
     let daemon = daemon().await;
     let session = launched(&daemon, "burst 20", SessionState::Idle).await;
     let mut client = daemon.client().await.unwrap();
-    let head = client.read_updates(&session, u64::MAX >> 12, Some(5)).await.unwrap();
+    let head = client
+        .read_updates(&session, u64::MAX >> 12, Some(5))
+        .await
+        .unwrap();
     let seqs: Vec<u64> = head.iter().map(|u| u.seq).collect();
     let last = *seqs.last().unwrap();
     assert_eq!(seqs, (last - 4..=last).collect::<Vec<_>>());
-    let older = client.read_updates(&session, last - 4, Some(5)).await.unwrap();
+    let older = client
+        .read_updates(&session, last - 4, Some(5))
+        .await
+        .unwrap();
     assert_eq!(older.last().unwrap().seq, last - 5);
     let first = client.read_updates(&session, 3, None).await.unwrap();
     assert_eq!(first.iter().map(|u| u.seq).collect::<Vec<_>>(), [1, 2]);
-    assert!(client.read_updates(&session, 1, None).await.unwrap().is_empty());
+    assert!(
+        client
+            .read_updates(&session, 1, None)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }

@@ -10,7 +10,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { chromium } from "playwright-core";
 
 const ROOT = resolve(import.meta.dirname, "../..");
-export const VPD = process.env.VPD_BIN ?? join(ROOT, "target/debug/vpd");
+export const VPD = process.env.VPD_BIN ? resolve(process.env.VPD_BIN) : join(ROOT, "target/debug/vpd");
 export const CHROMIUM = process.env.CHROMIUM_BIN ?? "/usr/bin/chromium";
 export const OUTPUT = process.env.WEB_TEST_OUTPUT ?? join(ROOT, "target/web-tests");
 const START_TIMEOUT_MS = 15_000;

@@ -1,19 +1,14 @@
 // The control center: jobs with their exit codes, a terminal's log and its
 // download, artifacts, and the config a directory resolves to with its
 // conflicts.
-import { test, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { Daemon, browser, loggedIn, screenshot } from "./harness.mjs";
+import { loggedIn, screenshot, setUp } from "./harness.mjs";
 
-const daemon = await Daemon.start();
-const chromium = await browser();
-after(async () => {
-  await chromium.close();
-  await daemon.remove();
-});
+const { daemon, chromium } = await setUp();
 daemon.directory();
 
 async function until(check, what) {

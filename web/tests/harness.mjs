@@ -7,6 +7,7 @@ import { mkdtempSync, mkdirSync, readFileSync, rmSync, existsSync } from "node:f
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { after } from "node:test";
 import { chromium } from "playwright-core";
 
 const ROOT = resolve(import.meta.dirname, "../..");
@@ -145,4 +146,18 @@ export async function relay(daemon) {
     },
     close: () => new Promise((done) => { for (const s of sockets) s.destroy(); server.close(done); }),
   };
+}
+
+/** What most test files start with: a daemon, a browser and (with
+ * `relay: true`) a relay to cut; all of it removed after the file's tests. */
+export async function setUp(options = {}) {
+  const daemon = await Daemon.start();
+  const chromium = await browser();
+  const network = options.relay ? await relay(daemon) : undefined;
+  after(async () => {
+    await chromium.close();
+    await network?.close();
+    await daemon.remove();
+  });
+  return { daemon, chromium, network };
 }

@@ -1,18 +1,13 @@
 // A long session opens on its tail; older updates page in as the reader
 // scrolls up, each seq once. A search hit opens the session at its update.
-import { test, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { Daemon, browser, loggedIn, screenshot } from "./harness.mjs";
+import { loggedIn, screenshot, setUp } from "./harness.mjs";
 import { exportOf } from "./fixtures.mjs";
 
-const daemon = await Daemon.start();
-const chromium = await browser();
-after(async () => {
-  await chromium.close();
-  await daemon.remove();
-});
+const { daemon, chromium } = await setUp();
 
 const directoryId = daemon.directory();
 const { text } = exportOf(3000, directoryId, daemon.work);

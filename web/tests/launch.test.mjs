@@ -1,14 +1,9 @@
 // Launch a demo session from the form and watch its reply stream in.
-import { test, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Daemon, browser, loggedIn, screenshot } from "./harness.mjs";
+import { loggedIn, screenshot, setUp } from "./harness.mjs";
 
-const daemon = await Daemon.start();
-const chromium = await browser();
-after(async () => {
-  await chromium.close();
-  await daemon.remove();
-});
+const { daemon, chromium } = await setUp();
 
 test("a session launched from the form streams into its page", async () => {
   daemon.directory();

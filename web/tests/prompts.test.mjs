@@ -1,15 +1,10 @@
 // A permission prompt answered in one tab is resolved in every other tab;
 // and the same works on a phone-sized screen, with a follow-up message.
-import { test, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Daemon, browser, loggedIn, screenshot } from "./harness.mjs";
+import { loggedIn, screenshot, setUp } from "./harness.mjs";
 
-const daemon = await Daemon.start();
-const chromium = await browser();
-after(async () => {
-  await chromium.close();
-  await daemon.remove();
-});
+const { daemon, chromium } = await setUp();
 
 function launchDetached(prompt) {
   daemon.directory();

@@ -1,17 +1,10 @@
 // Reloading while a reply streams: the page comes back to the same
 // transcript with every seq applied once.
-import { test, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Daemon, browser, loggedIn, relay, screenshot } from "./harness.mjs";
+import { loggedIn, screenshot, setUp } from "./harness.mjs";
 
-const daemon = await Daemon.start();
-const chromium = await browser();
-const network = await relay(daemon);
-after(async () => {
-  await chromium.close();
-  await network.close();
-  await daemon.remove();
-});
+const { daemon, chromium, network } = await setUp({ relay: true });
 
 test("a reload mid-stream shows every update once", async () => {
   daemon.directory();

@@ -1,17 +1,10 @@
 // A terminal session in xterm.js: typing reaches the program, its output
 // comes back, and a second tab sees the same screen.
-import { test, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Daemon, browser, loggedIn, relay, screenshot } from "./harness.mjs";
+import { loggedIn, screenshot, setUp } from "./harness.mjs";
 
-const daemon = await Daemon.start();
-const chromium = await browser();
-const network = await relay(daemon);
-after(async () => {
-  await chromium.close();
-  await network.close();
-  await daemon.remove();
-});
+const { daemon, chromium, network } = await setUp({ relay: true });
 
 const screenText = (page) => page.locator(".xterm-rows").innerText();
 

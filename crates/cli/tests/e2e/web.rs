@@ -59,16 +59,16 @@ fn upgrade(address: &str, extra: &str) -> String {
     String::from_utf8_lossy(&response[..n]).into_owned()
 }
 
+/// A fresh one-time code, asked for over the unix socket.
+async fn login_code(daemon: &TestDaemon) -> String {
+    let mut client = daemon.client().await.unwrap();
+    client.create_login_code().await.unwrap().code
+}
+
 /// Log in with a fresh code; the cookie as `name=value`.
 async fn log_in(daemon: &TestDaemon) -> String {
-    let code = daemon
-        .client()
-        .await
-        .unwrap()
-        .create_login_code()
-        .await
-        .unwrap();
-    let (status, headers, _) = get(&daemon.address, &format!("/login?code={}", code.code), "");
+    let code = login_code(daemon).await;
+    let (status, headers, _) = get(&daemon.address, &format!("/login?code={}", code), "");
     assert!(status.contains("303"), "{status}");
     let cookie = header(&headers, "set-cookie").expect("a cookie is set");
     cookie.split(';').next().unwrap().to_owned()
@@ -77,14 +77,8 @@ async fn log_in(daemon: &TestDaemon) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_login_code_works_once_and_becomes_an_http_only_cookie() {
     let daemon = daemon().await;
-    let code = daemon
-        .client()
-        .await
-        .unwrap()
-        .create_login_code()
-        .await
-        .unwrap();
-    let path = format!("/login?code={}", code.code.to_lowercase());
+    let code = login_code(&daemon).await;
+    let path = format!("/login?code={}", code.to_lowercase());
     let (status, headers, _) = get(&daemon.address, &path, "");
     assert!(status.contains("303"), "{status}");
     assert_eq!(
@@ -143,14 +137,8 @@ async fn names_other_than_addresses_are_refused() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_paired_viewport_connects_with_its_token_but_cannot_mint_codes() {
     let daemon = daemon().await;
-    let code = daemon
-        .client()
-        .await
-        .unwrap()
-        .create_login_code()
-        .await
-        .unwrap();
-    let body = format!(r#"{{"code":"{}","name":"laptop"}}"#, code.code);
+    let code = login_code(&daemon).await;
+    let body = format!(r#"{{"code":"{}","name":"laptop"}}"#, code);
     let request = format!(
         "POST /api/pair HTTP/1.1\r\nHost: {}\r\nOrigin: http://10.0.0.9:7707\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         daemon.address,

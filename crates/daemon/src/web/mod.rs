@@ -177,16 +177,22 @@ pub async fn login_link(
     headers: HeaderMap,
     Query(query): Query<CodeQuery>,
 ) -> Response {
-    match gate.redeem(&query.code, &browser_name(&headers)) {
+    let redirect = (StatusCode::SEE_OTHER, [(header::LOCATION, "/")]).into_response();
+    log_in(&gate, &query.code, &headers, redirect)
+}
+
+/// Trade `code` for a browser login: `success` with the cookie set, or 401
+/// saying why.
+fn log_in(gate: &Gate, code: &str, headers: &HeaderMap, mut success: Response) -> Response {
+    match gate.redeem(code, &browser_name(headers)) {
         Ok(token) => {
-            let mut response = (StatusCode::SEE_OTHER, [(header::LOCATION, "/")]).into_response();
             set_cookie(
-                &mut response,
+                &mut success,
                 &gate.cookie_name(),
                 &token,
                 COOKIE_MAX_AGE_SECS,
             );
-            response
+            success
         }
         Err(error) => (
             StatusCode::UNAUTHORIZED,
@@ -226,19 +232,12 @@ pub async fn login_form(
         )
             .into_response();
     }
-    match gate.redeem(&body.code, &browser_name(&headers)) {
-        Ok(token) => {
-            let mut response = Json(DaemonAbout::of(&gate)).into_response();
-            set_cookie(
-                &mut response,
-                &gate.cookie_name(),
-                &token,
-                COOKIE_MAX_AGE_SECS,
-            );
-            response
-        }
-        Err(error) => (StatusCode::UNAUTHORIZED, error.to_string()).into_response(),
-    }
+    log_in(
+        &gate,
+        &body.code,
+        &headers,
+        Json(DaemonAbout::of(&gate)).into_response(),
+    )
 }
 
 /// `POST /api/pair {"code","name"}` from a viewport served anywhere (another

@@ -15,7 +15,6 @@ import type {
   SessionUpdate,
   TokenUsage,
   ToolCall,
-  ToolContent,
   UpdateAt,
 } from "./protocol.gen";
 
@@ -237,20 +236,4 @@ function optionName(request: PermissionRequest | undefined, optionId: string): s
 
 function definedOnly<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v != null)) as Partial<T>;
-}
-
-/** Text of a tool content item, for search-like display. */
-export function contentText(content: ToolContent): string {
-  switch (content.type) {
-    case "text":
-      return content.text;
-    case "diff":
-      return content.newText;
-    case "terminal":
-      return `terminal ${content.terminalId}`;
-    case "file":
-      return content.preview;
-    case "other":
-      return content.description;
-  }
 }

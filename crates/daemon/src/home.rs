@@ -76,12 +76,33 @@ impl DataHome {
         self.root.join("sessions").join(session_id.as_str())
     }
 
-    /// Create the home (0700) if it is missing, and tighten it if it is loose.
+    /// Create the home (0700) if it is missing. An existing one that others
+    /// could write to, or whose secrets others could read, is refused with
+    /// the command that fixes it: the daemon does not quietly trust it.
     pub fn ensure(&self) -> Result<()> {
+        let existed = self.root.exists();
         fs::create_dir_all(self.root.join("sessions"))
             .with_context(|| format!("cannot create the data home {}", self.root.display()))?;
+        if existed {
+            self.check_permissions()?;
+        }
         fs::set_permissions(&self.root, Permissions::from_mode(0o700))
             .with_context(|| format!("cannot set permissions on {}", self.root.display()))?;
+        Ok(())
+    }
+
+    fn check_permissions(&self) -> Result<()> {
+        let writable = [
+            self.root.clone(),
+            self.database(),
+            self.root.join("config.yaml"),
+        ];
+        for path in writable {
+            refuse_loose(&path, 0o022, "writable by others", "go-w")?;
+        }
+        for path in [self.token_file(), self.root.join("viewers.json")] {
+            refuse_loose(&path, 0o077, "open to others", "go-rwx")?;
+        }
         Ok(())
     }
 
@@ -133,6 +154,22 @@ impl DataHome {
             fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
         serde_json::from_str(&text).with_context(|| format!("{} is not valid", path.display()))
     }
+}
+
+/// Fail when `path` exists with any of the `loose` mode bits set.
+fn refuse_loose(path: &Path, loose: u32, what: &str, fix: &str) -> Result<()> {
+    let Ok(meta) = fs::symlink_metadata(path) else {
+        return Ok(());
+    };
+    let mode = meta.permissions().mode() & 0o777;
+    if mode & loose != 0 {
+        bail!(
+            "{} is {what} (mode {mode:o}); vpd will not use it. Fix it with `chmod {fix} {}`",
+            path.display(),
+            path.display()
+        );
+    }
+    Ok(())
 }
 
 /// The hex text of `path`, or, when it is missing or empty, `bytes` fresh
@@ -212,6 +249,32 @@ mod tests {
         assert_eq!(mode & 0o777, 0o600);
         let mode = fs::metadata(home.root()).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o700);
+    }
+
+    #[test]
+    fn a_home_others_can_write_to_is_refused_with_the_fix() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = DataHome::at(dir.path().join("home"));
+        home.ensure().unwrap();
+        fs::set_permissions(home.root(), Permissions::from_mode(0o777)).unwrap();
+        let err = home.ensure().unwrap_err().to_string();
+        assert!(
+            err.contains("writable by others") && err.contains("chmod go-w"),
+            "{err}"
+        );
+
+        fs::set_permissions(home.root(), Permissions::from_mode(0o755)).unwrap();
+        home.ensure().unwrap();
+        let mode = fs::metadata(home.root()).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o700, "a readable home is tightened");
+
+        home.token().unwrap();
+        fs::set_permissions(home.token_file(), Permissions::from_mode(0o644)).unwrap();
+        let err = home.ensure().unwrap_err().to_string();
+        assert!(
+            err.contains("token") && err.contains("chmod go-rwx"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -240,6 +240,15 @@ export type ClientFrame =
     }
   | {
       requestId: RequestId;
+      type: "listViewers";
+    }
+  | {
+      requestId: RequestId;
+      type: "revokeViewer";
+      viewerId: string;
+    }
+  | {
+      requestId: RequestId;
       sessionId: SessionId;
       type: "listCheckpoints";
     }
@@ -1215,6 +1224,44 @@ export interface SessionSummary {
  */
 export interface ListSubscribeResult {
   sessions: SessionSummary[];
+}
+/**
+ * Result of `listViewers`.
+ *
+ * This interface was referenced by `ViewportProtocol`'s JSON-Schema
+ * via the `definition` "ListViewersResult".
+ */
+export interface ListViewersResult {
+  viewers: ViewerInfo[];
+}
+/**
+ * A browser login or a paired viewport, as `listViewers` shows it (never
+ * its token, which the daemon keeps only hashed).
+ *
+ * This interface was referenced by `ViewportProtocol`'s JSON-Schema
+ * via the `definition` "ViewerInfo".
+ */
+export interface ViewerInfo {
+  /**
+   * Unix milliseconds.
+   */
+  createdAt: number;
+  /**
+   * When its token was last presented (to the minute), if ever.
+   */
+  lastSeenAt?: number | null;
+  /**
+   * What it called itself when it paired (a browser: its user agent).
+   */
+  name: string;
+  /**
+   * The web origin it paired from; a browser may use the token only there.
+   */
+  origin?: string | null;
+  /**
+   * `vwr_…`: what `revokeViewer` takes.
+   */
+  viewerId: string;
 }
 /**
  * Result of `listWorkflowRuns`.

@@ -121,6 +121,9 @@ pub enum Command {
     /// Open the browser UI: a login link with a one-time code (valid 10
     /// minutes, once), opened in the browser when there is one.
     Open(OpenArgs),
+    /// Pair a viewport: a one-time code (and, on a terminal, a QR code of
+    /// the login link); `ls` and `revoke` manage what was paired.
+    Pair(PairArgs),
     /// Find words in every session's messages, tool calls and plans.
     Search(SearchArgs),
     /// The latest plan of each session whose agent made one (also kept as
@@ -402,6 +405,25 @@ pub enum ConfigCommand {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct PairArgs {
+    #[command(subcommand)]
+    pub action: Option<PairAction>,
+    /// Print the code as JSON: `{"url","code","expiresAt"}`.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PairAction {
+    /// Browser logins and paired viewports, with when each was last seen.
+    Ls(ListArgs),
+    /// Revoke one (by its `vwr_` id): its token stops working and its open
+    /// connections close at once.
+    Revoke { viewer: String },
 }
 
 #[derive(Debug, Subcommand)]

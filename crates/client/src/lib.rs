@@ -24,6 +24,7 @@ use viewport_protocol::frames::{
 use viewport_protocol::jobs::{JobInfo, ListJobsResult};
 use viewport_protocol::limits::MAX_TRANSPORT_MESSAGE_BYTES;
 use viewport_protocol::options::{AgentInfo, ConfigOverrides, ContextItem, ListAgentsResult};
+use viewport_protocol::pairing::{ListViewersResult, ViewerInfo};
 use viewport_protocol::state::{DirectoryInfo, SessionSummary};
 use viewport_protocol::workflows::{
     ListPlansResult, ListWorkflowRunsResult, RunWorkflowResult, SessionPlan, WorkflowRun,
@@ -469,6 +470,23 @@ impl Client {
             request_id: RequestId::generate(),
         };
         self.request(frame).await
+    }
+
+    /// Browser logins and paired viewports (owner only).
+    pub async fn viewers(&mut self) -> Result<Vec<ViewerInfo>> {
+        let frame = ClientFrame::ListViewers {
+            request_id: RequestId::generate(),
+        };
+        Ok(self.request::<ListViewersResult>(frame).await?.viewers)
+    }
+
+    /// Revoke a login or pairing; its connections close at once.
+    pub async fn revoke_viewer(&mut self, viewer_id: &str) -> Result<()> {
+        let frame = ClientFrame::RevokeViewer {
+            request_id: RequestId::generate(),
+            viewer_id: viewer_id.to_owned(),
+        };
+        self.request::<serde_json::Value>(frame).await.map(|_| ())
     }
 
     /// A session's checkpoints, oldest first.

@@ -21,6 +21,7 @@ use viewport_protocol::frames::{
 use viewport_protocol::jobs::ListJobsResult;
 use viewport_protocol::limits::MAX_SUBSCRIPTIONS_PER_CONNECTION;
 use viewport_protocol::options::ListAgentsResult;
+use viewport_protocol::pairing::ListViewersResult;
 use viewport_protocol::update::PermissionOutcome;
 use viewport_protocol::workflows::{ListPlansResult, ListWorkflowRunsResult, RunWorkflowResult};
 use viewport_protocol::{
@@ -69,6 +70,11 @@ pub async fn serve(socket: WebSocket, ctx: Arc<AppContext>, credential: Credenti
     let (out, outbox) = Outbox::new(OUTBOX_CAPACITY);
     let writer = tokio::spawn(write_frames(sink, outbox));
     let shutdown = ctx.shutdown.clone();
+    let mut revocations = ctx.gate.revocations();
+    let viewer = match &credential {
+        Credential::Viewer(id) => Some(id.clone()),
+        Credential::Owner => None,
+    };
     let mut connection = Connection {
         ctx,
         credential,
@@ -80,6 +86,13 @@ pub async fn serve(socket: WebSocket, ctx: Arc<AppContext>, credential: Credenti
         let message = tokio::select! {
             message = stream.next() => message,
             () = shutdown.cancelled() => break,
+            revoked = revocations.recv(), if viewer.is_some() => match revoked {
+                Ok(id) if Some(&id) == viewer.as_ref() => {
+                    tracing::info!("closing a connection of revoked viewer {id}");
+                    break;
+                }
+                _ => continue,
+            },
         };
         match message {
             Some(Ok(Message::Text(text))) => connection.on_text(text.as_str()).await,
@@ -181,6 +194,19 @@ impl Connection {
     async fn done(&self, request_id: Option<RequestId>, result: Result<(), FrameError>) {
         self.reply(request_id, result.map(|()| serde_json::json!({})))
             .await;
+    }
+
+    /// Requests that hand out or take away access are the owner's alone.
+    fn owner_only(&self, request: &str) -> Result<(), FrameError> {
+        match self.credential {
+            Credential::Owner => Ok(()),
+            Credential::Viewer(_) => Err(FrameError::new(
+                ErrorCode::Forbidden,
+                format!(
+                    "{request}: only the owner (the unix socket, or the token file's token) may ask"
+                ),
+            )),
+        }
     }
 
     async fn on_text(&mut self, text: &str) {
@@ -415,20 +441,38 @@ impl Connection {
                 self.reply(Some(request_id), result).await;
             }
             ClientFrame::CreateLoginCode { request_id } => {
-                let result = match self.credential {
-                    Credential::Owner => {
-                        let code = self.ctx.gate.create_code();
-                        Ok(LoginCodeResult {
-                            code: code.code,
-                            expires_at: code.expires_at,
-                        })
+                let result = self.owner_only("createLoginCode").map(|()| {
+                    let code = self.ctx.gate.create_code();
+                    LoginCodeResult {
+                        code: code.code,
+                        expires_at: code.expires_at,
                     }
-                    Credential::Viewer(_) => Err(FrameError::new(
-                        ErrorCode::Forbidden,
-                        "createLoginCode: only the owner (the unix socket or the token file's token) may create login codes",
-                    )),
-                };
+                });
                 self.reply(Some(request_id), result).await;
+            }
+            ClientFrame::ListViewers { request_id } => {
+                let result = self.owner_only("listViewers").map(|()| ListViewersResult {
+                    viewers: self.ctx.gate.viewers(),
+                });
+                self.reply(Some(request_id), result).await;
+            }
+            ClientFrame::RevokeViewer {
+                request_id,
+                viewer_id,
+            } => {
+                let result = self.owner_only("revokeViewer").and_then(|()| {
+                    match self.ctx.gate.revoke(&viewer_id) {
+                        Ok(true) => Ok(()),
+                        Ok(false) => Err(FrameError::new(
+                            ErrorCode::InvalidFrame,
+                            format!(
+                                "revokeViewer: no viewer {viewer_id} (`vpd pair ls` lists them)"
+                            ),
+                        )),
+                        Err(error) => Err(FrameError::new(ErrorCode::Internal, error)),
+                    }
+                });
+                self.done(Some(request_id), result).await;
             }
             ClientFrame::ListJobs { request_id } => {
                 let result = manager.jobs().await.map(|jobs| ListJobsResult { jobs });

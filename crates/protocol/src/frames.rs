@@ -270,6 +270,16 @@ pub enum ClientFrame {
     /// or the token file's token.
     #[serde(rename_all = "camelCase")]
     CreateLoginCode { request_id: RequestId },
+    /// Browser logins and paired viewports (owner only).
+    #[serde(rename_all = "camelCase")]
+    ListViewers { request_id: RequestId },
+    /// Revoke a login or pairing: its token stops working and its open
+    /// connections are closed at once (owner only).
+    #[serde(rename_all = "camelCase")]
+    RevokeViewer {
+        request_id: RequestId,
+        viewer_id: String,
+    },
     /// The checkpoints of a session's working tree, oldest first.
     #[serde(rename_all = "camelCase")]
     ListCheckpoints {
@@ -400,6 +410,8 @@ pub const CLIENT_FRAME_TYPES: &[&str] = &[
     "readOutput",
     "readUpdates",
     "createLoginCode",
+    "listViewers",
+    "revokeViewer",
     "rewind",
     "hookEvent",
 ];
@@ -444,6 +456,8 @@ impl ClientFrame {
             | Self::ReadOutput { request_id, .. }
             | Self::ReadUpdates { request_id, .. }
             | Self::CreateLoginCode { request_id }
+            | Self::ListViewers { request_id }
+            | Self::RevokeViewer { request_id, .. }
             | Self::Rewind { request_id, .. }
             | Self::HookEvent { request_id, .. } => Some(request_id),
         }

@@ -21,6 +21,7 @@ pub mod ids;
 pub mod jobs;
 pub mod limits;
 pub mod options;
+pub mod pairing;
 pub mod schema;
 pub mod state;
 pub mod update;

@@ -37,6 +37,7 @@ pub fn protocol_schema_json() -> String {
     add::<crate::workflows::ListWorkflowRunsResult>(&mut generator);
     add::<crate::workflows::ListPlansResult>(&mut generator);
     add::<crate::jobs::ListJobsResult>(&mut generator);
+    add::<crate::pairing::ListViewersResult>(&mut generator);
     add::<crate::options::ListAgentsResult>(&mut generator);
     let defs: Map<String, Value> = generator.take_definitions(true).into_iter().collect();
     let schema = json!({

@@ -63,6 +63,7 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Plans(args) => workflow::plans(args.json).await,
         Command::Search(args) => search::run(args).await,
         Command::Open(args) => open::run(args).await,
+        Command::Pair(args) => open::pair(args).await,
         Command::Export(args) => export::export(args).await,
         Command::Import { file, dir } => export::import(&file, &dir).await,
         Command::Fork { session, at } => export::fork(&session, at).await,

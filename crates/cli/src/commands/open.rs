@@ -1,4 +1,5 @@
-//! `vpd open`: a login link for the browser UI that the daemon serves.
+//! `vpd open` and `vpd pair`: one-time codes that let a browser or another
+//! viewport in, and the list of those that were let in.
 
 use std::process::{ExitCode, Stdio};
 
@@ -6,8 +7,14 @@ use anyhow::{Context, Result};
 use serde::Serialize;
 use viewport_daemon::DataHome;
 
+use std::io::IsTerminal;
+
+use viewport_client::Client;
+use viewport_protocol::now_ms;
+
 use super::print_json;
-use crate::cli::OpenArgs;
+use super::session::age;
+use crate::cli::{OpenArgs, PairAction, PairArgs};
 use crate::connect::connect;
 
 #[derive(Serialize)]
@@ -18,11 +25,11 @@ struct Login {
     expires_at: i64,
 }
 
-pub async fn run(args: OpenArgs) -> Result<ExitCode> {
-    let mut client = connect().await?;
+/// A fresh code and the login link that carries it.
+async fn new_login(client: &mut Client) -> Result<Login> {
     let code = client.create_login_code().await?;
     let info = DataHome::from_env()?.read_info()?;
-    let login = Login {
+    Ok(Login {
         url: format!(
             "http://{}/login?code={}",
             browsable(&info.listen),
@@ -30,7 +37,12 @@ pub async fn run(args: OpenArgs) -> Result<ExitCode> {
         ),
         code: code.code,
         expires_at: code.expires_at,
-    };
+    })
+}
+
+pub async fn run(args: OpenArgs) -> Result<ExitCode> {
+    let mut client = connect().await?;
+    let login = new_login(&mut client).await?;
     if args.json {
         print_json(&login)?;
     } else if args.code {
@@ -46,6 +58,80 @@ pub async fn run(args: OpenArgs) -> Result<ExitCode> {
         eprintln!("vpd: opened {} in your browser", login.url);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+pub async fn pair(args: PairArgs) -> Result<ExitCode> {
+    let mut client = connect().await?;
+    match args.action {
+        None => show_code(&mut client, args.json).await,
+        Some(PairAction::Ls(list)) => list_viewers(&mut client, list.json).await,
+        Some(PairAction::Revoke { viewer }) => {
+            client.revoke_viewer(&viewer).await?;
+            eprintln!("vpd: revoked {viewer}; its connections are closed");
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+async fn show_code(client: &mut Client, json: bool) -> Result<ExitCode> {
+    let login = new_login(client).await?;
+    if json {
+        print_json(&login)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let minutes = (login.expires_at - now_ms()).max(0) / 60_000;
+    println!("{}", login.code);
+    if std::io::stdout().is_terminal() {
+        if let Some(qr) = qr_text(&login.url) {
+            println!("\n{qr}");
+        }
+        println!(
+            "Type the code in a viewport's \"Add a daemon\" form (or on this daemon's login page),\nor open {} on this machine.\nIt works once, for {minutes} more minutes.",
+            login.url
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn list_viewers(client: &mut Client, json: bool) -> Result<ExitCode> {
+    let viewers = client.viewers().await?;
+    if json {
+        print_json(&viewers)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if viewers.is_empty() {
+        eprintln!("vpd: nothing is paired; `vpd pair` or `vpd open` lets a viewport in");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let now = now_ms();
+    println!(
+        "{:<18} {:<10} {:<12} {:<24} NAME",
+        "ID", "PAIRED", "LAST SEEN", "ORIGIN"
+    );
+    for viewer in viewers {
+        let seen = viewer
+            .last_seen_at
+            .map_or_else(|| "never".to_owned(), |at| format!("{} ago", age(now - at)));
+        println!(
+            "{:<18} {:<10} {:<12} {:<24} {}",
+            viewer.viewer_id,
+            format!("{} ago", age(now - viewer.created_at)),
+            seen,
+            viewer.origin.as_deref().unwrap_or("-"),
+            viewer.name
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The login link as a QR code in text, two rows of modules per line.
+fn qr_text(url: &str) -> Option<String> {
+    let code = qrcode::QrCode::new(url.as_bytes()).ok()?;
+    Some(
+        code.render::<qrcode::render::unicode::Dense1x2>()
+            .quiet_zone(true)
+            .build(),
+    )
 }
 
 /// The listen address as a browser should reach it: a wildcard address

@@ -162,6 +162,20 @@ async fn a_paired_viewport_connects_with_its_token_but_cannot_mint_codes() {
         "{answer}"
     );
 
+    let elsewhere = format!(
+        "Sec-WebSocket-Protocol: viewport.v1, viewport.token.{token}\r\nOrigin: http://evil.example\r\n"
+    );
+    let refused = upgrade(&daemon.address, &elsewhere);
+    assert!(
+        refused.starts_with("HTTP/1.1 401"),
+        "only from the page it paired from: {refused}"
+    );
+    let owner_from_a_page = format!(
+        "Authorization: Bearer {}\r\nOrigin: http://evil.example\r\n",
+        daemon.token
+    );
+    assert!(upgrade(&daemon.address, &owner_from_a_page).starts_with("HTTP/1.1 401"));
+
     let mut viewer = Client::connect_tcp(&daemon.address, token).await.unwrap();
     assert_eq!(viewer.list_sessions().await.unwrap().len(), 0);
     let refused = viewer.create_login_code().await.unwrap_err();
@@ -196,4 +210,38 @@ async fn history_is_read_backwards_a_page_at_a_time() {
             .unwrap()
             .is_empty()
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revoking_a_viewer_closes_its_connections_at_once() {
+    let daemon = daemon().await;
+    let mut owner = daemon.client().await.unwrap();
+    let code = login_code(&daemon).await;
+    let body = format!(r#"{{"code":"{code}","name":"tablet"}}"#);
+    let request = format!(
+        "POST /api/pair HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        daemon.address,
+        body.len()
+    );
+    let (_, _, reply) = http(&daemon.address, &request);
+    let reply: serde_json::Value = serde_json::from_str(&reply).unwrap();
+    let token = reply["token"].as_str().unwrap().to_owned();
+    let mut viewer = Client::connect_tcp(&daemon.address, &token).await.unwrap();
+    viewer.list_sessions().await.unwrap();
+
+    let listed = owner.viewers().await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].name, "tablet");
+    assert!(listed[0].last_seen_at.is_some(), "seen when it connected");
+    owner.revoke_viewer(&listed[0].viewer_id).await.unwrap();
+
+    let cut = tokio::time::timeout(WAIT, viewer.list_sessions()).await;
+    assert!(
+        matches!(cut, Ok(Err(_))),
+        "the open connection is closed: {cut:?}"
+    );
+    assert!(Client::connect_tcp(&daemon.address, &token).await.is_err());
+    assert!(owner.viewers().await.unwrap().is_empty());
+    let again = owner.revoke_viewer(&listed[0].viewer_id).await.unwrap_err();
+    assert_eq!(again.code(), Some(ErrorCode::InvalidFrame));
 }

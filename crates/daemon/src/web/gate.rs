@@ -8,7 +8,9 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use tokio::sync::broadcast;
 use viewport_protocol::now_ms;
+use viewport_protocol::pairing::ViewerInfo;
 
 use crate::home::{DataHome, random_hex, read_json, write_private_json};
 
@@ -20,6 +22,9 @@ pub const LOGIN_CODE_TTL: Duration = Duration::from_secs(10 * 60);
 const MAX_OPEN_CODES: usize = 16;
 /// Wrong codes before every open code is dropped (guessing gets nowhere).
 const MAX_WRONG_CODES: u32 = 20;
+/// Last-seen times are kept to the minute, so a busy viewer does not
+/// rewrite the file on every request.
+const LAST_SEEN_RESOLUTION_MS: i64 = 60_000;
 /// Letters that cannot be mistaken for one another when typed from a phone.
 const CODE_ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
 
@@ -40,6 +45,12 @@ pub struct Viewer {
     pub name: String,
     token_sha256: String,
     pub created_at: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_seen_at: Option<i64>,
+    /// The web origin it paired from (none for the CLI, an SDK, or a login
+    /// on the daemon's own page).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<String>,
 }
 
 /// What a request proved.
@@ -79,6 +90,8 @@ pub struct Gate {
     dir: PathBuf,
     viewers: Mutex<Vec<Viewer>>,
     codes: Mutex<Codes>,
+    /// Viewer ids as they are revoked, so their connections close.
+    revoked: broadcast::Sender<String>,
 }
 
 impl Gate {
@@ -93,6 +106,7 @@ impl Gate {
             dir,
             viewers: Mutex::new(viewers),
             codes: Mutex::default(),
+            revoked: broadcast::channel(16).0,
         })
     }
 
@@ -123,7 +137,12 @@ impl Gate {
     }
 
     /// Trade a code for a new viewer token (shown once, stored hashed).
-    pub fn redeem(&self, code: &str, name: &str) -> Result<String, RedeemError> {
+    pub fn redeem(
+        &self,
+        code: &str,
+        name: &str,
+        origin: Option<&str>,
+    ) -> Result<String, RedeemError> {
         let wanted = normalize_code(code);
         {
             let mut codes = lock(&self.codes);
@@ -150,6 +169,8 @@ impl Gate {
             name: name.chars().take(80).collect(),
             token_sha256: sha256_hex(&token),
             created_at: now_ms(),
+            last_seen_at: None,
+            origin: origin.map(str::to_owned),
         };
         let mut viewers = lock(&self.viewers);
         viewers.push(viewer);
@@ -163,10 +184,48 @@ impl Gate {
             return Some(Credential::Owner);
         }
         let hash = sha256_hex(token);
+        let mut viewers = lock(&self.viewers);
+        let viewer = viewers
+            .iter_mut()
+            .find(|v| constant_time_eq(v.token_sha256.as_bytes(), hash.as_bytes()))?;
+        let now = now_ms();
+        let id = viewer.id.clone();
+        if viewer
+            .last_seen_at
+            .is_none_or(|seen| now - seen > LAST_SEEN_RESOLUTION_MS)
+        {
+            viewer.last_seen_at = Some(now);
+            if let Err(error) = self.save(&viewers) {
+                tracing::warn!("cannot note when {id} was last seen: {error}");
+            }
+        }
+        Some(Credential::Viewer(id))
+    }
+
+    /// The web origin a viewer paired from, if it paired from one.
+    pub fn origin_of(&self, viewer_id: &str) -> Option<String> {
         lock(&self.viewers)
             .iter()
-            .find(|v| constant_time_eq(v.token_sha256.as_bytes(), hash.as_bytes()))
-            .map(|v| Credential::Viewer(v.id.clone()))
+            .find(|v| v.id == viewer_id)
+            .and_then(|v| v.origin.clone())
+    }
+
+    pub fn viewers(&self) -> Vec<ViewerInfo> {
+        lock(&self.viewers)
+            .iter()
+            .map(|v| ViewerInfo {
+                viewer_id: v.id.clone(),
+                name: v.name.clone(),
+                created_at: v.created_at,
+                last_seen_at: v.last_seen_at,
+                origin: v.origin.clone(),
+            })
+            .collect()
+    }
+
+    /// Ids of viewers as they are revoked.
+    pub fn revocations(&self) -> broadcast::Receiver<String> {
+        self.revoked.subscribe()
     }
 
     /// Forget a viewer: its token stops working at once.
@@ -178,6 +237,7 @@ impl Gate {
             return Ok(false);
         }
         self.save(&viewers)?;
+        let _ = self.revoked.send(viewer_id.to_owned());
         Ok(true)
     }
 
@@ -250,10 +310,10 @@ mod tests {
         let (dir, gate) = gate();
         let code = gate.create_code().code;
         let token = gate
-            .redeem(&code.to_lowercase().replace('-', " "), "phone")
+            .redeem(&code.to_lowercase().replace('-', " "), "phone", None)
             .unwrap();
         assert!(matches!(gate.check(&token), Some(Credential::Viewer(_))));
-        assert_eq!(gate.redeem(&code, "again"), Err(RedeemError::Invalid));
+        assert_eq!(gate.redeem(&code, "again", None), Err(RedeemError::Invalid));
 
         let reloaded = Gate::load(&DataHome::at(dir.path().join("home"))).unwrap();
         assert_eq!(reloaded.check(&token), gate.check(&token));
@@ -266,13 +326,16 @@ mod tests {
         let (_dir, gate) = gate();
         let code = gate.create_code().code;
         for _ in 1..MAX_WRONG_CODES {
-            assert_eq!(gate.redeem("AAAA-AAAA", "x"), Err(RedeemError::Invalid));
+            assert_eq!(
+                gate.redeem("AAAA-AAAA", "x", None),
+                Err(RedeemError::Invalid)
+            );
         }
         assert_eq!(
-            gate.redeem("AAAA-AAAA", "x"),
+            gate.redeem("AAAA-AAAA", "x", None),
             Err(RedeemError::TooManyWrong)
         );
-        assert_eq!(gate.redeem(&code, "x"), Err(RedeemError::Invalid));
+        assert_eq!(gate.redeem(&code, "x", None), Err(RedeemError::Invalid));
     }
 
     #[test]
@@ -281,7 +344,7 @@ mod tests {
         let owner = std::fs::read_to_string(dir.path().join("home/token")).unwrap();
         assert_eq!(gate.check(&owner), Some(Credential::Owner));
         assert_eq!(gate.check("nope"), None);
-        let token = gate.redeem(&gate.create_code().code, "tab").unwrap();
+        let token = gate.redeem(&gate.create_code().code, "tab", None).unwrap();
         let Some(Credential::Viewer(id)) = gate.check(&token) else {
             panic!("not a viewer")
         };

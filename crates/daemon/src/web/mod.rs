@@ -102,12 +102,29 @@ fn host_is_address(host: &str) -> bool {
 /// opened by a page elsewhere carries that page's origin and is refused).
 pub fn credential(gate: &Gate, headers: &HeaderMap) -> Option<Credential> {
     if let Some(token) = bearer(headers).or_else(|| token_subprotocol(headers)) {
-        return gate.check(token);
+        let credential = gate.check(token)?;
+        return origin_allowed(gate, headers, &credential).then_some(credential);
     }
     let cookie = cookie(headers, &gate.cookie_name())?;
     origin_is_ours_or_absent(headers)
         .then(|| gate.check(cookie))
         .flatten()
+}
+
+/// A token presented from a web page counts only on the daemon's own page
+/// or on the page it was paired from; without an `Origin` the caller is not
+/// a browser, and the token alone decides.
+fn origin_allowed(gate: &Gate, headers: &HeaderMap, credential: &Credential) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+        return true;
+    };
+    if same_origin(headers) {
+        return true;
+    }
+    match credential {
+        Credential::Viewer(id) => gate.origin_of(id).as_deref() == Some(origin),
+        Credential::Owner => false,
+    }
 }
 
 /// Browsers send `Origin` with every WebSocket handshake and every request
@@ -184,7 +201,7 @@ pub async fn login_link(
 /// Trade `code` for a browser login: `success` with the cookie set, or 401
 /// saying why.
 fn log_in(gate: &Gate, code: &str, headers: &HeaderMap, mut success: Response) -> Response {
-    match gate.redeem(code, &browser_name(headers)) {
+    match gate.redeem(code, &browser_name(headers), None) {
         Ok(token) => {
             set_cookie(
                 &mut success,
@@ -249,7 +266,8 @@ pub async fn pair(
     Json(body): Json<PairRequest>,
 ) -> Response {
     let name = body.name.unwrap_or_else(|| browser_name(&headers));
-    let response = match gate.redeem(&body.code, &name) {
+    let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
+    let response = match gate.redeem(&body.code, &name, origin) {
         Ok(token) => Json(PairResult {
             token,
             about: DaemonAbout::of(&gate),

@@ -34,6 +34,20 @@ pub struct DaemonOptions {
     pub large_output_bytes: usize,
 }
 
+/// Only loopback for now: beyond it, tokens and transcripts would cross the
+/// network in the clear, and this vpd does not speak TLS yet.
+fn refuse_beyond_loopback(listen: &str) -> Result<()> {
+    let address: std::net::SocketAddr = listen.parse().with_context(|| {
+        format!("cannot listen on {listen:?}: expected ADDRESS:PORT, such as 127.0.0.1:7707")
+    })?;
+    if !address.ip().is_loopback() {
+        anyhow::bail!(
+            "refusing to listen on {listen}: beyond loopback, tokens and transcripts would cross the network unencrypted, and this vpd has no TLS yet. Listen on 127.0.0.1 and reach it from elsewhere through an SSH tunnel (`ssh -L 7707:127.0.0.1:7707 HOST`)"
+        );
+    }
+    Ok(())
+}
+
 /// Run the daemon until `shutdown` completes.
 pub async fn run_daemon(options: DaemonOptions, shutdown: impl Future<Output = ()>) -> Result<()> {
     let DaemonOptions {
@@ -44,6 +58,7 @@ pub async fn run_daemon(options: DaemonOptions, shutdown: impl Future<Output = (
         hook_answer_wait,
         large_output_bytes,
     } = options;
+    refuse_beyond_loopback(&listen)?;
     home.ensure()?;
     let _lock = home.lock()?;
     let gate = Arc::new(Gate::load(&home).context("cannot load the logins")?);

@@ -245,3 +245,21 @@ async fn revoking_a_viewer_closes_its_connections_at_once() {
     let again = owner.revoke_viewer(&listed[0].viewer_id).await.unwrap_err();
     assert_eq!(again.code(), Some(ErrorCode::InvalidFrame));
 }
+
+#[test]
+fn listening_beyond_loopback_without_tls_is_refused() {
+    let daemon = TestDaemon::unstarted(vpd()).unwrap();
+    for address in ["0.0.0.0:0", "[::]:0"] {
+        let output = daemon
+            .vpd()
+            .args(["daemon", "--listen", address])
+            .output()
+            .unwrap();
+        assert!(!output.status.success());
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains("refusing to listen") && stderr.contains("TLS"),
+            "{stderr}"
+        );
+    }
+}

@@ -45,7 +45,14 @@ fn build() -> Result<(), String> {
 }
 
 /// `npm ci`, only when node_modules is missing or older than the lock file.
+/// Build scripts of two profiles may run at once: one installs at a time.
 fn install_packages(web: &Path) -> Result<(), String> {
+    let guard_path = web.join(".install.lock");
+    let guard = fs::File::create(&guard_path)
+        .map_err(|e| format!("cannot create {}: {e}", guard_path.display()))?;
+    guard
+        .lock()
+        .map_err(|e| format!("cannot lock {}: {e}", guard_path.display()))?;
     let lock = web.join("package-lock.json");
     let installed = web.join("node_modules/.package-lock.json");
     let modified = |path: &Path| fs::metadata(path).and_then(|m| m.modified()).ok();

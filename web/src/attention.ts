@@ -3,7 +3,7 @@
 // browser notification when the user allowed them.
 import { daemons } from "./daemons";
 import { Observable } from "./observable";
-import { sessionTitle } from "./format";
+import { sessionTitle, shortPath } from "./format";
 import { sessionHref } from "./router";
 import type { SessionSummary } from "./protocol.gen";
 
@@ -46,7 +46,8 @@ class Attention extends Observable {
   private notify(daemonId: string, session: SessionSummary, mark: string): void {
     if (!("Notification" in window) || Notification.permission !== "granted" || document.hasFocus()) return;
     const body = mark === "awaiting" ? "needs your permission" : `ended: ${session.endReason ?? "ended"}`;
-    const notification = new Notification(sessionTitle(session), { body, tag: session.sessionId });
+    const title = `${sessionTitle(session)} · ${shortPath(session.cwd)}`;
+    const notification = new Notification(title, { body, tag: session.sessionId });
     notification.onclick = () => {
       focus();
       location.hash = sessionHref(daemonId, session.sessionId);

@@ -58,3 +58,28 @@ test("on a phone: the list, the transcript, a prompt and a message", async () =>
 async function daemonId(page) {
   return page.evaluate(async () => (await (await fetch("/api/info")).json()).daemonId);
 }
+
+test("a browser notification when a session needs you, once allowed", async () => {
+  const context = await chromium.newContext();
+  await context.grantPermissions(["notifications"]);
+  // Record notifications instead of showing them, and look away from the tab.
+  await context.addInitScript(() => {
+    window.shown = [];
+    window.Notification = class {
+      static permission = "granted";
+      static requestPermission = async () => "granted";
+      constructor(title, options) {
+        window.shown.push({ title, body: options?.body });
+      }
+    };
+    document.hasFocus = () => false;
+  });
+  const page = await loggedIn(chromium, daemon, { context });
+  await page.waitForSelector("table.sessions");
+  daemon.directory();
+  daemon.vpd("run", "--detach", "ask");
+  await page.waitForFunction(() => window.shown.some((n) => n.body === "needs your permission"));
+  const shown = await page.evaluate(() => window.shown);
+  assert.equal(shown.length, 1, JSON.stringify(shown));
+  assert.match(shown[0].title, /work$/, "it says where the session runs");
+});

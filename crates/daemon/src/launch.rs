@@ -17,6 +17,8 @@ use viewport_protocol::options::{ConfigOverrides, PermissionPolicy, TimeoutOutco
 use viewport_protocol::state::DirectoryInfo;
 use viewport_protocol::{ErrorCode, FrameError};
 
+use crate::redact::Redactor;
+
 /// What a launch (or a resume) starts.
 pub struct LaunchPlan {
     pub profile: AgentProfile,
@@ -36,6 +38,8 @@ pub struct SessionRules {
     pub model: Option<String>,
     /// Said with a failure, when the launch lacks something the agent needs.
     pub failure_hint: Option<String>,
+    /// What is masked before an update is stored.
+    pub redactor: Redactor,
 }
 
 /// The launch options of a session as stored for `resume`.
@@ -96,6 +100,7 @@ pub fn plan(
         cost_cap_usd: overrides.cost_cap_usd,
         model,
         failure_hint: root_hint(&profile, &spec.env),
+        redactor: Redactor::new(secret_values(&spec.env, overrides), true),
     };
     check_rules(&rules)?;
     Ok(LaunchPlan {
@@ -108,6 +113,20 @@ pub fn plan(
 
 /// What to say if the agent fails, for a daemon running as root without a
 /// variable the agent needs then.
+/// The values to mask: everything the launch (or its config profile) set
+/// in the environment, and what was passed through under a secret's name.
+fn secret_values(env: &[(String, String)], overrides: &ConfigOverrides) -> Vec<String> {
+    const SECRET_WORDS: &[&str] = &["KEY", "TOKEN", "SECRET", "PASSWORD", "CREDENTIAL", "AUTH"];
+    let passed = env
+        .iter()
+        .filter(|(name, _)| {
+            let name = name.to_ascii_uppercase();
+            SECRET_WORDS.iter().any(|word| name.contains(word))
+        })
+        .map(|(_, value)| value.clone());
+    overrides.env.values().cloned().chain(passed).collect()
+}
+
 fn root_hint(profile: &AgentProfile, env: &[(String, String)]) -> Option<String> {
     let (variable, hint) = profile.root_needs?;
     let running_as_root = nix::unistd::geteuid().is_root();

@@ -23,6 +23,8 @@
 //! - [`observed`]: sessions started out of band, created and fed by their
 //!   agent's hook events.
 //! - [`outputs`]: large tool outputs kept as files beside the session.
+//! - [`redact`]: secrets masked before an update is stored (the launch's
+//!   environment values, and key and token shapes in tool output).
 //! - [`session`]: one task per live session: its agent, its pending prompts,
 //!   its state.
 //! - [`terminal`]: terminal sessions: the task that owns one, and the
@@ -51,6 +53,7 @@ pub mod manager;
 pub mod observed;
 pub mod outputs;
 pub mod readers;
+pub mod redact;
 pub mod run;
 pub mod server;
 pub mod session;

@@ -296,6 +296,7 @@ impl SessionTask {
 
     /// Store an agent update, pricing token reports and watching the cap.
     fn on_update(&mut self, update: SessionUpdate) {
+        let update = self.rules.redactor.redact(update);
         let update = match &self.files.outputs {
             Some(outputs) => outputs.offload(update),
             None => update,

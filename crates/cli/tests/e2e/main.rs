@@ -11,6 +11,7 @@ mod jobs;
 mod lifecycle;
 mod observed;
 mod prompts;
+mod redaction;
 mod rewind;
 mod search;
 mod terminal;

@@ -113,18 +113,33 @@ pub fn plan(
 
 /// What to say if the agent fails, for a daemon running as root without a
 /// variable the agent needs then.
-/// The values to mask: everything the launch (or its config profile) set
-/// in the environment, and what was passed through under a secret's name.
+/// The values to mask: those of the agent's environment (passed through,
+/// or set by the launch or its config profile) that are named like a
+/// secret, and those the launch set that look like one. `NODE_ENV=production`
+/// or `GREETING=hello there` are left alone, so the transcript stays readable.
 fn secret_values(env: &[(String, String)], overrides: &ConfigOverrides) -> Vec<String> {
     const SECRET_WORDS: &[&str] = &["KEY", "TOKEN", "SECRET", "PASSWORD", "CREDENTIAL", "AUTH"];
+    let named_secret = |name: &str| {
+        let name = name.to_ascii_uppercase();
+        SECRET_WORDS.iter().any(|word| name.contains(word))
+    };
+    let looks_secret = |value: &str| {
+        value.len() >= 12
+            && !value.contains(char::is_whitespace)
+            && value.contains(|c: char| c.is_ascii_alphabetic())
+            && value.contains(|c: char| c.is_ascii_digit())
+    };
+    let set = overrides
+        .env
+        .iter()
+        .map(|(name, value)| (name.as_str(), value.as_str()));
     let passed = env
         .iter()
-        .filter(|(name, _)| {
-            let name = name.to_ascii_uppercase();
-            SECRET_WORDS.iter().any(|word| name.contains(word))
-        })
-        .map(|(_, value)| value.clone());
-    overrides.env.values().cloned().chain(passed).collect()
+        .map(|(name, value)| (name.as_str(), value.as_str()));
+    set.filter(|(name, value)| named_secret(name) || looks_secret(value))
+        .chain(passed.filter(|(name, _)| named_secret(name)))
+        .map(|(_, value)| value.to_owned())
+        .collect()
 }
 
 fn root_hint(profile: &AgentProfile, env: &[(String, String)]) -> Option<String> {
@@ -203,6 +218,32 @@ pub fn load(session_dir: &Path) -> Result<Option<StoredLaunch>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn secrets_are_told_by_name_or_by_look() {
+        let overrides = ConfigOverrides {
+            env: [
+                ("GREETING", "hello there"),
+                ("NODE_ENV", "production"),
+                ("DB_PASSWORD", "hunter2hunter2"),
+                ("UPSTREAM", "x9Kq2LmN8vR4tW7z"),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect(),
+            ..ConfigOverrides::default()
+        };
+        let passed = vec![
+            ("PATH".to_owned(), "/usr/local/bin:/usr/bin:/bin".to_owned()),
+            ("ANTHROPIC_API_KEY".to_owned(), "sk-ant-example".to_owned()),
+        ];
+        let mut masked = secret_values(&passed, &overrides);
+        masked.sort();
+        assert_eq!(
+            masked,
+            ["hunter2hunter2", "sk-ant-example", "x9Kq2LmN8vR4tW7z"]
+        );
+    }
 
     #[test]
     fn cwd_must_stay_inside_the_directory() {

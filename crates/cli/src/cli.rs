@@ -169,6 +169,11 @@ pub struct DaemonArgs {
     /// 127.0.0.1:7707].
     #[arg(long, env = "VIEWPORT_LISTEN")]
     pub listen: Option<String>,
+    /// Serve TLS (required beyond loopback), with `daemon.tls` from
+    /// ~/.viewport/config.yaml or else a self-signed certificate made on
+    /// first use (`vpd pair` prints its fingerprint).
+    #[arg(long)]
+    pub tls: bool,
     /// How hard each commit presses data to disk.
     #[arg(long, value_enum, default_value = "full")]
     pub durability: DurabilityArg,

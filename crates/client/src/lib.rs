@@ -3,9 +3,12 @@
 //! protocol code.
 //!
 //! One [`Client`] is one connection, over the unix socket (local, no token)
-//! or TCP (token required). Requests wait for the `response` with their
+//! or TCP (token required; TLS with a pinned certificate in [`pinned`]).
+//! Requests wait for the `response` with their
 //! `requestId`; any other frame that arrives meanwhile is kept, in order,
 //! for [`Client::next_frame`].
+
+mod pinned;
 
 use std::collections::VecDeque;
 use std::path::Path;
@@ -130,6 +133,46 @@ impl Client {
             .map_err(|_| fail("the token is not a valid header value".into()))?;
         request.headers_mut().insert("authorization", bearer);
         let (ws, _) = tokio_tungstenite::connect_async_with_config(request, Some(config()), true)
+            .await
+            .map_err(|e| fail(e.to_string()))?;
+        Ok(Self {
+            ws: Box::new(ws),
+            backlog: VecDeque::new(),
+        })
+    }
+
+    /// Connect over TLS to `wss://ADDRESS/ws`, trusting only the certificate
+    /// with `fingerprint` (`SHA256:AB:CD:…`, as `vpd pair` prints it).
+    pub async fn connect_tls(address: &str, token: &str, fingerprint: &str) -> Result<Self> {
+        let url = format!("wss://{address}/ws");
+        let fail = |reason: String| ClientError::Connect {
+            place: url.clone(),
+            reason,
+        };
+        let tls = pinned::PinnedCertificate::new(fingerprint)
+            .client_config()
+            .map_err(|e| fail(e.to_string()))?;
+        let host = address.rsplit_once(':').map_or(address, |(host, _)| host);
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        let name = rustls::pki_types::ServerName::try_from(host.to_owned())
+            .map_err(|e| fail(format!("{host} is not a host name or address: {e}")))?;
+        let tcp = tokio::net::TcpStream::connect(address)
+            .await
+            .map_err(|e| fail(e.to_string()))?;
+        let _ = tcp.set_nodelay(true);
+        let stream = tokio_rustls::TlsConnector::from(std::sync::Arc::new(tls))
+            .connect(name, tcp)
+            .await
+            .map_err(|e| fail(e.to_string()))?;
+        let mut request = url
+            .as_str()
+            .into_client_request()
+            .map_err(|e| fail(e.to_string()))?;
+        let bearer = format!("Bearer {token}")
+            .parse()
+            .map_err(|_| fail("the token is not a valid header value".into()))?;
+        request.headers_mut().insert("authorization", bearer);
+        let (ws, _) = tokio_tungstenite::client_async_with_config(request, stream, Some(config()))
             .await
             .map_err(|e| fail(e.to_string()))?;
         Ok(Self {

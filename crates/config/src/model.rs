@@ -171,6 +171,19 @@ pub struct DaemonConfig {
     /// (default `127.0.0.1:7707`; `--listen` and `VIEWPORT_LISTEN` win).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub listen: Option<String>,
+    /// Serve TLS with this certificate (required to listen beyond
+    /// loopback; `vpd daemon --tls` uses a self-signed one instead).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<TlsConfig>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TlsConfig {
+    /// PEM file of the certificate (its chain may follow it).
+    pub cert: String,
+    /// PEM file of its private key.
+    pub key: String,
 }
 
 /// The JSON Schema of the config file as pretty JSON, keys sorted, ending

@@ -26,6 +26,9 @@ pub struct DaemonInfo {
     pub socket: String,
     pub version: String,
     pub started_at: i64,
+    /// The TLS certificate's fingerprint, when the TCP listener speaks TLS.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_fingerprint: Option<String>,
 }
 
 impl DataHome {

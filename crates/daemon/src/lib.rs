@@ -31,6 +31,8 @@
 //!   follower that streams its output (by byte offset) to an attached viewport.
 //! - [`server`]: axum: `/ws` on TCP (a credential required) and on the unix
 //!   socket (file permissions are the auth).
+//! - [`tls`]: TLS for the TCP listener (a configured or self-signed
+//!   certificate, its fingerprint).
 //! - [`web`]: the browser UI embedded in the binary, browser login with a
 //!   one-time code, viewport pairing, and the Host/Origin checks.
 //! - [`connection`]: one WebSocket connection: reads frames, dispatches them,
@@ -58,6 +60,7 @@ pub mod run;
 pub mod server;
 pub mod session;
 pub mod terminal;
+pub mod tls;
 pub mod web;
 pub mod workflows;
 

@@ -1,6 +1,8 @@
 //! Start-up and shutdown of the daemon.
 
 use std::future::Future;
+
+use futures_util::FutureExt;
 use std::os::unix::fs::PermissionsExt;
 use std::sync::Arc;
 
@@ -19,6 +21,7 @@ use crate::ingest::Ingest;
 use crate::manager::Manager;
 use crate::readers::ReaderPool;
 use crate::server::{self, Listener};
+use crate::tls::{CertificateFiles, Tls};
 use crate::web::Gate;
 
 pub struct DaemonOptions {
@@ -32,20 +35,33 @@ pub struct DaemonOptions {
     pub hook_answer_wait: std::time::Duration,
     /// Tool output text above this many bytes is kept as a file.
     pub large_output_bytes: usize,
+    /// TLS on the TCP listener (required beyond loopback): with the
+    /// configured certificate, or a self-signed one.
+    pub tls: Option<Option<CertificateFiles>>,
 }
 
-/// Only loopback for now: beyond it, tokens and transcripts would cross the
-/// network in the clear, and this vpd does not speak TLS yet.
-fn refuse_beyond_loopback(listen: &str) -> Result<()> {
+/// Beyond loopback, tokens and transcripts would cross the network: only
+/// with TLS.
+fn refuse_beyond_loopback(listen: &str, tls: bool) -> Result<()> {
     let address: std::net::SocketAddr = listen.parse().with_context(|| {
         format!("cannot listen on {listen:?}: expected ADDRESS:PORT, such as 127.0.0.1:7707")
     })?;
-    if !address.ip().is_loopback() {
+    if !address.ip().is_loopback() && !tls {
         anyhow::bail!(
-            "refusing to listen on {listen}: beyond loopback, tokens and transcripts would cross the network unencrypted, and this vpd has no TLS yet. Listen on 127.0.0.1 and reach it from elsewhere through an SSH tunnel (`ssh -L 7707:127.0.0.1:7707 HOST`)"
+            "refusing to listen on {listen} without TLS: beyond loopback, tokens and transcripts would cross the network unencrypted. Add `--tls` (a self-signed certificate is made on first use; `vpd pair` prints its fingerprint) or set `daemon.tls.cert` and `daemon.tls.key` in ~/.viewport/config.yaml; or listen on 127.0.0.1 and use an SSH tunnel (`ssh -L 7707:127.0.0.1:7707 HOST`)"
         );
     }
     Ok(())
+}
+
+/// The names a self-signed certificate must cover besides loopback: the
+/// address listened on, when it is one address.
+fn certificate_hosts(address: std::net::SocketAddr) -> Vec<String> {
+    if address.ip().is_unspecified() || address.ip().is_loopback() {
+        Vec::new()
+    } else {
+        vec![address.ip().to_string()]
+    }
 }
 
 /// Run the daemon until `shutdown` completes.
@@ -57,8 +73,9 @@ pub async fn run_daemon(options: DaemonOptions, shutdown: impl Future<Output = (
         jobs_max_parallel,
         hook_answer_wait,
         large_output_bytes,
+        tls,
     } = options;
-    refuse_beyond_loopback(&listen)?;
+    refuse_beyond_loopback(&listen, tls.is_some())?;
     home.ensure()?;
     let _lock = home.lock()?;
     let gate = Arc::new(Gate::load(&home).context("cannot load the logins")?);
@@ -105,16 +122,30 @@ pub async fn run_daemon(options: DaemonOptions, shutdown: impl Future<Output = (
     let unix = UnixListener::bind(&socket_path)
         .with_context(|| format!("cannot listen on {}", socket_path.display()))?;
     std::fs::set_permissions(&socket_path, std::fs::Permissions::from_mode(0o600))?;
+    let tls = match tls {
+        Some(files) => Some(Tls::load(
+            &home,
+            files.as_ref(),
+            &certificate_hosts(address),
+        )?),
+        None => None,
+    };
+    let fingerprint = tls.as_ref().map(|tls| tls.fingerprint.clone());
     home.write_info(&DaemonInfo {
         pid: std::process::id(),
         listen: address.to_string(),
         socket: socket_path.display().to_string(),
         version: env!("CARGO_PKG_VERSION").to_owned(),
         started_at: now_ms(),
+        tls_fingerprint: fingerprint.clone(),
     })?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
     tracing::info!(
-        "vpd listening on ws://{address}/ws and {}",
-        socket_path.display()
+        "vpd listening on {scheme}://{address}/ and {}{}",
+        socket_path.display(),
+        fingerprint
+            .map(|f| format!(" (certificate {f})"))
+            .unwrap_or_default()
     );
 
     let stop = CancellationToken::new();
@@ -124,18 +155,25 @@ pub async fn run_daemon(options: DaemonOptions, shutdown: impl Future<Output = (
         gate: gate.clone(),
         shutdown: stop.clone(),
     });
-    // Frames are small and latency matters more than packet count: no Nagle.
-    let tcp = tcp.tap_io(|stream| {
-        let _ = stream.set_nodelay(true);
-    });
-    let tcp_server = axum::serve(
-        tcp,
-        server::router(ctx.clone(), Listener::Tcp(gate.clone())),
-    )
-    .with_graceful_shutdown(stop.clone().cancelled_owned());
+    let tcp_router = server::router(ctx.clone(), Listener::Tcp(gate.clone()));
+    let tcp_server: std::pin::Pin<Box<dyn Future<Output = std::io::Result<()>> + Send>> = match tls
+    {
+        Some(tls) => Box::pin(tls.serve(tcp, tcp_router, stop.clone()).map(Ok)),
+        None => {
+            // Frames are small and latency matters more than packet count: no Nagle.
+            let tcp = tcp.tap_io(|stream| {
+                let _ = stream.set_nodelay(true);
+            });
+            Box::pin(
+                axum::serve(tcp, tcp_router)
+                    .with_graceful_shutdown(stop.clone().cancelled_owned())
+                    .into_future(),
+            )
+        }
+    };
     let unix_server = axum::serve(unix, server::router(ctx.clone(), Listener::LocalSocket))
         .with_graceful_shutdown(stop.clone().cancelled_owned());
-    let servers = async { tokio::try_join!(tcp_server.into_future(), unix_server.into_future()) };
+    let servers = async { tokio::try_join!(tcp_server, unix_server.into_future()) };
     tokio::select! {
         result = servers => { result.context("the server failed")?; }
         () = shutdown => tracing::info!("shutting down"),

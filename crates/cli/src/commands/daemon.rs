@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use tracing_subscriber::EnvFilter;
+use viewport_daemon::tls::CertificateFiles;
 use viewport_daemon::{DaemonOptions, DataHome, run_daemon};
 use viewport_store::Durability;
 
@@ -27,10 +28,20 @@ pub async fn run(args: DaemonArgs) -> Result<ExitCode> {
         DurabilityArg::Normal => Durability::Normal,
     };
     let home = DataHome::from_env()?;
-    let listen = match args.listen {
-        Some(listen) => listen,
-        None => configured_listen(&home)?,
-    };
+    let config = viewport_config::user_config(home.root())
+        .map_err(|errors| anyhow::anyhow!("{errors}"))
+        .context("the user's config has problems (`vpd config validate` shows them)")?
+        .daemon
+        .unwrap_or_default();
+    let listen = args
+        .listen
+        .or(config.listen)
+        .unwrap_or_else(|| viewport_daemon::DEFAULT_LISTEN.to_owned());
+    let certificate = config.tls.map(|tls| CertificateFiles {
+        cert: tls.cert.into(),
+        key: tls.key.into(),
+    });
+    let tls = (args.tls || certificate.is_some()).then_some(certificate);
     let options = DaemonOptions {
         jobs_max_parallel: args.jobs_max_parallel.map(usize::from),
         hook_answer_wait: std::time::Duration::from_secs(args.hook_answer_secs),
@@ -38,20 +49,10 @@ pub async fn run(args: DaemonArgs) -> Result<ExitCode> {
         home,
         listen,
         durability,
+        tls,
     };
     run_daemon(options, shutdown_signal()).await?;
     Ok(ExitCode::SUCCESS)
-}
-
-/// `daemon.listen` from the user's config, else the default address.
-fn configured_listen(home: &DataHome) -> Result<String> {
-    let config = viewport_config::user_config(home.root())
-        .map_err(|errors| anyhow::anyhow!("{errors}"))
-        .context("the user's config has problems (`vpd config validate` shows them)")?;
-    Ok(config
-        .daemon
-        .and_then(|daemon| daemon.listen)
-        .unwrap_or_else(|| viewport_daemon::DEFAULT_LISTEN.to_owned()))
 }
 
 async fn shutdown_signal() {

@@ -23,20 +23,29 @@ struct Login {
     url: String,
     code: String,
     expires_at: i64,
+    /// The certificate a viewport should see, when the daemon serves TLS.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tls_fingerprint: Option<String>,
 }
 
 /// A fresh code and the login link that carries it.
 async fn new_login(client: &mut Client) -> Result<Login> {
     let code = client.create_login_code().await?;
     let info = DataHome::from_env()?.read_info()?;
+    let scheme = if info.tls_fingerprint.is_some() {
+        "https"
+    } else {
+        "http"
+    };
     Ok(Login {
         url: format!(
-            "http://{}/login?code={}",
+            "{scheme}://{}/login?code={}",
             browsable(&info.listen),
             code.code
         ),
         code: code.code,
         expires_at: code.expires_at,
+        tls_fingerprint: info.tls_fingerprint,
     })
 }
 
@@ -89,6 +98,9 @@ async fn show_code(client: &mut Client, json: bool) -> Result<ExitCode> {
             "Type the code in a viewport's \"Add a daemon\" form (or on this daemon's login page),\nor open {} on this machine.\nIt works once, for {minutes} more minutes.",
             login.url
         );
+    }
+    if let Some(fingerprint) = &login.tls_fingerprint {
+        println!("certificate {fingerprint}");
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -263,3 +263,75 @@ fn listening_beyond_loopback_without_tls_is_refused() {
         );
     }
 }
+
+/// The certificate fingerprint the daemon wrote in `daemon.json`.
+fn fingerprint(daemon: &TestDaemon) -> String {
+    let info = std::fs::read_to_string(daemon.home().join("daemon.json")).unwrap();
+    let info: serde_json::Value = serde_json::from_str(&info).unwrap();
+    info["tlsFingerprint"]
+        .as_str()
+        .expect("a TLS daemon names its certificate")
+        .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_tls_a_viewport_pins_the_certificate_and_plain_http_gets_nothing() {
+    let mut daemon = TestDaemon::unstarted(vpd()).unwrap();
+    daemon.boot_with(&["--tls"]).await.unwrap();
+    let pinned = fingerprint(&daemon);
+    assert!(pinned.starts_with("SHA256:"), "{pinned}");
+
+    let mut client = Client::connect_tls(&daemon.address, &daemon.token, &pinned)
+        .await
+        .unwrap();
+    assert!(client.list_sessions().await.unwrap().is_empty());
+
+    let wrong = pinned.replacen("SHA256:", "SHA256:00", 1);
+    let refused = Client::connect_tls(&daemon.address, &daemon.token, &wrong).await;
+    let refused = refused
+        .err()
+        .expect("another certificate is refused")
+        .to_string();
+    assert!(refused.contains("fingerprint"), "{refused}");
+    assert!(
+        Client::connect_tcp(&daemon.address, &daemon.token)
+            .await
+            .is_err()
+    );
+
+    // The certificate stays the same across a restart (it is kept in tls/).
+    daemon.restart().await.unwrap();
+    assert_eq!(fingerprint(&daemon), pinned);
+    let output = daemon.vpd().args(["pair", "--json"]).output().unwrap();
+    let code: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(code["tlsFingerprint"], pinned.as_str());
+    assert!(
+        code["url"].as_str().unwrap().starts_with("https://"),
+        "{code}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn beyond_loopback_the_daemon_starts_only_with_tls() {
+    let daemon = TestDaemon::unstarted(vpd()).unwrap();
+    let mut child = daemon
+        .vpd()
+        .args(["daemon", "--listen", "0.0.0.0:0", "--tls"])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let info = daemon.home().join("daemon.json");
+    let deadline = std::time::Instant::now() + WAIT;
+    while !info.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the daemon did not start"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let text = std::fs::read_to_string(&info).unwrap();
+    let info: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert!(info["tlsFingerprint"].is_string(), "{info}");
+    let _ = child.kill();
+    let _ = child.wait();
+}

@@ -204,7 +204,10 @@ export class Daemons extends Observable {
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ code, name: `browser at ${location.host}` }),
     }).catch((e: Error) => {
-      throw new Error(`cannot reach ${origin}: ${e.message} (is vpd running there, and listening on that address?)`);
+      const certificate = origin.startsWith("https:")
+        ? "; if it uses a self-signed certificate, open that address once in this browser and accept the certificate `vpd pair` names there"
+        : "";
+      throw new Error(`cannot reach ${origin}: ${e.message} (is vpd running there, and listening on that address?${certificate})`);
     });
     if (!response.ok) throw new Error((await response.text()).trim() || `the daemon answered ${response.status}`);
     const result = (await response.json()) as About & { token: string };

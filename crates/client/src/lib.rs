@@ -149,21 +149,7 @@ impl Client {
             place: url.clone(),
             reason,
         };
-        let tls = pinned::PinnedCertificate::new(fingerprint)
-            .client_config()
-            .map_err(|e| fail(e.to_string()))?;
-        let host = address.rsplit_once(':').map_or(address, |(host, _)| host);
-        let host = host.trim_start_matches('[').trim_end_matches(']');
-        let name = rustls::pki_types::ServerName::try_from(host.to_owned())
-            .map_err(|e| fail(format!("{host} is not a host name or address: {e}")))?;
-        let tcp = tokio::net::TcpStream::connect(address)
-            .await
-            .map_err(|e| fail(e.to_string()))?;
-        let _ = tcp.set_nodelay(true);
-        let stream = tokio_rustls::TlsConnector::from(std::sync::Arc::new(tls))
-            .connect(name, tcp)
-            .await
-            .map_err(|e| fail(e.to_string()))?;
+        let stream = pinned::connect(address, fingerprint).await.map_err(fail)?;
         let mut request = url
             .as_str()
             .into_client_request()
@@ -179,6 +165,48 @@ impl Client {
             ws: Box::new(ws),
             backlog: VecDeque::new(),
         })
+    }
+
+    /// Pair with the daemon at `address` (TLS, its certificate pinned):
+    /// trade a one-time code from its `vpd pair` for a viewer token, kept
+    /// by the caller and given to [`Client::connect_tls`].
+    pub async fn pair_tls(
+        address: &str,
+        fingerprint: &str,
+        code: &str,
+        name: &str,
+    ) -> Result<String> {
+        let place = format!("https://{address}/api/pair");
+        let fail = |reason: String| ClientError::Connect {
+            place: place.clone(),
+            reason,
+        };
+        let mut stream = pinned::connect(address, fingerprint).await.map_err(fail)?;
+        let body = serde_json::json!({ "code": code, "name": name }).to_string();
+        let request = format!(
+            "POST /api/pair HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        stream
+            .write_all(request.as_bytes())
+            .await
+            .map_err(|e| fail(e.to_string()))?;
+        let mut reply = Vec::new();
+        // A peer that closes without a TLS close_notify still sent its reply.
+        let _ = stream.read_to_end(&mut reply).await;
+        let reply = String::from_utf8_lossy(&reply);
+        let (head, body) = reply.split_once("\r\n\r\n").unwrap_or((&reply, ""));
+        if !head.starts_with("HTTP/1.1 200") {
+            let status = head.lines().next().unwrap_or("no answer");
+            return Err(fail(format!("{status}: {}", body.trim())));
+        }
+        let answer: serde_json::Value =
+            serde_json::from_str(body).map_err(|e| ClientError::Protocol(e.to_string()))?;
+        answer["token"]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| ClientError::Protocol("the pairing answer has no token".into()))
     }
 
     /// Send a frame without waiting for anything.

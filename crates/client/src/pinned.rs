@@ -10,6 +10,28 @@ use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, SignatureScheme};
 use sha2::{Digest, Sha256};
 
+/// A TLS stream to `address` (`HOST:PORT`) whose certificate has `fingerprint`.
+pub async fn connect(
+    address: &str,
+    fingerprint: &str,
+) -> Result<tokio_rustls::client::TlsStream<tokio::net::TcpStream>, String> {
+    let tls = PinnedCertificate::new(fingerprint)
+        .client_config()
+        .map_err(|e| e.to_string())?;
+    let host = address.rsplit_once(':').map_or(address, |(host, _)| host);
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let name = ServerName::try_from(host.to_owned())
+        .map_err(|e| format!("{host} is not a host name or address: {e}"))?;
+    let tcp = tokio::net::TcpStream::connect(address)
+        .await
+        .map_err(|e| e.to_string())?;
+    let _ = tcp.set_nodelay(true);
+    tokio_rustls::TlsConnector::from(Arc::new(tls))
+        .connect(name, tcp)
+        .await
+        .map_err(|e| e.to_string())
+}
+
 #[derive(Debug)]
 pub struct PinnedCertificate {
     /// Upper-case hex without separators.

@@ -158,7 +158,15 @@ pub async fn run_daemon(options: DaemonOptions, shutdown: impl Future<Output = (
     let tcp_router = server::router(ctx.clone(), Listener::Tcp(gate.clone()));
     let tcp_server: std::pin::Pin<Box<dyn Future<Output = std::io::Result<()>> + Send>> = match tls
     {
-        Some(tls) => Box::pin(tls.serve(tcp, tcp_router, stop.clone()).map(Ok)),
+        Some(tls) => {
+            let remote = tcp_router
+                .clone()
+                .layer(axum::middleware::from_fn_with_state(
+                    gate.clone(),
+                    crate::web::refuse_owner_token,
+                ));
+            Box::pin(tls.serve(tcp, tcp_router, remote, stop.clone()).map(Ok))
+        }
         None => {
             // Frames are small and latency matters more than packet count: no Nagle.
             let tcp = tcp.tap_io(|stream| {

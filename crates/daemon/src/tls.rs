@@ -75,10 +75,17 @@ impl Tls {
         })
     }
 
-    /// Serve `router` over TLS on `listener` until `stop`.
-    pub async fn serve(self, listener: TcpListener, router: Router, stop: CancellationToken) {
+    /// Serve over TLS on `listener` until `stop`: `local` to peers on this
+    /// machine, `remote` to the others.
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        local: Router,
+        remote: Router,
+        stop: CancellationToken,
+    ) {
         loop {
-            let (stream, _) = tokio::select! {
+            let (stream, peer) = tokio::select! {
                 accepted = listener.accept() => match accepted {
                     Ok(accepted) => accepted,
                     Err(e) => {
@@ -90,6 +97,11 @@ impl Tls {
             };
             let _ = stream.set_nodelay(true);
             let acceptor = self.acceptor.clone();
+            let router = if peer.ip().is_loopback() {
+                &local
+            } else {
+                &remote
+            };
             let service = TowerToHyperService::new(router.clone());
             let stop = stop.clone();
             tokio::spawn(async move {

@@ -311,10 +311,10 @@ async fn with_tls_a_viewport_pins_the_certificate_and_plain_http_gets_nothing() 
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn beyond_loopback_the_daemon_starts_only_with_tls() {
-    let daemon = TestDaemon::unstarted(vpd()).unwrap();
-    let mut child = daemon
+/// `vpd daemon --listen 0.0.0.0:0 --tls` in `daemon`'s home; the child
+/// and the port it listens on.
+async fn daemon_on_every_interface(daemon: &TestDaemon) -> (std::process::Child, u16) {
+    let child = daemon
         .vpd()
         .args(["daemon", "--listen", "0.0.0.0:0", "--tls"])
         .stderr(std::process::Stdio::null())
@@ -322,7 +322,11 @@ async fn beyond_loopback_the_daemon_starts_only_with_tls() {
         .unwrap();
     let info = daemon.home().join("daemon.json");
     let deadline = std::time::Instant::now() + WAIT;
-    while !info.exists() {
+    while !info.exists()
+        || Client::connect_unix(&daemon.home().join("daemon.sock"))
+            .await
+            .is_err()
+    {
         assert!(
             std::time::Instant::now() < deadline,
             "the daemon did not start"
@@ -331,7 +335,58 @@ async fn beyond_loopback_the_daemon_starts_only_with_tls() {
     }
     let text = std::fs::read_to_string(&info).unwrap();
     let info: serde_json::Value = serde_json::from_str(&text).unwrap();
-    assert!(info["tlsFingerprint"].is_string(), "{info}");
+    let port = info["listen"]
+        .as_str()
+        .unwrap()
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    (child, port)
+}
+
+/// This machine's address on the network (not loopback): the one a packet
+/// to a documentation address would leave from. Nothing is sent.
+fn network_address() -> std::net::IpAddr {
+    let socket = std::net::UdpSocket::bind("0.0.0.0:0").unwrap();
+    socket
+        .connect("192.0.2.1:9")
+        .expect("this machine has a route off loopback");
+    let ip = socket.local_addr().unwrap().ip();
+    assert!(!ip.is_loopback(), "{ip}");
+    ip
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn beyond_loopback_only_tls_and_only_paired_viewports() {
+    let daemon = TestDaemon::unstarted(vpd()).unwrap();
+    let (mut child, port) = daemon_on_every_interface(&daemon).await;
+    let pinned = fingerprint(&daemon);
+    let token = std::fs::read_to_string(daemon.home().join("token")).unwrap();
+
+    let local = format!("127.0.0.1:{port}");
+    let mut owner = Client::connect_tls(&local, token.trim(), &pinned)
+        .await
+        .unwrap();
+    let code = owner.create_login_code().await.unwrap().code;
+
+    let remote = format!("{}:{port}", network_address());
+    let refused = Client::connect_tls(&remote, token.trim(), &pinned).await;
+    let refused = refused
+        .err()
+        .expect("the owner's token is refused from afar")
+        .to_string();
+    assert!(refused.contains("403"), "{refused}");
+
+    // A viewport that paired gets in from afar.
+    let paired = Client::pair_tls(&remote, &pinned, &code, "afar")
+        .await
+        .unwrap();
+    let mut viewer = Client::connect_tls(&remote, &paired, &pinned)
+        .await
+        .unwrap();
+    assert!(viewer.list_sessions().await.unwrap().is_empty());
     let _ = child.kill();
     let _ = child.wait();
 }

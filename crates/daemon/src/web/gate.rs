@@ -178,6 +178,11 @@ impl Gate {
         Ok(token)
     }
 
+    /// Whether `token` is the owner's.
+    pub fn is_owner(&self, token: &str) -> bool {
+        constant_time_eq(token.as_bytes(), self.owner_token.as_bytes())
+    }
+
     /// Who `token` belongs to, if anyone.
     pub fn check(&self, token: &str) -> Option<Credential> {
         if constant_time_eq(token.as_bytes(), self.owner_token.as_bytes()) {

@@ -97,6 +97,25 @@ fn host_is_address(host: &str) -> bool {
     name.eq_ignore_ascii_case("localhost") || name.parse::<std::net::Ipv4Addr>().is_ok()
 }
 
+/// From another machine, the owner's token is refused: it opens everything
+/// and cannot be revoked, so remote viewports pair (`vpd pair`) instead.
+pub async fn refuse_owner_token(
+    State(gate): State<Arc<Gate>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let headers = request.headers();
+    let presented = bearer(headers).or_else(|| token_subprotocol(headers));
+    if presented.is_some_and(|token| gate.is_owner(token)) {
+        return (
+            StatusCode::FORBIDDEN,
+            "the owner's token works only from this machine; pair this viewport instead (`vpd pair` prints a code)\n",
+        )
+            .into_response();
+    }
+    next.run(request).await
+}
+
 /// Whoever the request proves to be: a bearer token, a token subprotocol,
 /// or this daemon's cookie sent from this daemon's own page (a WebSocket
 /// opened by a page elsewhere carries that page's origin and is refused).

@@ -9,7 +9,8 @@ use globset::Glob;
 use serde::de::DeserializeOwned;
 
 use crate::model::{
-    AgentProfile, ConfigFile, Context, DaemonConfig, JobsConfig, Plan, Template, Workflow,
+    AgentProfile, ConfigFile, Context, DaemonConfig, JobsConfig, Plan, RedactionConfig, Template,
+    Workflow,
 };
 use crate::yaml::{self, Key, Location, Node, PathStep, Value};
 
@@ -91,7 +92,7 @@ pub struct CheckedFile {
 }
 
 const TOP_LEVEL: &str =
-    "version, contexts, workflows, plans, agentProfiles, templates, jobs, daemon";
+    "version, contexts, workflows, plans, agentProfiles, templates, jobs, daemon, redaction";
 
 /// Read and check one file; a missing file is an empty config.
 pub fn check_file(file: &Path) -> Result<CheckedFile, Vec<Diagnostic>> {
@@ -177,6 +178,7 @@ impl Checker {
                 "version" => self.version(node),
                 "jobs" => self.jobs(node),
                 "daemon" => self.daemon(node),
+                "redaction" => self.redaction(node),
                 name => match Section::ALL.into_iter().find(|s| s.key() == name) {
                     Some(section) => self.section(section, node),
                     None => self.report(
@@ -257,6 +259,34 @@ impl Checker {
             return;
         }
         self.checked.config.daemon = Some(daemon);
+    }
+
+    fn redaction(&mut self, node: &Node) {
+        let Some(redaction) = self.typed::<RedactionConfig>(node, "redaction") else {
+            return;
+        };
+        let mut valid = true;
+        for (index, pattern) in redaction.patterns.iter().enumerate() {
+            if let Err(error) = regex::Regex::new(pattern) {
+                let at = node
+                    .find(&[PathStep::Key("patterns".into()), PathStep::Index(index)])
+                    .map(|(n, _)| n.at);
+                let reason = error
+                    .to_string()
+                    .lines()
+                    .last()
+                    .unwrap_or_default()
+                    .to_owned();
+                self.report(
+                    at,
+                    format!("`redaction.patterns` holds an invalid regular expression {pattern:?}: {reason}"),
+                );
+                valid = false;
+            }
+        }
+        if valid {
+            self.checked.config.redaction = Some(redaction);
+        }
     }
 
     fn jobs(&mut self, node: &Node) {

@@ -36,6 +36,23 @@ pub struct ConfigFile {
     /// (`~/.viewport/config.yaml`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub daemon: Option<DaemonConfig>,
+    /// What is masked before a session's updates are stored; read from the
+    /// user's config only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redaction: Option<RedactionConfig>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RedactionConfig {
+    /// Search tool output for the shapes of keys and tokens (default true;
+    /// secrets from the launch's environment are masked either way).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_output: Option<bool>,
+    /// More regular expressions to mask in tool output, as
+    /// `[redacted:custom]` (Rust `regex` syntax).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub patterns: Vec<String>,
 }
 
 /// Context given to a session: one file, the files a glob matches, or text.

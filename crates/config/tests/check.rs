@@ -39,6 +39,7 @@ broken! {
     bad_enum => "bad-enum.yaml",
     zero_parallel => "zero-parallel.yaml",
     bad_listen => "bad-listen.yaml",
+    bad_redaction => "bad-redaction.yaml",
     duplicate_step => "duplicate-step.yaml",
     many_problems => "many-problems.yaml",
 }

@@ -381,6 +381,16 @@ impl Manager {
         launch::save(&session_dir, stored)
             .map_err(|e| internal("keeping the launch options", e))?;
         plan.spec.stderr_log = Some(session_dir.join("agent.stderr.log"));
+        // Read at every launch, so an edit counts for the next session.
+        match viewport_config::user_config(self.home.root()) {
+            Ok(config) => {
+                if let Some(redaction) = config.redaction {
+                    plan.rules.redactor =
+                        std::mem::take(&mut plan.rules.redactor).configured(&redaction);
+                }
+            }
+            Err(e) => tracing::warn!("{e}; redacting with the defaults"),
+        }
         Ok(())
     }
 

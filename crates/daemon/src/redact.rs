@@ -64,6 +64,8 @@ pub struct Redactor {
     secrets: Vec<String>,
     /// Whether tool output is searched for secret shapes.
     shapes: bool,
+    /// The user's own patterns, masked in tool output.
+    custom: Vec<Regex>,
 }
 
 impl Redactor {
@@ -74,7 +76,24 @@ impl Redactor {
             .collect();
         secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
         secrets.dedup();
-        Self { secrets, shapes }
+        Self {
+            secrets,
+            shapes,
+            custom: Vec::new(),
+        }
+    }
+
+    /// The user's `redaction` settings applied: whether shapes are searched
+    /// for, and more patterns (invalid ones were reported by the config
+    /// check and are skipped).
+    pub fn configured(mut self, config: &viewport_config::model::RedactionConfig) -> Self {
+        self.shapes = config.tool_output.unwrap_or(self.shapes);
+        self.custom = config
+            .patterns
+            .iter()
+            .filter_map(|p| Regex::new(p).ok())
+            .collect();
+        self
     }
 
     /// `update` with its secrets masked.
@@ -163,12 +182,14 @@ impl Redactor {
 
     /// Tool output: the launch's secrets, then the shapes of keys and tokens.
     fn output(&self, text: &str) -> String {
-        let text = self.text(text);
+        let mut text = self.text(text);
         if self.shapes {
-            mask_shapes(&text).into_owned()
-        } else {
-            text
+            text = mask_shapes(&text).into_owned();
         }
+        for pattern in &self.custom {
+            text = pattern.replace_all(&text, "[redacted:custom]").into_owned();
+        }
+        text
     }
 }
 
@@ -241,6 +262,20 @@ mod tests {
             panic!()
         };
         assert_eq!(m.text, "the key is [redacted:env], short stays");
+    }
+
+    #[test]
+    fn the_users_settings_turn_shapes_off_and_add_patterns() {
+        let config = viewport_config::model::RedactionConfig {
+            tool_output: Some(false),
+            patterns: vec![r"ACME-[0-9]{6}".to_owned()],
+        };
+        let redactor = Redactor::new([], true).configured(&config);
+        let text = "AKIAIOSFODNN7EXAMPLE and ACME-123456";
+        assert_eq!(
+            redactor.output(text),
+            "AKIAIOSFODNN7EXAMPLE and [redacted:custom]"
+        );
     }
 
     #[test]

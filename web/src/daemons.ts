@@ -9,6 +9,8 @@ const PAIRED_KEY = "viewport.paired";
 const SUBPROTOCOL = "viewport.v1";
 /** How long after a change the list is read again (changes come in bursts). */
 const REFRESH_AFTER_MS = 300;
+/** How many of the newest sessions that re-read covers (older ones rarely change). */
+const REFRESH_SESSIONS = 200;
 
 export interface About {
   daemonId: string;
@@ -99,7 +101,7 @@ export class Daemon extends Observable {
     this.refreshTimer = setTimeout(async () => {
       this.refreshTimer = undefined;
       try {
-        const page = await this.conn.request<ListSessionsResult>({ type: "listSessions" });
+        const page = await this.conn.request<ListSessionsResult>({ type: "listSessions", limit: REFRESH_SESSIONS });
         for (const session of page.sessions) {
           const known = this.sessions.get(session.sessionId);
           // The feed may already be past what the list read saw.

@@ -43,10 +43,14 @@ pub struct DaemonOptions {
 /// Beyond loopback, tokens and transcripts would cross the network: only
 /// with TLS.
 fn refuse_beyond_loopback(listen: &str, tls: bool) -> Result<()> {
-    let address: std::net::SocketAddr = listen.parse().with_context(|| {
-        format!("cannot listen on {listen:?}: expected ADDRESS:PORT, such as 127.0.0.1:7707")
-    })?;
-    if !address.ip().is_loopback() && !tls {
+    use std::net::ToSocketAddrs;
+    let addresses: Vec<std::net::SocketAddr> = listen
+        .to_socket_addrs()
+        .with_context(|| {
+            format!("cannot listen on {listen:?}: expected ADDRESS:PORT, such as 127.0.0.1:7707")
+        })?
+        .collect();
+    if addresses.iter().any(|a| !a.ip().is_loopback()) && !tls {
         anyhow::bail!(
             "refusing to listen on {listen} without TLS: beyond loopback, tokens and transcripts would cross the network unencrypted. Add `--tls` (a self-signed certificate is made on first use; `vpd pair` prints its fingerprint) or set `daemon.tls.cert` and `daemon.tls.key` in ~/.viewport/config.yaml; or listen on 127.0.0.1 and use an SSH tunnel (`ssh -L 7707:127.0.0.1:7707 HOST`)"
         );

@@ -104,9 +104,7 @@ pub async fn refuse_owner_token(
     request: Request,
     next: Next,
 ) -> Response {
-    let headers = request.headers();
-    let presented = bearer(headers).or_else(|| token_subprotocol(headers));
-    if presented.is_some_and(|token| gate.is_owner(token)) {
+    if presented_token(request.headers()).is_some_and(|token| gate.is_owner(token)) {
         return (
             StatusCode::FORBIDDEN,
             "the owner's token works only from this machine; pair this viewport instead (`vpd pair` prints a code)\n",
@@ -120,7 +118,7 @@ pub async fn refuse_owner_token(
 /// or this daemon's cookie sent from this daemon's own page (a WebSocket
 /// opened by a page elsewhere carries that page's origin and is refused).
 pub fn credential(gate: &Gate, headers: &HeaderMap) -> Option<Credential> {
-    if let Some(token) = bearer(headers).or_else(|| token_subprotocol(headers)) {
+    if let Some(token) = presented_token(headers) {
         let credential = gate.check(token)?;
         return origin_allowed(gate, headers, &credential).then_some(credential);
     }
@@ -150,6 +148,11 @@ fn origin_allowed(gate: &Gate, headers: &HeaderMap, credential: &Credential) -> 
 /// that is not a plain same-origin GET; when it is there, it must be ours.
 fn origin_is_ours_or_absent(headers: &HeaderMap) -> bool {
     headers.get(header::ORIGIN).is_none() || same_origin(headers)
+}
+
+/// A token the request carries itself: a bearer header, or a subprotocol.
+fn presented_token(headers: &HeaderMap) -> Option<&str> {
+    bearer(headers).or_else(|| token_subprotocol(headers))
 }
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {

@@ -135,6 +135,9 @@ pub async fn run_daemon(options: DaemonOptions, shutdown: impl Future<Output = (
         None => None,
     };
     let fingerprint = tls.as_ref().map(|tls| tls.fingerprint.clone());
+    if tls.is_some() {
+        gate.set_over_tls();
+    }
     home.write_info(&DaemonInfo {
         pid: std::process::id(),
         listen: address.to_string(),

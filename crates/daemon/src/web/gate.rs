@@ -92,6 +92,8 @@ pub struct Gate {
     codes: Mutex<Codes>,
     /// Viewer ids as they are revoked, so their connections close.
     revoked: broadcast::Sender<String>,
+    /// Whether the TCP listener speaks TLS (login cookies are then `Secure`).
+    tls: std::sync::atomic::AtomicBool,
 }
 
 impl Gate {
@@ -107,6 +109,7 @@ impl Gate {
             viewers: Mutex::new(viewers),
             codes: Mutex::default(),
             revoked: broadcast::channel(16).0,
+            tls: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -176,6 +179,15 @@ impl Gate {
         viewers.push(viewer);
         self.save(&viewers).map_err(RedeemError::Store)?;
         Ok(token)
+    }
+
+    /// The TCP listener speaks TLS.
+    pub fn set_over_tls(&self) {
+        self.tls.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub fn over_tls(&self) -> bool {
+        self.tls.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Whether `token` is the owner's.

@@ -225,12 +225,7 @@ pub async fn login_link(
 fn log_in(gate: &Gate, code: &str, headers: &HeaderMap, mut success: Response) -> Response {
     match gate.redeem(code, &browser_name(headers), None) {
         Ok(token) => {
-            set_cookie(
-                &mut success,
-                &gate.cookie_name(),
-                &token,
-                COOKIE_MAX_AGE_SECS,
-            );
+            set_cookie(&mut success, gate, &token, COOKIE_MAX_AGE_SECS);
             success
         }
         Err(error) => (
@@ -336,7 +331,7 @@ pub async fn logout(State(gate): State<Arc<Gate>>, headers: HeaderMap) -> Respon
         tracing::warn!("cannot forget login {id}: {error}");
     }
     let mut response = StatusCode::NO_CONTENT.into_response();
-    set_cookie(&mut response, &gate.cookie_name(), "", 0);
+    set_cookie(&mut response, &gate, "", 0);
     response
 }
 
@@ -367,12 +362,17 @@ fn allow_any_origin(mut response: Response) -> Response {
     response
 }
 
-fn set_cookie(response: &mut Response, name: &str, value: &str, max_age_secs: u64) {
-    let cookie =
-        format!("{name}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age_secs}");
+fn set_cookie(response: &mut Response, gate: &Gate, value: &str, max_age_secs: u64) {
+    let cookie = cookie_header(&gate.cookie_name(), value, max_age_secs, gate.over_tls());
     if let Ok(value) = HeaderValue::from_str(&cookie) {
         response.headers_mut().append(header::SET_COOKIE, value);
     }
+}
+
+/// Over TLS the cookie is `Secure` too: it never travels unencrypted.
+fn cookie_header(name: &str, value: &str, max_age_secs: u64, secure: bool) -> String {
+    let secure = if secure { "; Secure" } else { "" };
+    format!("{name}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age_secs}{secure}")
 }
 
 /// A name for a login, from the browser's own description of itself.
@@ -414,6 +414,16 @@ mod tests {
         assert!(!same_origin(&headers));
         headers.remove(header::ORIGIN);
         assert!(!same_origin(&headers));
+    }
+
+    #[test]
+    fn login_cookies_are_secure_over_tls() {
+        let plain = cookie_header("vpd_1", "t", 60, false);
+        assert_eq!(
+            plain,
+            "vpd_1=t; Path=/; HttpOnly; SameSite=Strict; Max-Age=60"
+        );
+        assert!(cookie_header("vpd_1", "t", 60, true).ends_with("; Secure"));
     }
 
     #[test]

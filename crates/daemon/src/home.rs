@@ -185,16 +185,24 @@ fn read_or_create_random(path: &Path, bytes: usize) -> Result<String> {
         Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
     }
     let text = random_hex(bytes);
-    let mut file = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)
-        .with_context(|| format!("cannot create {}", path.display()))?;
-    file.write_all(text.as_bytes())
+    write_private(path, text.as_bytes())
         .with_context(|| format!("cannot write {}", path.display()))?;
     Ok(text)
+}
+
+/// Write `bytes` to `path` (its directory made if missing), readable by the
+/// owner only.
+pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    if let Some(dir) = path.parent() {
+        fs::create_dir_all(dir)?;
+    }
+    let mut file = OpenOptions::new()
+        .create(true)
+        .write(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(bytes)
 }
 
 /// `bytes` random bytes as lowercase hex.
@@ -207,15 +215,8 @@ pub fn random_hex(bytes: usize) -> String {
 /// Write `value` as pretty JSON to `dir/name`, readable by the owner only
 /// (launch options and manifests may hold keys in `env`).
 pub fn write_private_json<T: Serialize>(dir: &Path, name: &str, value: &T) -> std::io::Result<()> {
-    fs::create_dir_all(dir)?;
     let json = serde_json::to_vec_pretty(value)?;
-    let mut file = OpenOptions::new()
-        .create(true)
-        .write(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(dir.join(name))?;
-    file.write_all(&json)
+    write_private(&dir.join(name), &json)
 }
 
 /// Read `dir/name` as JSON; none when it is not there.

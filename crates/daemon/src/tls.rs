@@ -4,7 +4,7 @@
 //! use and kept in `tls/` in the data home; viewports pin its SHA-256
 //! fingerprint, which `vpd pair` prints with the code.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
@@ -19,7 +19,7 @@ use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 
-use crate::home::DataHome;
+use crate::home::{DataHome, write_private};
 
 /// A certificate and key the user gave (PEM files).
 #[derive(Debug, Clone)]
@@ -150,29 +150,12 @@ fn self_signed(home: &DataHome, hosts: &[String]) -> Result<CertificateFiles> {
     names.dedup();
     let made = rcgen::generate_simple_self_signed(names)
         .context("cannot make a self-signed certificate")?;
-    write_private(&dir, &files.cert, made.cert.pem().as_bytes())?;
-    write_private(
-        &dir,
-        &files.key,
-        made.signing_key.serialize_pem().as_bytes(),
-    )?;
+    write_private(&files.cert, made.cert.pem().as_bytes())
+        .with_context(|| format!("cannot write {}", files.cert.display()))?;
+    write_private(&files.key, made.signing_key.serialize_pem().as_bytes())
+        .with_context(|| format!("cannot write {}", files.key.display()))?;
     tracing::info!("made a self-signed TLS certificate in {}", dir.display());
     Ok(files)
-}
-
-fn write_private(dir: &Path, path: &Path, bytes: &[u8]) -> Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let mut file = std::fs::OpenOptions::new()
-        .create(true)
-        .write(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)
-        .with_context(|| format!("cannot create {}", path.display()))?;
-    file.write_all(bytes)
-        .with_context(|| format!("cannot write {}", path.display()))
 }
 
 #[cfg(test)]

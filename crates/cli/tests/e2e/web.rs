@@ -104,6 +104,16 @@ async fn a_login_code_works_once_and_becomes_an_http_only_cookie() {
     assert!(body.contains("\"daemonId\":\"dmn_"), "{body}");
     let (status, _, _) = get(&daemon.address, "/api/info", "Cookie: vpd_x=forged\r\n");
     assert!(status.contains("401"), "{status}");
+    let with_cookie = format!("Cookie: {cookie}\r\n");
+    let (status, _, body) = get(
+        &daemon.address,
+        "/api/sessions/nope/console.log",
+        &with_cookie,
+    );
+    assert!(
+        status.contains("400") && body.contains("nope"),
+        "{status} {body}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

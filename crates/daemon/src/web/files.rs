@@ -34,8 +34,9 @@ pub async fn console_log(
     UrlPath(session): UrlPath<String>,
     Query(query): Query<LogQuery>,
 ) -> Response {
-    let Some(dir) = session_dir(&state, &headers, &session) else {
-        return allow_bearer_origin(&headers, unauthorized());
+    let dir = match session_dir(&state, &headers, &session) {
+        Ok(dir) => dir,
+        Err(refused) => return allow_bearer_origin(&headers, refused.into_response()),
     };
     let response = match read_log(&dir.join("console.log"), &query) {
         Ok((offset, size, bytes)) => {
@@ -104,8 +105,9 @@ pub async fn list_artifacts(
     headers: HeaderMap,
     UrlPath(session): UrlPath<String>,
 ) -> Response {
-    let Some(dir) = session_dir(&state, &headers, &session) else {
-        return allow_bearer_origin(&headers, unauthorized());
+    let dir = match session_dir(&state, &headers, &session) {
+        Ok(dir) => dir,
+        Err(refused) => return allow_bearer_origin(&headers, refused.into_response()),
     };
     let root = dir.join("artifacts");
     let mut found = Vec::new();
@@ -123,8 +125,9 @@ pub async fn artifact(
     headers: HeaderMap,
     UrlPath((session, path)): UrlPath<(String, String)>,
 ) -> Response {
-    let Some(dir) = session_dir(&state, &headers, &session) else {
-        return allow_bearer_origin(&headers, unauthorized());
+    let dir = match session_dir(&state, &headers, &session) {
+        Ok(dir) => dir,
+        Err(refused) => return allow_bearer_origin(&headers, refused.into_response()),
     };
     let Some(relative) = safe_relative(&path) else {
         return (
@@ -158,11 +161,35 @@ pub async fn artifact(
     allow_bearer_origin(&headers, response)
 }
 
-/// The session's directory, when the request may read it and the id is one.
-fn session_dir(state: &BrowserState, headers: &HeaderMap, session: &str) -> Option<PathBuf> {
-    credential(&state.gate, headers)?;
-    let id: SessionId = session.parse().ok()?;
-    Some(state.home.session_dir(&id))
+/// Why a session's files were not served.
+enum Refusal {
+    NotLoggedIn,
+    NotASession(String),
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        match self {
+            Self::NotLoggedIn => unauthorized(),
+            Self::NotASession(why) => (StatusCode::BAD_REQUEST, format!("{why}\n")).into_response(),
+        }
+    }
+}
+
+/// The session's directory, when the request may read it and names a
+/// session id.
+fn session_dir(
+    state: &BrowserState,
+    headers: &HeaderMap,
+    session: &str,
+) -> Result<PathBuf, Refusal> {
+    if credential(&state.gate, headers).is_none() {
+        return Err(Refusal::NotLoggedIn);
+    }
+    let id: SessionId = session
+        .parse()
+        .map_err(|e: viewport_protocol::ids::IdError| Refusal::NotASession(e.to_string()))?;
+    Ok(state.home.session_dir(&id))
 }
 
 /// `path` as plain parts only: no root, no `..`.

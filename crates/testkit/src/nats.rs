@@ -1,0 +1,82 @@
+//! A real `nats-server` (Debian's package; `./scripts/test` installs it) on
+//! a free loopback port, with tracing on: its log holds every message it
+//! relays, payload included, so a test can check what a relay could see.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use tempfile::TempDir;
+
+use crate::daemon::WAIT;
+
+pub struct NatsServer {
+    child: Child,
+    dir: TempDir,
+    pub port: u16,
+}
+
+impl NatsServer {
+    pub async fn start() -> Result<Self> {
+        let program = program()?;
+        let port = free_port()?;
+        let dir = tempfile::tempdir()?;
+        let child = Command::new(&program)
+            .args(["-a", "127.0.0.1", "-p", &port.to_string(), "-V", "-l"])
+            .arg(dir.path().join("nats.log"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .with_context(|| format!("cannot start {}", program.display()))?;
+        let server = Self { child, dir, port };
+        let deadline = Instant::now() + WAIT;
+        while tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_err()
+        {
+            if Instant::now() > deadline {
+                bail!("nats-server did not listen on {port}:\n{}", server.log());
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        Ok(server)
+    }
+
+    pub fn url(&self) -> String {
+        format!("nats://127.0.0.1:{}", self.port)
+    }
+
+    /// Everything the server logged, with each message it carried.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("nats.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for NatsServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `nats-server` on the PATH, or where Debian puts it (`/usr/sbin`, often
+/// not on a user's PATH).
+fn program() -> Result<PathBuf> {
+    let on_path = std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|path| std::env::split_paths(&path).collect::<Vec<_>>())
+        .map(|dir| dir.join("nats-server"));
+    on_path
+        .chain([Path::new("/usr/sbin/nats-server").to_owned()])
+        .find(|candidate| candidate.is_file())
+        .context(
+            "nats-server is not installed: `apt-get install nats-server` (./scripts/test does it)",
+        )
+}
+
+fn free_port() -> Result<u16> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    Ok(listener.local_addr()?.port())
+}

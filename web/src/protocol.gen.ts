@@ -1259,6 +1259,10 @@ export interface ViewerInfo {
    */
   origin?: string | null;
   /**
+   * Paired through the relay: it proves itself with a key, not a token.
+   */
+  relay?: boolean;
+  /**
    * `vwr_…`: what `revokeViewer` takes.
    */
   viewerId: string;
@@ -1333,6 +1337,12 @@ export interface LoginCodeResult {
    * Unix milliseconds; it works once, until then.
    */
   expiresAt: number;
+  /**
+   * The code as a pairing link for viewports that reach the daemon
+   * through its relay (`relay.url` in its config): the relay's URL, the
+   * daemon's id and public key, and the code.
+   */
+  relayLink?: string | null;
 }
 /**
  * This interface was referenced by `ViewportProtocol`'s JSON-Schema

@@ -9,9 +9,13 @@
 //! for [`Client::next_frame`].
 
 mod pinned;
+mod relayed;
+
+pub use viewport_relay::Paired as RelayPairing;
 
 use std::collections::VecDeque;
 use std::path::Path;
+use std::pin::Pin;
 
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use serde::de::DeserializeOwned;
@@ -40,6 +44,8 @@ use viewport_protocol::{
 pub enum ClientError {
     #[error("cannot connect to the daemon at {place}: {reason}")]
     Connect { place: String, reason: String },
+    #[error(transparent)]
+    Relay(#[from] viewport_relay::RelayError),
     #[error("the connection to the daemon failed: {0}")]
     Transport(#[from] tungstenite::Error),
     #[error("{message} ({code})", code = code.as_str())]
@@ -82,10 +88,16 @@ impl<T> Transport for T where
 {
 }
 
+type Outgoing = Pin<Box<dyn Sink<Message, Error = tungstenite::Error> + Send>>;
+type Incoming = Pin<Box<dyn Stream<Item = Result<Message, tungstenite::Error>> + Send>>;
+
 pub struct Client {
-    ws: Box<dyn Transport>,
+    outgoing: Outgoing,
+    incoming: Incoming,
     /// Frames that arrived while a request waited for its response.
     backlog: VecDeque<String>,
+    /// A relay connection's keep-alive and goodbye, held for its `Drop`.
+    _relay: Option<relayed::Relay>,
 }
 
 fn config() -> WebSocketConfig {
@@ -95,6 +107,16 @@ fn config() -> WebSocketConfig {
 }
 
 impl Client {
+    fn over(ws: impl Transport + 'static) -> Self {
+        let (outgoing, incoming) = ws.split();
+        Self {
+            outgoing: Box::pin(outgoing),
+            incoming: Box::pin(incoming),
+            backlog: VecDeque::new(),
+            _relay: None,
+        }
+    }
+
     /// Connect over the daemon's unix socket.
     pub async fn connect_unix(socket: &Path) -> Result<Self> {
         let place = socket.display().to_string();
@@ -111,10 +133,7 @@ impl Client {
         let (ws, _) = tokio_tungstenite::client_async_with_config(request, stream, Some(config()))
             .await
             .map_err(|e| fail(e.to_string()))?;
-        Ok(Self {
-            ws: Box::new(ws),
-            backlog: VecDeque::new(),
-        })
+        Ok(Self::over(ws))
     }
 
     /// Connect over TCP to `ws://ADDRESS/ws` with the daemon's token.
@@ -135,10 +154,7 @@ impl Client {
         let (ws, _) = tokio_tungstenite::connect_async_with_config(request, Some(config()), true)
             .await
             .map_err(|e| fail(e.to_string()))?;
-        Ok(Self {
-            ws: Box::new(ws),
-            backlog: VecDeque::new(),
-        })
+        Ok(Self::over(ws))
     }
 
     /// Connect over TLS to `wss://ADDRESS/ws`, trusting only the certificate
@@ -161,10 +177,7 @@ impl Client {
         let (ws, _) = tokio_tungstenite::client_async_with_config(request, stream, Some(config()))
             .await
             .map_err(|e| fail(e.to_string()))?;
-        Ok(Self {
-            ws: Box::new(ws),
-            backlog: VecDeque::new(),
-        })
+        Ok(Self::over(ws))
     }
 
     /// Pair with the daemon at `address` (TLS, its certificate pinned):
@@ -218,7 +231,7 @@ impl Client {
 
     /// Send raw text, as a misbehaving client might.
     pub async fn send_text(&mut self, text: String) -> Result<()> {
-        self.ws.send(Message::text(text)).await?;
+        self.outgoing.send(Message::text(text)).await?;
         Ok(())
     }
 
@@ -231,7 +244,7 @@ impl Client {
     }
 
     async fn read_text(&mut self) -> Result<Option<String>> {
-        while let Some(message) = self.ws.next().await {
+        while let Some(message) = self.incoming.next().await {
             match message? {
                 Message::Text(text) => return Ok(Some(into_string(text))),
                 Message::Close(_) => return Ok(None),

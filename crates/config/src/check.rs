@@ -9,8 +9,8 @@ use globset::Glob;
 use serde::de::DeserializeOwned;
 
 use crate::model::{
-    AgentProfile, ConfigFile, Context, DaemonConfig, JobsConfig, Plan, RedactionConfig, Template,
-    Workflow,
+    AgentProfile, ConfigFile, Context, DaemonConfig, JobsConfig, Plan, RedactionConfig,
+    RelayConfig, Template, Workflow,
 };
 use crate::yaml::{self, Key, Location, Node, PathStep, Value};
 
@@ -92,7 +92,7 @@ pub struct CheckedFile {
 }
 
 const TOP_LEVEL: &str =
-    "version, contexts, workflows, plans, agentProfiles, templates, jobs, daemon, redaction";
+    "version, contexts, workflows, plans, agentProfiles, templates, jobs, daemon, redaction, relay";
 
 /// Read and check one file; a missing file is an empty config.
 pub fn check_file(file: &Path) -> Result<CheckedFile, Vec<Diagnostic>> {
@@ -179,6 +179,7 @@ impl Checker {
                 "jobs" => self.jobs(node),
                 "daemon" => self.daemon(node),
                 "redaction" => self.redaction(node),
+                "relay" => self.relay(node),
                 name => match Section::ALL.into_iter().find(|s| s.key() == name) {
                     Some(section) => self.section(section, node),
                     None => self.report(
@@ -287,6 +288,28 @@ impl Checker {
         if valid {
             self.checked.config.redaction = Some(redaction);
         }
+    }
+
+    fn relay(&mut self, node: &Node) {
+        let Some(relay) = self.typed::<RelayConfig>(node, "relay") else {
+            return;
+        };
+        const SCHEMES: [&str; 4] = ["nats://", "tls://", "ws://", "wss://"];
+        for (key, url) in [
+            ("url", Some(&relay.url)),
+            ("viewerUrl", relay.viewer_url.as_ref()),
+        ] {
+            let Some(url) = url else { continue };
+            if !SCHEMES.iter().any(|scheme| url.starts_with(scheme)) {
+                let at = node.find(&[PathStep::Key(key.into())]).map(|(n, _)| n.at);
+                self.report(
+                    at,
+                    format!("`relay.{key}` must be a NATS URL (nats://, tls://, ws:// or wss://), such as nats://relay.example:4222; found {url:?}"),
+                );
+                return;
+            }
+        }
+        self.checked.config.relay = Some(relay);
     }
 
     fn jobs(&mut self, node: &Node) {

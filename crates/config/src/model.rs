@@ -40,6 +40,21 @@ pub struct ConfigFile {
     /// user's config only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub redaction: Option<RedactionConfig>,
+    /// A NATS server the daemon connects out to, so paired viewports reach
+    /// it from anywhere; read from the user's config only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relay: Option<RelayConfig>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RelayConfig {
+    /// The NATS server (`nats://HOST:4222`, `tls://…`, `ws://…` or `wss://…`).
+    pub url: String,
+    /// The address viewports use for it, when it differs from `url` (put in
+    /// pairing links).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub viewer_url: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

@@ -40,6 +40,7 @@ broken! {
     zero_parallel => "zero-parallel.yaml",
     bad_listen => "bad-listen.yaml",
     bad_redaction => "bad-redaction.yaml",
+    bad_relay => "bad-relay.yaml",
     duplicate_step => "duplicate-step.yaml",
     many_problems => "many-problems.yaml",
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::ws::{Message, WebSocket};
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 use tokio_util::sync::CancellationToken;
@@ -50,6 +50,8 @@ pub struct AppContext {
     pub hub: Arc<Hub>,
     /// Logins and login codes.
     pub gate: Arc<Gate>,
+    /// The relay, when the daemon serves through one (its pairing links).
+    pub relay: Option<Arc<crate::relay::Relay>>,
     pub shutdown: CancellationToken,
 }
 
@@ -66,7 +68,22 @@ struct Connection {
 
 /// Serve one upgraded WebSocket until the peer leaves or the daemon stops.
 pub async fn serve(socket: WebSocket, ctx: Arc<AppContext>, credential: Credential) {
-    let (sink, mut stream) = socket.split();
+    let (sink, stream) = socket.split();
+    serve_messages(sink, stream, ctx, credential).await;
+}
+
+/// Serve one connection, whatever carries its messages (a WebSocket, or a
+/// relay channel dressed as one).
+pub async fn serve_messages<S, R, E>(
+    sink: S,
+    mut stream: R,
+    ctx: Arc<AppContext>,
+    credential: Credential,
+) where
+    S: Sink<Message> + Unpin + Send + 'static,
+    R: Stream<Item = Result<Message, E>> + Unpin,
+    E: std::fmt::Display,
+{
     let (out, outbox) = Outbox::new(OUTBOX_CAPACITY);
     let writer = tokio::spawn(write_frames(sink, outbox));
     let shutdown = ctx.shutdown.clone();
@@ -120,8 +137,8 @@ pub async fn serve(socket: WebSocket, ctx: Arc<AppContext>, credential: Credenti
     let _ = writer.await;
 }
 
-async fn write_frames(
-    mut sink: futures_util::stream::SplitSink<WebSocket, Message>,
+async fn write_frames<S: Sink<Message> + Unpin>(
+    mut sink: S,
     mut outbox: mpsc::Receiver<Vec<Frame>>,
 ) {
     let mut ping = tokio::time::interval(PING_INTERVAL);
@@ -444,6 +461,7 @@ impl Connection {
                 let result = self.owner_only("createLoginCode").map(|()| {
                     let code = self.ctx.gate.create_code();
                     LoginCodeResult {
+                        relay_link: self.ctx.relay.as_ref().map(|relay| relay.link(&code.code)),
                         code: code.code,
                         expires_at: code.expires_at,
                     }

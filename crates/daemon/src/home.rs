@@ -63,6 +63,11 @@ impl DataHome {
         self.root.join("token")
     }
 
+    /// The daemon's private relay key (see [`crate::relay`]).
+    pub fn relay_key_file(&self) -> PathBuf {
+        self.root.join("relay.key")
+    }
+
     pub fn info_file(&self) -> PathBuf {
         self.root.join("daemon.json")
     }
@@ -103,7 +108,11 @@ impl DataHome {
         for path in writable {
             refuse_loose(&path, 0o022, "writable by others", "go-w")?;
         }
-        for path in [self.token_file(), self.root.join("viewers.json")] {
+        for path in [
+            self.token_file(),
+            self.root.join("viewers.json"),
+            self.relay_key_file(),
+        ] {
             refuse_loose(&path, 0o077, "open to others", "go-rwx")?;
         }
         Ok(())

@@ -31,6 +31,8 @@
 //!   follower that streams its output (by byte offset) to an attached viewport.
 //! - [`server`]: axum: `/ws` on TCP (a credential required) and on the unix
 //!   socket (file permissions are the auth).
+//! - [`relay`]: viewports served through a NATS relay, end to end
+//!   encrypted (the transport is `viewport-relay`'s).
 //! - [`tls`]: TLS for the TCP listener (a configured or self-signed
 //!   certificate, its fingerprint).
 //! - [`web`]: the browser UI embedded in the binary, browser login with a
@@ -56,6 +58,7 @@ pub mod observed;
 pub mod outputs;
 pub mod readers;
 pub mod redact;
+pub mod relay;
 pub mod run;
 pub mod server;
 pub mod session;

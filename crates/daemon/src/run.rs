@@ -10,6 +10,7 @@ use anyhow::{Context, Result};
 use axum::serve::ListenerExt;
 use tokio::net::{TcpListener, UnixListener};
 use tokio_util::sync::CancellationToken;
+use viewport_config::model::RelayConfig;
 use viewport_protocol::state::SessionKind;
 use viewport_protocol::{SessionState, now_ms};
 use viewport_store::{Durability, Writer};
@@ -20,6 +21,7 @@ use crate::hub::Hub;
 use crate::ingest::Ingest;
 use crate::manager::Manager;
 use crate::readers::ReaderPool;
+use crate::relay::Relay;
 use crate::server::{self, Listener};
 use crate::tls::{CertificateFiles, Tls};
 use crate::web::Gate;
@@ -38,6 +40,8 @@ pub struct DaemonOptions {
     /// TLS on the TCP listener (required beyond loopback): with the
     /// configured certificate, or a self-signed one.
     pub tls: Option<Option<CertificateFiles>>,
+    /// A NATS relay to serve viewports through, as well.
+    pub relay: Option<RelayConfig>,
 }
 
 /// Beyond loopback, tokens and transcripts would cross the network: only
@@ -78,11 +82,16 @@ pub async fn run_daemon(options: DaemonOptions, shutdown: impl Future<Output = (
         hook_answer_wait,
         large_output_bytes,
         tls,
+        relay,
     } = options;
     refuse_beyond_loopback(&listen, tls.is_some())?;
     home.ensure()?;
     let _lock = home.lock()?;
     let gate = Arc::new(Gate::load(&home).context("cannot load the logins")?);
+    let relay = match relay {
+        Some(config) => Some(Arc::new(Relay::load(&home, config, gate.daemon_id())?)),
+        None => None,
+    };
 
     let writer = Writer::open(&home.database(), durability)
         .with_context(|| format!("cannot open the event log {}", home.database().display()))?;
@@ -160,8 +169,17 @@ pub async fn run_daemon(options: DaemonOptions, shutdown: impl Future<Output = (
         manager: manager.clone(),
         hub,
         gate: gate.clone(),
+        relay: relay.clone(),
         shutdown: stop.clone(),
     });
+    if let Some(relay) = relay {
+        let ctx = ctx.clone();
+        tokio::spawn(async move {
+            if let Err(error) = relay.serve(ctx).await {
+                tracing::error!("the relay stopped: {error:#}");
+            }
+        });
+    }
     let tcp_router = server::router(ctx.clone(), Listener::Tcp(gate.clone()));
     let tcp_server: std::pin::Pin<Box<dyn Future<Output = std::io::Result<()>> + Send>> = match tls
     {

@@ -769,6 +769,11 @@ pub struct LoginCodeResult {
     pub code: String,
     /// Unix milliseconds; it works once, until then.
     pub expires_at: i64,
+    /// The code as a pairing link for viewports that reach the daemon
+    /// through its relay (`relay.url` in its config): the relay's URL, the
+    /// daemon's id and public key, and the code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relay_link: Option<String>,
 }
 
 /// Result of `sessionManifest`.

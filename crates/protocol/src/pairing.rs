@@ -20,6 +20,9 @@ pub struct ViewerInfo {
     /// The web origin it paired from; a browser may use the token only there.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub origin: Option<String>,
+    /// Paired through the relay: it proves itself with a key, not a token.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub relay: bool,
 }
 
 /// Result of `listViewers`.

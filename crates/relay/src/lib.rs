@@ -20,7 +20,7 @@ pub use channel::{Channel, Receiver, Sender};
 pub use daemon::{Incoming, Listener, listen};
 pub use keys::{PublicKey, StaticKey};
 pub use link::PairingLink;
-pub use viewer::{Paired, connect, dial, pair};
+pub use viewer::{Paired, connect, dial, dial_retrying, pair};
 
 use serde::{Deserialize, Serialize};
 

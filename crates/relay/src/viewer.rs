@@ -13,8 +13,10 @@ use crate::{
 /// How long a daemon may take to answer a handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// What a viewer keeps after pairing, to connect again.
-#[derive(Debug, Clone)]
+/// What a viewer keeps after pairing, to connect again. It holds the
+/// viewer's private key: store it where only its owner can read it.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Paired {
     pub relay_url: String,
     pub daemon_id: String,
@@ -27,6 +29,27 @@ pub struct Paired {
 pub async fn dial(url: &str) -> Result<async_nats::Client> {
     async_nats::ConnectOptions::new()
         .name("viewport")
+        .connect(url)
+        .await
+        .map_err(|e| RelayError::Connect {
+            url: url.to_owned(),
+            reason: e.to_string(),
+        })
+}
+
+/// Reach the relay at `url` for a daemon: it comes up whether or not the
+/// relay is, keeps trying in the background, and reconnects (subscriptions
+/// and all) whenever the relay drops.
+pub async fn dial_retrying(url: &str) -> Result<async_nats::Client> {
+    let relay = url.to_owned();
+    async_nats::ConnectOptions::new()
+        .name("vpd")
+        .retry_on_initial_connect()
+        .max_reconnects(None)
+        .event_callback(move |event| {
+            let relay = relay.clone();
+            async move { tracing::info!("relay {relay}: {event}") }
+        })
         .connect(url)
         .await
         .map_err(|e| RelayError::Connect {

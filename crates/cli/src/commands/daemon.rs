@@ -28,11 +28,10 @@ pub async fn run(args: DaemonArgs) -> Result<ExitCode> {
         DurabilityArg::Normal => Durability::Normal,
     };
     let home = DataHome::from_env()?;
-    let config = viewport_config::user_config(home.root())
+    let user_config = viewport_config::user_config(home.root())
         .map_err(|errors| anyhow::anyhow!("{errors}"))
-        .context("the user's config has problems (`vpd config validate` shows them)")?
-        .daemon
-        .unwrap_or_default();
+        .context("the user's config has problems (`vpd config validate` shows them)")?;
+    let config = user_config.daemon.unwrap_or_default();
     let listen = args
         .listen
         .or(config.listen)
@@ -50,6 +49,7 @@ pub async fn run(args: DaemonArgs) -> Result<ExitCode> {
         listen,
         durability,
         tls,
+        relay: user_config.relay,
     };
     run_daemon(options, shutdown_signal()).await?;
     Ok(ExitCode::SUCCESS)

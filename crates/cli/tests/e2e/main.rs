@@ -12,6 +12,7 @@ mod lifecycle;
 mod observed;
 mod prompts;
 mod redaction;
+mod relay;
 mod rewind;
 mod search;
 mod terminal;

@@ -1,6 +1,7 @@
-//! Who may use the daemon over TCP: the owner's token (the `token` file),
-//! and viewers: browsers that logged in with a one-time code and viewports
-//! paired with one. Viewer tokens are kept only as SHA-256 hashes.
+//! Who may use the daemon over TCP or its relay: the owner's token (the
+//! `token` file), and viewers: browsers that logged in with a one-time
+//! code, viewports paired with one (a token, kept only as a SHA-256 hash),
+//! and viewports paired through the relay (a public key).
 
 use std::path::PathBuf;
 use std::sync::Mutex;
@@ -43,7 +44,12 @@ pub struct LoginCode {
 pub struct Viewer {
     pub id: String,
     pub name: String,
-    token_sha256: String,
+    /// Viewers with a token; relay viewers have a key instead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    token_sha256: Option<String>,
+    /// A relay viewer's public key (its X25519 key, base64).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    relay_key: Option<String>,
     pub created_at: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_seen_at: Option<i64>,
@@ -51,6 +57,20 @@ pub struct Viewer {
     /// on the daemon's own page).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub origin: Option<String>,
+}
+
+impl Viewer {
+    fn new(name: &str) -> Self {
+        Self {
+            id: format!("vwr_{}", random_hex(6)),
+            name: name.chars().take(80).collect(),
+            token_sha256: None,
+            relay_key: None,
+            created_at: now_ms(),
+            last_seen_at: None,
+            origin: None,
+        }
+    }
 }
 
 /// What a request proved.
@@ -146,39 +166,82 @@ impl Gate {
         name: &str,
         origin: Option<&str>,
     ) -> Result<String, RedeemError> {
-        let wanted = normalize_code(code);
-        {
-            let mut codes = lock(&self.codes);
-            let now = Instant::now();
-            codes.open.retain(|c| c.expires > now);
-            match codes.open.iter().position(|c| c.code == wanted) {
-                Some(index) => {
-                    codes.open.remove(index);
-                }
-                None => {
-                    codes.wrong += 1;
-                    if codes.wrong >= MAX_WRONG_CODES {
-                        codes.open.clear();
-                        codes.wrong = 0;
-                        return Err(RedeemError::TooManyWrong);
-                    }
-                    return Err(RedeemError::Invalid);
-                }
-            }
-        }
+        self.take_code(code)?;
         let token = random_hex(32);
         let viewer = Viewer {
-            id: format!("vwr_{}", random_hex(6)),
-            name: name.chars().take(80).collect(),
-            token_sha256: sha256_hex(&token),
-            created_at: now_ms(),
-            last_seen_at: None,
+            token_sha256: Some(sha256_hex(&token)),
             origin: origin.map(str::to_owned),
+            ..Viewer::new(name)
         };
+        self.add(viewer)?;
+        Ok(token)
+    }
+
+    /// Trade a code, offered through the relay, for a place among the
+    /// viewers for `key`; returns the new viewer's id.
+    pub fn redeem_relay(&self, code: &str, name: &str, key: &str) -> Result<String, RedeemError> {
+        self.take_code(code)?;
+        let viewer = Viewer {
+            relay_key: Some(key.to_owned()),
+            ..Viewer::new(name)
+        };
+        let id = viewer.id.clone();
+        self.add(viewer)?;
+        Ok(id)
+    }
+
+    /// The id of the relay viewer with `key`, if it is still paired.
+    pub fn relay_viewer(&self, key: &str) -> Option<String> {
+        let mut viewers = lock(&self.viewers);
+        let index = viewers
+            .iter()
+            .position(|v| v.relay_key.as_deref() == Some(key))?;
+        Some(self.seen(&mut viewers, index))
+    }
+
+    fn take_code(&self, code: &str) -> Result<(), RedeemError> {
+        let wanted = normalize_code(code);
+        let mut codes = lock(&self.codes);
+        let now = Instant::now();
+        codes.open.retain(|c| c.expires > now);
+        match codes.open.iter().position(|c| c.code == wanted) {
+            Some(index) => {
+                codes.open.remove(index);
+                Ok(())
+            }
+            None => {
+                codes.wrong += 1;
+                if codes.wrong >= MAX_WRONG_CODES {
+                    codes.open.clear();
+                    codes.wrong = 0;
+                    return Err(RedeemError::TooManyWrong);
+                }
+                Err(RedeemError::Invalid)
+            }
+        }
+    }
+
+    fn add(&self, viewer: Viewer) -> Result<(), RedeemError> {
         let mut viewers = lock(&self.viewers);
         viewers.push(viewer);
-        self.save(&viewers).map_err(RedeemError::Store)?;
-        Ok(token)
+        self.save(&viewers).map_err(RedeemError::Store)
+    }
+
+    /// Note that the viewer at `index` was seen now (to the minute).
+    fn seen(&self, viewers: &mut [Viewer], index: usize) -> String {
+        let now = now_ms();
+        let viewer = &mut viewers[index];
+        let id = viewer.id.clone();
+        if viewer
+            .last_seen_at
+            .is_none_or(|seen| now - seen > LAST_SEEN_RESOLUTION_MS)
+        {
+            viewer.last_seen_at = Some(now);
+            if let Err(error) = self.save(viewers) {
+                tracing::warn!("cannot note when {id} was last seen: {error}");
+            }
+        }
+        id
     }
 
     /// The TCP listener speaks TLS.
@@ -202,21 +265,12 @@ impl Gate {
         }
         let hash = sha256_hex(token);
         let mut viewers = lock(&self.viewers);
-        let viewer = viewers
-            .iter_mut()
-            .find(|v| constant_time_eq(v.token_sha256.as_bytes(), hash.as_bytes()))?;
-        let now = now_ms();
-        let id = viewer.id.clone();
-        if viewer
-            .last_seen_at
-            .is_none_or(|seen| now - seen > LAST_SEEN_RESOLUTION_MS)
-        {
-            viewer.last_seen_at = Some(now);
-            if let Err(error) = self.save(&viewers) {
-                tracing::warn!("cannot note when {id} was last seen: {error}");
-            }
-        }
-        Some(Credential::Viewer(id))
+        let index = viewers.iter().position(|v| {
+            v.token_sha256
+                .as_ref()
+                .is_some_and(|stored| constant_time_eq(stored.as_bytes(), hash.as_bytes()))
+        })?;
+        Some(Credential::Viewer(self.seen(&mut viewers, index)))
     }
 
     /// The web origin a viewer paired from, if it paired from one.
@@ -236,6 +290,7 @@ impl Gate {
                 created_at: v.created_at,
                 last_seen_at: v.last_seen_at,
                 origin: v.origin.clone(),
+                relay: v.relay_key.is_some(),
             })
             .collect()
     }
@@ -367,6 +422,21 @@ mod tests {
         };
         assert!(gate.revoke(&id).unwrap());
         assert_eq!(gate.check(&token), None);
+    }
+
+    #[test]
+    fn a_relay_viewer_is_known_by_its_key_until_revoked() {
+        let (dir, gate) = gate();
+        let id = gate
+            .redeem_relay(&gate.create_code().code, "laptop", "KEY")
+            .unwrap();
+        assert_eq!(gate.relay_viewer("KEY"), Some(id.clone()));
+        assert_eq!(gate.relay_viewer("OTHER"), None);
+        assert!(gate.viewers().iter().any(|v| v.viewer_id == id && v.relay));
+        let reloaded = Gate::load(&DataHome::at(dir.path().join("home"))).unwrap();
+        assert_eq!(reloaded.relay_viewer("KEY"), Some(id.clone()));
+        assert!(gate.revoke(&id).unwrap());
+        assert_eq!(gate.relay_viewer("KEY"), None);
     }
 
     #[test]

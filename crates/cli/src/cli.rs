@@ -14,6 +14,10 @@ use crate::options::SessionOptions;
 #[derive(Debug, Parser)]
 #[command(name = "vpd", version, propagate_version = true)]
 pub struct Cli {
+    /// Talk to a daemon on another machine, through its relay (a name
+    /// from `vpd remote ls`), instead of this machine's.
+    #[arg(long, global = true, env = "VIEWPORT_REMOTE", value_name = "NAME")]
+    pub remote: Option<String>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -124,6 +128,10 @@ pub enum Command {
     /// Pair a viewport: a one-time code (and, on a terminal, a QR code of
     /// the login link); `ls` and `revoke` manage what was paired.
     Pair(PairArgs),
+    /// Daemons on other machines, reached through their NATS relay:
+    /// `vpd remote add NAME LINK` pairs with one, `vpd --remote NAME …` uses it.
+    #[command(subcommand)]
+    Remote(RemoteCommand),
     /// Find words in every session's messages, tool calls and plans.
     Search(SearchArgs),
     /// The latest plan of each session whose agent made one (also kept as
@@ -417,9 +425,28 @@ pub enum ConfigCommand {
 pub struct PairArgs {
     #[command(subcommand)]
     pub action: Option<PairAction>,
-    /// Print the code as JSON: `{"url","code","expiresAt"}`.
+    /// Print the code as JSON: `{"url","code","expiresAt"}`, with
+    /// `tlsFingerprint` and `relayLink` when the daemon has them.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RemoteCommand {
+    /// Pair with a daemon through its relay, with the link its `vpd pair` printed.
+    Add {
+        /// What to call it here (`vpd --remote NAME ls`).
+        name: String,
+        /// `nats://HOST:PORT#DAEMON.KEY.CODE`, from `vpd pair` on that machine.
+        link: String,
+        /// What the daemon's `vpd pair ls` calls this viewport (default: vpd on HOSTNAME).
+        #[arg(long = "as", value_name = "NAME")]
+        viewer_name: Option<String>,
+    },
+    /// The daemons paired through a relay.
+    Ls(ListArgs),
+    /// Forget a remote here (its daemon lists it until `vpd pair revoke` there).
+    Rm { name: String },
 }
 
 #[derive(Debug, Subcommand)]

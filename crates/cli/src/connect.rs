@@ -1,5 +1,6 @@
 //! Reaching the daemon: over its unix socket, starting it in the background
-//! first when it is not running (as tmux starts its server).
+//! first when it is not running (as tmux starts its server); or, with
+//! `--remote NAME`, another machine's daemon through its relay.
 
 use std::os::unix::process::CommandExt;
 use std::process::Stdio;
@@ -13,8 +14,20 @@ use viewport_daemon::DataHome;
 const START_TIMEOUT: Duration = Duration::from_secs(10);
 const START_POLL: Duration = Duration::from_millis(25);
 
-/// A connection to the daemon of this data home, starting it if needed.
+/// The remote this invocation talks to (`--remote`), if any.
+static REMOTE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// Talk to the remote called `name` instead of this machine's daemon.
+pub fn use_remote(name: String) {
+    let _ = REMOTE.set(name);
+}
+
+/// A connection to the daemon of this data home, starting it if needed (or
+/// to the remote chosen with `--remote`).
 pub async fn connect() -> Result<Client> {
+    if let Some(name) = REMOTE.get() {
+        return crate::commands::remote::connect(name).await;
+    }
     let home = DataHome::from_env()?;
     if let Ok(client) = Client::connect_unix(&home.socket()).await {
         return Ok(client);

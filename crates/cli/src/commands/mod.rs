@@ -9,6 +9,7 @@ mod export;
 mod follow;
 mod hooks;
 mod open;
+pub mod remote;
 mod rewind;
 mod search;
 mod session;
@@ -27,6 +28,9 @@ use crate::cli::{Cli, Command, DirCommand, SessionCommand};
 pub const EXIT_SESSION_FAILED: u8 = 3;
 
 pub async fn dispatch(cli: Cli) -> Result<ExitCode> {
+    if let Some(name) = cli.remote {
+        crate::connect::use_remote(name);
+    }
     match cli.command {
         Command::Daemon(args) => daemon::run(args).await,
         Command::DemoAgent => {
@@ -64,6 +68,7 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Search(args) => search::run(args).await,
         Command::Open(args) => open::run(args).await,
         Command::Pair(args) => open::pair(args).await,
+        Command::Remote(command) => remote::run(command).await,
         Command::Export(args) => export::export(args).await,
         Command::Import { file, dir } => export::import(&file, &dir).await,
         Command::Fork { session, at } => export::fork(&session, at).await,

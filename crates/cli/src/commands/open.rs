@@ -26,6 +26,9 @@ struct Login {
     /// The certificate a viewport should see, when the daemon serves TLS.
     #[serde(skip_serializing_if = "Option::is_none")]
     tls_fingerprint: Option<String>,
+    /// The code as a link for pairing through the daemon's relay.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    relay_link: Option<String>,
 }
 
 /// A fresh code and the login link that carries it.
@@ -46,6 +49,7 @@ async fn new_login(client: &mut Client) -> Result<Login> {
         code: code.code,
         expires_at: code.expires_at,
         tls_fingerprint: info.tls_fingerprint,
+        relay_link: code.relay_link,
     })
 }
 
@@ -102,6 +106,12 @@ async fn show_code(client: &mut Client, json: bool) -> Result<ExitCode> {
     if let Some(fingerprint) = &login.tls_fingerprint {
         println!("certificate {fingerprint}");
     }
+    if let Some(link) = &login.relay_link {
+        println!("relay link {link}");
+        if std::io::stdout().is_terminal() {
+            println!("On another machine: vpd remote add NAME '{link}'");
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -129,7 +139,10 @@ async fn list_viewers(client: &mut Client, json: bool) -> Result<ExitCode> {
             viewer.viewer_id,
             format!("{} ago", age(now - viewer.created_at)),
             seen,
-            viewer.origin.as_deref().unwrap_or("-"),
+            viewer
+                .origin
+                .as_deref()
+                .unwrap_or(if viewer.relay { "(relay)" } else { "-" }),
             viewer.name
         );
     }

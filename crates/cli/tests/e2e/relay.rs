@@ -130,3 +130,64 @@ async fn revoking_a_relay_viewport_closes_it_and_its_code_works_once() {
     let refused = Client::connect_relay(&pairing).await.err().unwrap();
     assert!(refused.to_string().contains("not paired"), "{refused}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_pairs_with_a_remote_and_drives_it_through_the_relay() {
+    let nats = NatsServer::start().await.unwrap();
+    let daemon = relayed_daemon(&nats).await;
+    let session = launched(&daemon, "ask", SessionState::Awaiting).await;
+    let pair = json(&run(&daemon, &["pair", "--json"]));
+    let link = pair["relayLink"]
+        .as_str()
+        .expect("vpd pair prints the relay link");
+
+    // The viewport's own data home, on "another machine".
+    let elsewhere = tempfile::tempdir().unwrap();
+    let remote_vpd = |args: &[&str]| {
+        std::process::Command::new(vpd())
+            .args(args)
+            .env("VIEWPORT_HOME", elsewhere.path().join("home"))
+            .env_remove("VIEWPORT_REMOTE")
+            .output()
+            .unwrap()
+    };
+    let added = remote_vpd(&["remote", "add", "box", link, "--as", "ci laptop"]);
+    assert!(
+        added.status.success(),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
+    let again = remote_vpd(&["remote", "add", "box", link]);
+    assert!(!again.status.success(), "a name is taken once");
+
+    let remotes = json(&remote_vpd(&["remote", "ls", "--json"]));
+    assert_eq!(remotes[0]["name"], "box");
+    let listed = json(&remote_vpd(&["--remote", "box", "ls", "--json"]));
+    let text = listed.to_string();
+    assert!(text.contains(session.as_str()), "{text}");
+    let approved = remote_vpd(&["--remote", "box", "approve", session.as_str()]);
+    assert!(
+        approved.status.success(),
+        "{}",
+        String::from_utf8_lossy(&approved.stderr)
+    );
+    daemon
+        .wait_for_state(&session, SessionState::Idle)
+        .await
+        .unwrap();
+    let viewers = json(&run(&daemon, &["pair", "ls", "--json"]));
+    assert!(viewers.to_string().contains("ci laptop"), "{viewers}");
+
+    let unknown = remote_vpd(&["--remote", "nope", "ls"]);
+    let stderr = String::from_utf8_lossy(&unknown.stderr);
+    assert!(
+        !unknown.status.success() && stderr.contains("no remote named nope"),
+        "{stderr}"
+    );
+    let removed = remote_vpd(&["remote", "rm", "box"]);
+    assert!(removed.status.success());
+    assert_eq!(
+        json(&remote_vpd(&["remote", "ls", "--json"])),
+        serde_json::json!([])
+    );
+}

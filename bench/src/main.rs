@@ -13,17 +13,20 @@
 //! - the hook bridge: `vpd hook claude` with the daemon up and down, against
 //!   the same binary starting and exiting;
 //! - history: search over 1M indexed messages, reindex, fork of a 100k-update
-//!   session, a checkpoint of a 10k-file repository against `git stash create`.
+//!   session, a checkpoint of a 10k-file repository against `git stash create`;
+//! - the relay: request round trips and replay through a nats-server on
+//!   loopback against a direct WebSocket.
 //!
 //! Run: `cargo build --release --bin vpd --bin viewport-bench && target/release/viewport-bench`
 //! (`--quick` uses smaller sizes for a smoke run; name `ingest`, `replay`,
-//! `latency`, `terminal`, `hooks` or `history` to run only those).
+//! `latency`, `terminal`, `hooks`, `history` or `relay` to run only those).
 
 mod fixtures;
 mod history;
 mod hooks;
 mod ingest;
 mod latency;
+mod relay;
 mod replay;
 mod terminal;
 
@@ -48,6 +51,8 @@ pub struct Sizes {
     pub fork_updates: u64,
     /// Files of the repository checkpointed.
     pub checkpoint_files: u64,
+    /// Updates replayed through the relay.
+    pub relay_updates: u64,
 }
 
 fn vpd_binary() -> Result<PathBuf> {
@@ -83,6 +88,7 @@ async fn main() -> Result<()> {
             search_messages: 100_000,
             fork_updates: 10_000,
             checkpoint_files: 1_000,
+            relay_updates: 10_000,
         }
     } else {
         Sizes {
@@ -96,6 +102,7 @@ async fn main() -> Result<()> {
             search_messages: 1_000_000,
             fork_updates: 100_000,
             checkpoint_files: 10_000,
+            relay_updates: 100_000,
         }
     };
     let vpd = vpd_binary()?;
@@ -126,6 +133,9 @@ async fn main() -> Result<()> {
     }
     if wanted("history") {
         history::run(&vpd, &sizes).await?;
+    }
+    if wanted("relay") {
+        relay::run(&vpd, &sizes).await?;
     }
     Ok(())
 }

@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use anyhow::{Result, bail};
 use rusqlite::Connection;
+use viewport_client::Client;
 use viewport_protocol::update::StateChange;
 use viewport_protocol::{EndReason, SessionId, SessionState, SessionUpdate};
 use viewport_store::{Durability, EventBody, NewEvent, Writer};
@@ -49,7 +50,11 @@ pub async fn run(vpd: &Path, sizes: &Sizes) -> Result<()> {
 
 /// Frames delivered and seconds taken by one subscribe from seq 0.
 async fn replay_once(daemon: &TestDaemon, session: &SessionId) -> Result<(u64, f64)> {
-    let mut client = daemon.tcp_client().await?;
+    replay_over(daemon.tcp_client().await?, session).await
+}
+
+/// Frames delivered and seconds taken by one subscribe from seq 0 over `client`.
+pub async fn replay_over(mut client: Client, session: &SessionId) -> Result<(u64, f64)> {
     let started = Instant::now();
     client.subscribe(session, 0).await?;
     let mut frames = 0u64;
@@ -67,7 +72,7 @@ async fn replay_once(daemon: &TestDaemon, session: &SessionId) -> Result<(u64, f
 }
 
 /// One ended session of `n` chunks plus its end, written straight to the log.
-fn seed(database: &Path, n: u64) -> Result<SessionId> {
+pub fn seed(database: &Path, n: u64) -> Result<SessionId> {
     let mut writer = Writer::open(database, Durability::Normal)?;
     let session = crate::fixtures::start_session(&mut writer)?;
     crate::fixtures::append_chunks(&mut writer, &session, n, SEED_BATCH)?;

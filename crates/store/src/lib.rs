@@ -12,6 +12,7 @@
 //! - [`migrations`]: the numbered schema migrations and the pragmas.
 //! - [`writer`]: the single writer: assigns seqs and commits batches.
 //! - [`reader`]: read connections for replay, listings and lookups.
+//! - [`viewers`]: browser logins and paired viewports (a primary record).
 //!
 //! The store knows nothing of agents or viewports.
 
@@ -21,12 +22,14 @@ pub mod migrations;
 pub mod projection;
 pub mod reader;
 pub mod search;
+pub mod viewers;
 pub mod writer;
 
 pub use error::StoreError;
 pub use event::{CommittedEvent, EventBody, NewEvent, ObservedAgent, SessionGenesis, StoredUpdate};
 pub use migrations::Durability;
 pub use reader::Reader;
+pub use viewers::{StoredViewer, ViewerStore};
 pub use writer::{ReindexProgress, Writer};
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -3,7 +3,7 @@
 //! code, viewports paired with one (a token, kept only as a SHA-256 hash),
 //! and viewports paired through the relay (a public key).
 
-use std::path::PathBuf;
+use std::path::Path;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -12,11 +12,12 @@ use sha2::{Digest, Sha256};
 use tokio::sync::broadcast;
 use viewport_protocol::now_ms;
 use viewport_protocol::pairing::ViewerInfo;
+use viewport_store::{StoredViewer, ViewerStore};
 
-use crate::home::{DataHome, random_hex, read_json, write_private_json};
+use crate::home::{DataHome, random_hex, read_json};
 
-/// Browser logins and paired viewports, in the data home.
-const VIEWERS_FILE: &str = "viewers.json";
+/// Where an older vpd kept viewers, before they moved into the database.
+const LEGACY_VIEWERS_FILE: &str = "viewers.json";
 /// How long a login code may be used.
 pub const LOGIN_CODE_TTL: Duration = Duration::from_secs(10 * 60);
 /// Codes outstanding at once; the oldest goes first.
@@ -24,7 +25,7 @@ const MAX_OPEN_CODES: usize = 16;
 /// Wrong codes before every open code is dropped (guessing gets nowhere).
 const MAX_WRONG_CODES: u32 = 20;
 /// Last-seen times are kept to the minute, so a busy viewer does not
-/// rewrite the file on every request.
+/// write to the database on every request.
 const LAST_SEEN_RESOLUTION_MS: i64 = 60_000;
 /// Letters that cannot be mistaken for one another when typed from a phone.
 const CODE_ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
@@ -38,38 +39,30 @@ pub struct LoginCode {
     pub expires_at: i64,
 }
 
-/// A browser login or a paired viewport.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// A viewer as an older vpd kept it in `viewers.json`, read once to move
+/// it into the database.
+#[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Viewer {
-    pub id: String,
-    pub name: String,
-    /// Viewers with a token; relay viewers have a key instead.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    token_sha256: Option<String>,
-    /// A relay viewer's public key (its X25519 key, base64).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    relay_key: Option<String>,
-    pub created_at: i64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_seen_at: Option<i64>,
-    /// The web origin it paired from (none for the CLI, an SDK, or a login
-    /// on the daemon's own page).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub origin: Option<String>,
+struct LegacyViewer {
+    id: String,
+    name: String,
+    token_sha256: String,
+    created_at: i64,
+    #[serde(default)]
+    last_seen_at: Option<i64>,
+    #[serde(default)]
+    origin: Option<String>,
 }
 
-impl Viewer {
-    fn new(name: &str) -> Self {
-        Self {
-            id: format!("vwr_{}", random_hex(6)),
-            name: name.chars().take(80).collect(),
-            token_sha256: None,
-            relay_key: None,
-            created_at: now_ms(),
-            last_seen_at: None,
-            origin: None,
-        }
+fn new_viewer(name: &str) -> StoredViewer {
+    StoredViewer {
+        viewer_id: format!("vwr_{}", random_hex(6)),
+        name: name.chars().take(80).collect(),
+        token_sha256: None,
+        relay_key: None,
+        origin: None,
+        created_at: now_ms(),
+        last_seen_at: None,
     }
 }
 
@@ -106,9 +99,10 @@ struct Codes {
 pub struct Gate {
     owner_token: String,
     daemon_id: String,
-    /// The data home, where `viewers.json` lives.
-    dir: PathBuf,
-    viewers: Mutex<Vec<Viewer>>,
+    /// Where viewers are kept: every change is written through.
+    store: ViewerStore,
+    /// The viewers, for checks that need no query.
+    viewers: Mutex<Vec<StoredViewer>>,
     codes: Mutex<Codes>,
     /// Viewer ids as they are revoked, so their connections close.
     revoked: broadcast::Sender<String>,
@@ -118,14 +112,13 @@ pub struct Gate {
 
 impl Gate {
     pub fn load(home: &DataHome) -> anyhow::Result<Self> {
-        let dir = home.root().to_owned();
-        let viewers = read_json::<Vec<Viewer>>(&dir, VIEWERS_FILE)
-            .map_err(anyhow::Error::msg)?
-            .unwrap_or_default();
+        let store = ViewerStore::open(&home.database())?;
+        import_legacy_viewers(home.root(), &store)?;
+        let viewers = store.all()?;
         Ok(Self {
             owner_token: home.token()?,
             daemon_id: home.daemon_id()?,
-            dir,
+            store,
             viewers: Mutex::new(viewers),
             codes: Mutex::default(),
             revoked: broadcast::channel(16).0,
@@ -168,10 +161,10 @@ impl Gate {
     ) -> Result<String, RedeemError> {
         self.take_code(code)?;
         let token = random_hex(32);
-        let viewer = Viewer {
+        let viewer = StoredViewer {
             token_sha256: Some(sha256_hex(&token)),
             origin: origin.map(str::to_owned),
-            ..Viewer::new(name)
+            ..new_viewer(name)
         };
         self.add(viewer)?;
         Ok(token)
@@ -181,11 +174,11 @@ impl Gate {
     /// viewers for `key`; returns the new viewer's id.
     pub fn redeem_relay(&self, code: &str, name: &str, key: &str) -> Result<String, RedeemError> {
         self.take_code(code)?;
-        let viewer = Viewer {
+        let viewer = StoredViewer {
             relay_key: Some(key.to_owned()),
-            ..Viewer::new(name)
+            ..new_viewer(name)
         };
-        let id = viewer.id.clone();
+        let id = viewer.viewer_id.clone();
         self.add(viewer)?;
         Ok(id)
     }
@@ -221,27 +214,32 @@ impl Gate {
         }
     }
 
-    fn add(&self, viewer: Viewer) -> Result<(), RedeemError> {
+    fn add(&self, viewer: StoredViewer) -> Result<(), RedeemError> {
         let mut viewers = lock(&self.viewers);
+        self.store
+            .insert(&viewer)
+            .map_err(|e| RedeemError::Store(e.to_string()))?;
         viewers.push(viewer);
-        self.save(&viewers).map_err(RedeemError::Store)
+        Ok(())
     }
 
     /// Note that the viewer at `index` was seen now (to the minute).
-    fn seen(&self, viewers: &mut [Viewer], index: usize) -> String {
+    fn seen(&self, viewers: &mut [StoredViewer], index: usize) -> String {
         let now = now_ms();
         let viewer = &mut viewers[index];
-        let id = viewer.id.clone();
         if viewer
             .last_seen_at
             .is_none_or(|seen| now - seen > LAST_SEEN_RESOLUTION_MS)
         {
             viewer.last_seen_at = Some(now);
-            if let Err(error) = self.save(viewers) {
-                tracing::warn!("cannot note when {id} was last seen: {error}");
+            if let Err(error) = self.store.seen(&viewer.viewer_id, now) {
+                tracing::warn!(
+                    "cannot note when {} was last seen: {error}",
+                    viewer.viewer_id
+                );
             }
         }
-        id
+        viewer.viewer_id.clone()
     }
 
     /// The TCP listener speaks TLS.
@@ -277,7 +275,7 @@ impl Gate {
     pub fn origin_of(&self, viewer_id: &str) -> Option<String> {
         lock(&self.viewers)
             .iter()
-            .find(|v| v.id == viewer_id)
+            .find(|v| v.viewer_id == viewer_id)
             .and_then(|v| v.origin.clone())
     }
 
@@ -285,7 +283,7 @@ impl Gate {
         lock(&self.viewers)
             .iter()
             .map(|v| ViewerInfo {
-                viewer_id: v.id.clone(),
+                viewer_id: v.viewer_id.clone(),
                 name: v.name.clone(),
                 created_at: v.created_at,
                 last_seen_at: v.last_seen_at,
@@ -303,20 +301,43 @@ impl Gate {
     /// Forget a viewer: its token stops working at once.
     pub fn revoke(&self, viewer_id: &str) -> Result<bool, String> {
         let mut viewers = lock(&self.viewers);
-        let before = viewers.len();
-        viewers.retain(|v| v.id != viewer_id);
-        if viewers.len() == before {
+        if !self.store.remove(viewer_id).map_err(|e| e.to_string())? {
             return Ok(false);
         }
-        self.save(&viewers)?;
+        viewers.retain(|v| v.viewer_id != viewer_id);
         let _ = self.revoked.send(viewer_id.to_owned());
         Ok(true)
     }
+}
 
-    fn save(&self, viewers: &[Viewer]) -> Result<(), String> {
-        write_private_json(&self.dir, VIEWERS_FILE, &viewers)
-            .map_err(|e| format!("{}: {e}", self.dir.join(VIEWERS_FILE).display()))
+/// Move the viewers an older vpd kept in `viewers.json` into the database,
+/// then remove the file (it holds token hashes: one copy is enough).
+fn import_legacy_viewers(dir: &Path, store: &ViewerStore) -> anyhow::Result<()> {
+    let Some(legacy) =
+        read_json::<Vec<LegacyViewer>>(dir, LEGACY_VIEWERS_FILE).map_err(anyhow::Error::msg)?
+    else {
+        return Ok(());
+    };
+    if store.is_empty()? {
+        for viewer in legacy {
+            store.insert(&StoredViewer {
+                viewer_id: viewer.id,
+                name: viewer.name,
+                token_sha256: Some(viewer.token_sha256),
+                relay_key: None,
+                origin: viewer.origin,
+                created_at: viewer.created_at,
+                last_seen_at: viewer.last_seen_at,
+            })?;
+        }
     }
+    let path = dir.join(LEGACY_VIEWERS_FILE);
+    std::fs::remove_file(&path).map_err(|e| {
+        anyhow::anyhow!(
+            "cannot remove {} after moving it into the database: {e}",
+            path.display()
+        )
+    })
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -389,7 +410,11 @@ mod tests {
 
         let reloaded = Gate::load(&DataHome::at(dir.path().join("home"))).unwrap();
         assert_eq!(reloaded.check(&token), gate.check(&token));
-        let stored = fs_text(&dir.path().join("home/viewers.json"));
+        let stored = everything_in(&dir.path().join("home"));
+        assert!(
+            stored.contains(&sha256_hex(&token)),
+            "the hash is in the database"
+        );
         assert!(!stored.contains(&token), "the token is stored hashed");
     }
 
@@ -446,7 +471,37 @@ mod tests {
         assert!(!constant_time_eq(b"abc", b"abcd"));
     }
 
-    fn fs_text(path: &std::path::Path) -> String {
-        std::fs::read_to_string(path).unwrap()
+    /// Every file of the data home (the database and its WAL included), as text.
+    fn everything_in(dir: &Path) -> String {
+        std::fs::read_dir(dir)
+            .unwrap()
+            .map(|entry| std::fs::read(entry.unwrap().path()).unwrap_or_default())
+            .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+            .collect()
+    }
+
+    #[test]
+    fn viewers_an_older_vpd_kept_in_a_file_move_into_the_database() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = DataHome::at(dir.path().join("home"));
+        home.ensure().unwrap();
+        let hash = sha256_hex("old-token");
+        std::fs::write(
+            home.root().join("viewers.json"),
+            format!(r#"[{{"id":"vwr_old","name":"tab","tokenSha256":"{hash}","createdAt":5,"origin":"http://127.0.0.1:9"}}]"#),
+        )
+        .unwrap();
+        let gate = Gate::load(&home).unwrap();
+        assert_eq!(
+            gate.check("old-token"),
+            Some(Credential::Viewer("vwr_old".into()))
+        );
+        assert_eq!(
+            gate.origin_of("vwr_old").as_deref(),
+            Some("http://127.0.0.1:9")
+        );
+        assert!(!home.root().join("viewers.json").exists());
+        let again = Gate::load(&home).unwrap();
+        assert_eq!(again.viewers().len(), 1);
     }
 }

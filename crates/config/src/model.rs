@@ -52,7 +52,8 @@ pub struct RelayConfig {
     /// The NATS server (`nats://HOST:4222`, `tls://…`, `ws://…` or `wss://…`).
     pub url: String,
     /// The address viewports use for it, when it differs from `url` (put in
-    /// pairing links).
+    /// pairing links). Browsers need the server's WebSocket listener
+    /// (`ws://…` or `wss://…`); the CLI takes any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub viewer_url: Option<String>,
 }

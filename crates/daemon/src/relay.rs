@@ -108,7 +108,8 @@ async fn admit(incoming: Incoming, ctx: Arc<AppContext>) {
             return;
         }
     };
-    let channel = match incoming.accept(&viewer_id).await {
+    let hostname = crate::web::DaemonAbout::of(&ctx.gate).hostname;
+    let channel = match incoming.accept(&viewer_id, &hostname).await {
         Ok(channel) => channel,
         Err(e) => {
             tracing::warn!("cannot answer relay viewer {viewer_id}: {e}");

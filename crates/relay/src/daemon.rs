@@ -135,10 +135,12 @@ pub struct Incoming {
 }
 
 impl Incoming {
-    /// Finish the handshake as `viewer_id`; the connection is open.
-    pub async fn accept(mut self, viewer_id: &str) -> Result<Channel> {
+    /// Finish the handshake as `viewer_id`, telling it the daemon's
+    /// `hostname`; the connection is open.
+    pub async fn accept(mut self, viewer_id: &str, hostname: &str) -> Result<Channel> {
         let answer = Answer::Welcome {
             viewer_id: viewer_id.to_owned(),
+            hostname: hostname.to_owned(),
         };
         self.answer(&answer).await?;
         let noise = self

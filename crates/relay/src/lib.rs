@@ -85,8 +85,15 @@ pub struct PairRequest {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", tag = "answer")]
 pub enum Answer {
-    Welcome { viewer_id: String },
-    Refused { message: String },
+    Welcome {
+        viewer_id: String,
+        /// The daemon's machine, for the viewport to show.
+        #[serde(default)]
+        hostname: String,
+    },
+    Refused {
+        message: String,
+    },
 }
 
 fn subject(daemon_id: &str, direction: &str, connection: &str) -> String {

@@ -23,6 +23,9 @@ pub struct Paired {
     pub daemon_key: PublicKey,
     pub viewer_id: String,
     pub viewer_key: StaticKey,
+    /// The daemon's machine, as it said when pairing.
+    #[serde(default)]
+    pub hostname: String,
 }
 
 /// Reach the relay at `url`.
@@ -69,14 +72,15 @@ pub async fn pair(link: &PairingLink, name: &str) -> Result<(Paired, Channel)> {
             name: name.to_owned(),
         }),
     };
-    let (viewer_id, channel) =
+    let (welcome, channel) =
         handshake(nats, &link.daemon_id, &link.daemon_key, &viewer_key, &hello).await?;
     let paired = Paired {
         relay_url: link.relay_url.clone(),
         daemon_id: link.daemon_id.clone(),
         daemon_key: link.daemon_key.clone(),
-        viewer_id,
+        viewer_id: welcome.viewer_id,
         viewer_key,
+        hostname: welcome.hostname,
     };
     Ok((paired, channel))
 }
@@ -101,7 +105,7 @@ async fn handshake(
     daemon_key: &PublicKey,
     viewer_key: &StaticKey,
     hello: &Hello,
-) -> Result<(String, Channel)> {
+) -> Result<(Welcome, Channel)> {
     let connection = connection_id();
     let mut answers = nats
         .subscribe(subject(daemon_id, "down", &connection))
@@ -137,15 +141,27 @@ async fn handshake(
         .map_err(|_| RelayError::Decrypt)?;
     let answer: Answer = serde_json::from_slice(&answer[..len])
         .map_err(|e| RelayError::Protocol(format!("the daemon's answer: {e}")))?;
-    let viewer_id = match answer {
-        Answer::Welcome { viewer_id } => viewer_id,
+    let welcome = match answer {
+        Answer::Welcome {
+            viewer_id,
+            hostname,
+        } => Welcome {
+            viewer_id,
+            hostname,
+        },
         Answer::Refused { message } => return Err(RelayError::Refused(message)),
     };
     let noise = noise
         .into_stateless_transport_mode()
         .map_err(|e| RelayError::Handshake(e.to_string()))?;
     let records = answers.map(|message| message.payload);
-    Ok((viewer_id, Channel::new(nats, up, records, noise)))
+    Ok((welcome, Channel::new(nats, up, records, noise)))
+}
+
+/// What the daemon said when it let the viewer in.
+struct Welcome {
+    viewer_id: String,
+    hostname: String,
 }
 
 /// A fresh connection id: one subject token, unguessable.

@@ -45,7 +45,7 @@ async fn a_paired_viewer_talks_to_the_daemon_and_the_relay_sees_only_ciphertext(
             ("ABCD-EFGH", "phone")
         );
         let viewer_key = incoming.viewer_key.clone();
-        let channel = incoming.accept("vwr_1").await?;
+        let channel = incoming.accept("vwr_1", "host").await?;
         anyhow::Ok((viewer_key, channel, listener))
     });
     let (paired, mut viewer) =
@@ -74,7 +74,7 @@ async fn a_paired_viewer_talks_to_the_daemon_and_the_relay_sees_only_ciphertext(
     let daemon_side = tokio::spawn(async move {
         let incoming = listener.next().await.context("no handshake")?;
         assert!(incoming.hello.pair.is_none());
-        Ok::<_, anyhow::Error>(incoming.accept("vwr_1").await?)
+        Ok::<_, anyhow::Error>(incoming.accept("vwr_1", "host").await?)
     });
     let again = viewport_relay::connect(&paired).await?;
     let mut daemon_again = daemon_side.await??;
@@ -107,7 +107,7 @@ async fn a_refusal_reaches_the_viewer_and_a_forged_record_ends_the_connection() 
         let incoming = listener.next().await.context("no handshake")?;
         incoming.refuse("the code is wrong").await?;
         let incoming = listener.next().await.context("no second handshake")?;
-        Ok::<_, anyhow::Error>(incoming.accept("vwr_2").await?)
+        Ok::<_, anyhow::Error>(incoming.accept("vwr_2", "host").await?)
     });
     let refused = viewport_relay::pair(&link(&nats, &key, "WRONG"), "x").await;
     assert!(

@@ -1,6 +1,7 @@
 //! A real `nats-server` (Debian's package; `./scripts/test` installs it) on
-//! a free loopback port, with tracing on: its log holds every message it
-//! relays, payload included, so a test can check what a relay could see.
+//! a free loopback port, with its WebSocket listener (what browsers use) on
+//! another, and tracing on: its log holds every message it relays, payload
+//! included, so a test can check what a relay could see.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -15,14 +16,22 @@ pub struct NatsServer {
     child: Child,
     dir: TempDir,
     pub port: u16,
+    pub ws_port: u16,
 }
 
 impl NatsServer {
     pub async fn start() -> Result<Self> {
         let program = program()?;
-        let port = free_port()?;
+        let (port, ws_port) = (free_port()?, free_port()?);
         let dir = tempfile::tempdir()?;
+        let config = dir.path().join("nats.conf");
+        std::fs::write(
+            &config,
+            format!("websocket {{\n  listen: \"127.0.0.1:{ws_port}\"\n  no_tls: true\n}}\n"),
+        )?;
         let child = Command::new(&program)
+            .arg("-c")
+            .arg(&config)
             .args(["-a", "127.0.0.1", "-p", &port.to_string(), "-V", "-l"])
             .arg(dir.path().join("nats.log"))
             .stdin(Stdio::null())
@@ -30,11 +39,19 @@ impl NatsServer {
             .stderr(Stdio::null())
             .spawn()
             .with_context(|| format!("cannot start {}", program.display()))?;
-        let server = Self { child, dir, port };
+        let server = Self {
+            child,
+            dir,
+            port,
+            ws_port,
+        };
         let deadline = Instant::now() + WAIT;
         while tokio::net::TcpStream::connect(("127.0.0.1", port))
             .await
             .is_err()
+            || tokio::net::TcpStream::connect(("127.0.0.1", ws_port))
+                .await
+                .is_err()
         {
             if Instant::now() > deadline {
                 bail!("nats-server did not listen on {port}:\n{}", server.log());
@@ -46,6 +63,11 @@ impl NatsServer {
 
     pub fn url(&self) -> String {
         format!("nats://127.0.0.1:{}", self.port)
+    }
+
+    /// The WebSocket listener, as browsers reach it.
+    pub fn ws_url(&self) -> String {
+        format!("ws://127.0.0.1:{}", self.ws_port)
     }
 
     /// Everything the server logged, with each message it carried.

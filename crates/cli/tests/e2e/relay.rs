@@ -12,10 +12,15 @@ use super::*;
 const SECRET_PROMPT: &str = "tell me about the pelican-cipher-4711 please";
 
 async fn relayed_daemon(nats: &NatsServer) -> TestDaemon {
+    relayed_daemon_with(nats, "").await
+}
+
+/// A daemon on the relay; `extra` is more of its `relay:` config.
+async fn relayed_daemon_with(nats: &NatsServer, extra: &str) -> TestDaemon {
     let mut daemon = TestDaemon::unstarted(vpd()).unwrap();
     std::fs::write(
         daemon.home().join("config.yaml"),
-        format!("relay:\n  url: {}\n", nats.url()),
+        format!("relay:\n  url: {}\n{extra}", nats.url()),
     )
     .unwrap();
     daemon.boot_with(&[]).await.unwrap();
@@ -134,12 +139,14 @@ async fn revoking_a_relay_viewport_closes_it_and_its_code_works_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_cli_pairs_with_a_remote_and_drives_it_through_the_relay() {
     let nats = NatsServer::start().await.unwrap();
-    let daemon = relayed_daemon(&nats).await;
+    // Viewports reach the relay by its WebSocket listener, as browsers must.
+    let daemon = relayed_daemon_with(&nats, &format!("  viewerUrl: {}\n", nats.ws_url())).await;
     let session = launched(&daemon, "ask", SessionState::Awaiting).await;
     let pair = json(&run(&daemon, &["pair", "--json"]));
     let link = pair["relayLink"]
         .as_str()
         .expect("vpd pair prints the relay link");
+    assert!(link.starts_with(&nats.ws_url()), "{link}");
 
     // The viewport's own data home, on "another machine".
     let elsewhere = tempfile::tempdir().unwrap();

@@ -1,6 +1,7 @@
-// One WebSocket to one daemon: requests with replies, frames to listeners,
-// and reconnection with backoff. What must be asked again after a
-// reconnect (subscriptions) registers an `onOpen` hook.
+// One connection to one daemon (a WebSocket, or a channel through its
+// relay): requests with replies, frames to listeners, and reconnection with
+// backoff. What must be asked again after a reconnect (subscriptions)
+// registers an `onOpen` hook.
 import type { ClientFrame, ServerFrame } from "./protocol.gen";
 import { Observable } from "./observable";
 
@@ -15,12 +16,33 @@ export class RequestError extends Error {
   }
 }
 
+/** What a connection needs of its transport. */
+export interface SocketLike {
+  onopen?: () => void;
+  onmessage?: (text: string) => void;
+  onclose?: () => void;
+  send(text: string): void;
+  close(): void;
+}
+
+/** A browser WebSocket as a `SocketLike`. */
+export function webSocket(url: string, protocols: string[]): () => SocketLike {
+  return () => {
+    const ws = new WebSocket(url, protocols);
+    const socket: SocketLike = { send: (text) => ws.send(text), close: () => ws.close() };
+    ws.onopen = () => socket.onopen?.();
+    ws.onmessage = (event) => socket.onmessage?.(String(event.data));
+    ws.onclose = () => socket.onclose?.();
+    return socket;
+  };
+}
+
 const RETRY_MIN_MS = 250;
 const RETRY_MAX_MS = 5000;
 
 export class Connection extends Observable {
   state: LinkState = "connecting";
-  private socket?: WebSocket;
+  private socket?: SocketLike;
   private nextId = 1;
   private pending = new Map<string, { resolve: (v: any) => void; reject: (e: Error) => void }>();
   private listeners = new Set<(frame: ServerFrame) => void>();
@@ -29,10 +51,7 @@ export class Connection extends Observable {
   private retryTimer?: ReturnType<typeof setTimeout>;
   private closed = false;
 
-  constructor(
-    readonly url: string,
-    private readonly protocols: string[],
-  ) {
+  constructor(private readonly dial: () => SocketLike) {
     super();
     this.open();
   }
@@ -69,7 +88,7 @@ export class Connection extends Observable {
   }
 
   private open(): void {
-    const socket = new WebSocket(this.url, this.protocols);
+    const socket = this.dial();
     this.socket = socket;
     this.setState("connecting");
     socket.onopen = () => {
@@ -77,7 +96,7 @@ export class Connection extends Observable {
       this.setState("online");
       for (const hook of [...this.openHooks]) hook();
     };
-    socket.onmessage = (event) => this.receive(String(event.data));
+    socket.onmessage = (text) => this.receive(text);
     socket.onclose = () => {
       if (this.socket !== socket) return;
       this.socket = undefined;

@@ -1,8 +1,10 @@
 // Every daemon this browser shows: the one that served the page (reached
 // with its login cookie) and the ones paired with it (reached with a token
-// kept in this browser). Each keeps its live session list.
-import { Connection } from "./conn";
+// kept in this browser, or through their relay with a key kept in this
+// browser). Each keeps its live session list.
+import { Connection, webSocket, type SocketLike } from "./conn";
 import { Observable } from "./observable";
+import type { RelayPairing } from "./relay/link";
 import type { ListSessionsResult, ListSubscribeResult, ServerFrame, SessionSummary } from "./protocol.gen";
 
 const PAIRED_KEY = "viewport.paired";
@@ -18,12 +20,9 @@ export interface About {
   version: string;
 }
 
-/** A daemon paired with this browser, as kept in localStorage. */
-interface Paired extends About {
-  /** `http://host:port` of the daemon. */
-  base: string;
-  token: string;
-}
+/** A daemon paired with this browser, as kept in localStorage: reached
+ * directly with a token, or through its relay. */
+type Paired = About & ({ base: string; token: string } | { relay: RelayPairing });
 
 export class Daemon extends Observable {
   readonly conn: Connection;
@@ -33,15 +32,22 @@ export class Daemon extends Observable {
 
   constructor(
     readonly about: About,
-    /** `http://host:port`, empty for the daemon that served the page. */
+    /** `http://host:port`, empty for the daemon that served the page, the
+     * relay's address for one reached through it. */
     readonly base: string,
     private readonly token?: string,
+    /** Set when the daemon is reached through its relay. */
+    readonly relay?: RelayPairing,
   ) {
     super();
     this.name = about.hostname;
-    const wsBase = base ? base.replace(/^http/, "ws") : location.origin.replace(/^http/, "ws");
-    const protocols = token ? [SUBPROTOCOL, `viewport.token.${token}`] : [SUBPROTOCOL];
-    this.conn = new Connection(`${wsBase}/ws`, protocols);
+    if (relay) {
+      this.conn = new Connection(relaySocket(relay));
+    } else {
+      const wsBase = base ? base.replace(/^http/, "ws") : location.origin.replace(/^http/, "ws");
+      const protocols = token ? [SUBPROTOCOL, `viewport.token.${token}`] : [SUBPROTOCOL];
+      this.conn = new Connection(webSocket(`${wsBase}/ws`, protocols));
+    }
     this.conn.watch(() => {
       if (this.conn.state === "offline" && !base) void this.checkLogin();
       if (this.conn.state !== "online" && this.listed) {
@@ -69,6 +75,9 @@ export class Daemon extends Observable {
 
   /** An HTTP request to this daemon, with its credential. */
   fetch(path: string): Promise<Response> {
+    if (this.relay) {
+      return Promise.reject(new Error("files are not served through the relay yet: use `vpd logs` or `vpd artifacts` on that machine"));
+    }
     const headers: Record<string, string> = this.token ? { authorization: `Bearer ${this.token}` } : {};
     return fetch(`${this.base}${path}`, { headers, credentials: this.base ? "omit" : "same-origin" });
   }
@@ -177,7 +186,9 @@ export class Daemons extends Observable {
       this.changed();
     };
     this.add(home);
-    for (const paired of readPaired()) this.add(new Daemon(paired, paired.base, paired.token));
+    for (const paired of readPaired()) {
+      this.add("relay" in paired ? new Daemon(paired, paired.relay.relayUrl, undefined, paired.relay) : new Daemon(paired, paired.base, paired.token));
+    }
     this.login = { state: "in" };
     this.changed();
   }
@@ -228,6 +239,19 @@ export class Daemons extends Observable {
     return daemon;
   }
 
+  /** Pair a daemon through its relay, with the link its `vpd pair` prints. */
+  async pairRelay(link: string): Promise<Daemon> {
+    const { pairThroughRelay } = await import("./relay/socket");
+    const { pairing, hostname } = await pairThroughRelay(link, `browser at ${location.host}`);
+    const paired: Paired = { daemonId: pairing.daemonId, hostname, version: "", relay: pairing };
+    if (this.byId(paired.daemonId)) throw new Error(`${hostname} (${paired.daemonId}) is already here`);
+    writePaired([...readPaired(), paired]);
+    const daemon = new Daemon(paired, pairing.relayUrl, undefined, pairing);
+    this.add(daemon);
+    this.changed();
+    return daemon;
+  }
+
   /** Stop showing a paired daemon (its token is forgotten here). */
   forget(daemon: Daemon): void {
     writePaired(readPaired().filter((p) => p.daemonId !== daemon.id));
@@ -265,6 +289,32 @@ function readPaired(): Paired[] {
 
 function writePaired(paired: Paired[]): void {
   localStorage.setItem(PAIRED_KEY, JSON.stringify(paired));
+}
+
+/** A relay connection, its code loaded on first use. */
+function relaySocket(relay: RelayPairing): () => SocketLike {
+  return () => {
+    let inner: SocketLike | undefined;
+    let closed = false;
+    const socket: SocketLike = {
+      send: (text) => inner?.send(text),
+      close: () => {
+        closed = true;
+        inner?.close();
+      },
+    };
+    import("./relay/socket").then(
+      ({ RelaySocket }) => {
+        if (closed) return socket.onclose?.();
+        inner = new RelaySocket(relay);
+        inner.onopen = () => socket.onopen?.();
+        inner.onmessage = (text) => socket.onmessage?.(text);
+        inner.onclose = () => socket.onclose?.();
+      },
+      () => socket.onclose?.(),
+    );
+    return socket;
+  };
 }
 
 export const daemons = new Daemons();

@@ -3,7 +3,7 @@
 // Debian Chromium driven by playwright-core. Everything is removed after.
 import { spawn, execFileSync } from "node:child_process";
 import { createServer, connect } from "node:net";
-import { mkdtempSync, mkdirSync, readFileSync, rmSync, existsSync } from "node:fs";
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, existsSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -26,8 +26,13 @@ export class Daemon {
     this.env = { ...process.env, VIEWPORT_HOME: this.home, NO_COLOR: "1" };
   }
 
-  static async start() {
+  /** `config`: the text of its `~/.viewport/config.yaml`, if any. */
+  static async start(config) {
     const daemon = new Daemon();
+    if (config) {
+      mkdirSync(daemon.home, { recursive: true, mode: 0o700 });
+      writeFileSync(join(daemon.home, "config.yaml"), config);
+    }
     await daemon.boot();
     return daemon;
   }
@@ -146,6 +151,58 @@ export async function relay(daemon) {
     },
     close: () => new Promise((done) => { for (const s of sockets) s.destroy(); server.close(done); }),
   };
+}
+
+/** Debian's nats-server on free loopback ports, with its WebSocket listener
+ * (what browsers reach) and tracing on: `log()` holds every message it
+ * carried, payloads included. */
+export async function natsServer() {
+  const dir = mkdtempSync(join(tmpdir(), "vpd-nats-"));
+  const [port, wsPort] = [await freePort(), await freePort()];
+  const config = join(dir, "nats.conf");
+  writeFileSync(config, `websocket {\n  listen: "127.0.0.1:${wsPort}"\n  no_tls: true\n}\n`);
+  const program = existsSync("/usr/sbin/nats-server") ? "/usr/sbin/nats-server" : "nats-server";
+  const child = spawn(program, ["-c", config, "-a", "127.0.0.1", "-p", String(port), "-V", "-l", join(dir, "nats.log")], {
+    stdio: "ignore",
+  });
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  for (const each of [port, wsPort]) {
+    while (!(await listening(each))) {
+      if (child.exitCode !== null || Date.now() > deadline) throw new Error("nats-server did not start (is it installed?)");
+      await sleep(20);
+    }
+  }
+  return {
+    url: `nats://127.0.0.1:${port}`,
+    wsUrl: `ws://127.0.0.1:${wsPort}`,
+    log: () => readFileSync(join(dir, "nats.log"), "utf8"),
+    async remove() {
+      child.kill("SIGKILL");
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+function freePort() {
+  return new Promise((done, fail) => {
+    const server = createServer();
+    server.on("error", fail);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => done(port));
+    });
+  });
+}
+
+function listening(port) {
+  return new Promise((done) => {
+    const socket = connect(port, "127.0.0.1");
+    socket.on("connect", () => {
+      socket.destroy();
+      done(true);
+    });
+    socket.on("error", () => done(false));
+  });
 }
 
 /** What most test files start with: a daemon, a browser and (with

@@ -336,6 +336,7 @@ mod tests {
             cwd: dir.to_owned(),
             env: Vec::new(),
             stderr_log: None,
+            stderr_mask: None,
         }
     }
 

@@ -5,8 +5,10 @@
 
 use std::path::PathBuf;
 use std::process::Stdio;
+use std::sync::Arc;
 
-use tokio::process::{Child, Command};
+use tokio::process::{Child, ChildStderr, Command};
+use tokio::task::JoinHandle;
 
 use crate::AgentError;
 use crate::profile::Resolved;
@@ -26,6 +28,24 @@ pub struct SpawnSpec {
     pub env: Vec<(String, String)>,
     /// Where the agent's stderr goes (appended); discarded when `None`.
     pub stderr_log: Option<PathBuf>,
+    /// What each stderr line becomes before it is written (secrets masked).
+    pub stderr_mask: Option<LineMask>,
+}
+
+/// A rewrite of each line of a log, such as masking secrets.
+#[derive(Clone)]
+pub struct LineMask(Arc<dyn Fn(&str) -> String + Send + Sync>);
+
+impl LineMask {
+    pub fn new(mask: impl Fn(&str) -> String + Send + Sync + 'static) -> Self {
+        Self(Arc::new(mask))
+    }
+}
+
+impl std::fmt::Debug for LineMask {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LineMask")
+    }
 }
 
 impl SpawnSpec {
@@ -37,6 +57,7 @@ impl SpawnSpec {
             cwd,
             env: Vec::new(),
             stderr_log: None,
+            stderr_mask: None,
         }
     }
 }
@@ -57,13 +78,70 @@ pub(crate) fn self_exe() -> Result<PathBuf, AgentError> {
 
 /// Start the process with piped stdin and stdout. The child is killed if its
 /// handle is dropped, so a daemon task that dies takes no orphan with it.
-pub fn spawn_piped(spec: &SpawnSpec) -> Result<Child, AgentError> {
+/// Its stderr is copied, line by line through the spec's mask, to its log
+/// by the task returned (done once the agent's stderr closes).
+pub fn spawn_piped(spec: &SpawnSpec) -> Result<(Child, Option<JoinHandle<()>>), AgentError> {
     let mut command = command(spec);
+    let logged = spec.stderr_log.is_some();
     command
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
-        .stderr(stderr_target(spec));
-    start(command, spec)
+        .stderr(if logged {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        });
+    let mut child = start(command, spec)?;
+    let copier = match (child.stderr.take(), &spec.stderr_log) {
+        (Some(stderr), Some(log)) => Some(tokio::spawn(copy_lines(
+            stderr,
+            log.clone(),
+            spec.stderr_mask.clone(),
+        ))),
+        _ => None,
+    };
+    Ok((child, copier))
+}
+
+/// Longest piece of a line masked at once (a longer line is masked in pieces).
+const MAX_LINE_BYTES: u64 = 64 * 1024;
+
+async fn copy_lines(stderr: ChildStderr, log: PathBuf, mask: Option<LineMask>) {
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
+    let opened = tokio::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log)
+        .await;
+    let mut file = match opened {
+        Ok(file) => Some(file),
+        Err(e) => {
+            tracing::warn!("cannot write {}: {e}", log.display());
+            None
+        }
+    };
+    let mut reader = tokio::io::BufReader::new(stderr);
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        match (&mut reader)
+            .take(MAX_LINE_BYTES)
+            .read_until(b'\n', &mut line)
+            .await
+        {
+            Ok(0) | Err(_) => break,
+            Ok(_) => {}
+        }
+        let Some(out) = file.as_mut() else { continue };
+        let text = String::from_utf8_lossy(&line);
+        let masked = match &mask {
+            Some(LineMask(mask)) => mask(&text),
+            None => text.into_owned(),
+        };
+        if out.write_all(masked.as_bytes()).await.is_err() {
+            file = None;
+        }
+    }
 }
 
 /// Start a command an agent asked to run (an ACP terminal): no stdin,
@@ -155,17 +233,6 @@ pub fn stderr_tail(path: &std::path::Path, max_bytes: u64) -> Option<String> {
     };
     let text = text.trim();
     (!text.is_empty()).then(|| text.to_owned())
-}
-
-fn stderr_target(spec: &SpawnSpec) -> Stdio {
-    let file = spec.stderr_log.as_ref().and_then(|path| {
-        std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .ok()
-    });
-    file.map(Stdio::from).unwrap_or_else(Stdio::null)
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use tokio::sync::{mpsc, oneshot};
 use viewport_agents::acp::config::ConfigRequest;
 use viewport_agents::profile::{BUILTIN_NAMES, ProgramSearch};
 use viewport_agents::pty::{TermSize, Terminal, template_command};
-use viewport_agents::spawn::SpawnSpec;
+use viewport_agents::spawn::{LineMask, SpawnSpec};
 use viewport_agents::{AcpSession, AgentProfile, DriverEvent};
 use viewport_protocol::frames::{ListSessionsResult, ReindexResult, SearchHit, UpdateAt};
 use viewport_protocol::options::{AgentInfo, ConfigOverrides, ContextItem};
@@ -391,6 +391,8 @@ impl Manager {
             }
             Err(e) => tracing::warn!("{e}; redacting with the defaults"),
         }
+        let redactor = plan.rules.redactor.clone();
+        plan.spec.stderr_mask = Some(LineMask::new(move |line| redactor.log_line(line)));
         Ok(())
     }
 
@@ -513,6 +515,7 @@ impl Manager {
             cwd: PathBuf::from(&directory.path),
             env,
             stderr_log: None,
+            stderr_mask: None,
         };
         let size = TermSize {
             cols: request.cols.unwrap_or(TermSize::default().cols),

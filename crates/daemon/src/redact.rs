@@ -180,6 +180,11 @@ impl Redactor {
         text.into_owned()
     }
 
+    /// A line of the agent's own log (its stderr), masked as tool output is.
+    pub fn log_line(&self, line: &str) -> String {
+        self.output(line)
+    }
+
     /// Tool output: the launch's secrets, then the shapes of keys and tokens.
     fn output(&self, text: &str) -> String {
         let mut text = self.text(text);

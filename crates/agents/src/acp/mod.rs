@@ -109,7 +109,7 @@ impl AcpSession {
         setup: SessionSetup,
         events: EventSender,
     ) -> Result<Self, AgentError> {
-        let mut child = spawn_piped(spec)?;
+        let (mut child, stderr_copied) = spawn_piped(spec)?;
         let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
             return Err(AgentError::ExitedEarly("stdio was not piped".to_owned()));
         };
@@ -132,7 +132,13 @@ impl AcpSession {
             shared,
             command_rx,
         ));
-        tokio::spawn(supervise(child, connection, kill.clone(), events));
+        tokio::spawn(supervise(
+            child,
+            stderr_copied,
+            connection,
+            kill.clone(),
+            events,
+        ));
         Ok(Self { commands, kill })
     }
 
@@ -178,8 +184,12 @@ impl AcpSession {
     }
 }
 
+/// How long an exited agent's stderr may take to reach its log.
+const STDERR_DRAIN: std::time::Duration = std::time::Duration::from_secs(1);
+
 async fn supervise(
     mut child: Child,
+    stderr_copied: Option<JoinHandle<()>>,
     mut connection: JoinHandle<Result<(), String>>,
     kill: CancellationToken,
     events: EventSender,
@@ -222,6 +232,11 @@ async fn supervise(
             }
         }
     };
+    // The exit is explained by the end of its stderr log: let the last lines
+    // land first (a grandchild holding stderr open does not hold us up).
+    if let Some(copied) = stderr_copied {
+        let _ = tokio::time::timeout(STDERR_DRAIN, copied).await;
+    }
     let exit = match status {
         Ok(status) => {
             use std::os::unix::process::ExitStatusExt;

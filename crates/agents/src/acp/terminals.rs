@@ -105,6 +105,7 @@ impl Terminals {
             cwd: request.cwd,
             env: request.env,
             stderr_log: None,
+            stderr_mask: None,
         };
         let mut child = spawn_tool_process(&spec)?;
         let limit = request.output_limit.unwrap_or(DEFAULT_OUTPUT_LIMIT);

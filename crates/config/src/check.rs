@@ -259,6 +259,23 @@ impl Checker {
             );
             return;
         }
+        for (index, host) in daemon.hosts.iter().enumerate() {
+            let valid = !host.is_empty()
+                && host.split('.').all(|label| {
+                    !label.is_empty()
+                        && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                });
+            if !valid {
+                let at = node
+                    .find(&[PathStep::Key("hosts".into()), PathStep::Index(index)])
+                    .map(|(n, _)| n.at);
+                self.report(
+                    at,
+                    format!("`daemon.hosts` holds {host:?}, which is not a host name (such as mybox.example, without a port)"),
+                );
+                return;
+            }
+        }
         self.checked.config.daemon = Some(daemon);
     }
 

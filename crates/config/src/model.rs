@@ -208,6 +208,12 @@ pub struct DaemonConfig {
     /// loopback; `vpd daemon --tls` uses a self-signed one instead).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tls: Option<TlsConfig>,
+    /// Host names the daemon answers to besides IP addresses and
+    /// `localhost` (`mybox.example`): requests naming any other host are
+    /// refused, against DNS rebinding. A self-signed certificate made once
+    /// they are set names them too.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hosts: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

@@ -41,6 +41,7 @@ broken! {
     bad_listen => "bad-listen.yaml",
     bad_redaction => "bad-redaction.yaml",
     bad_relay => "bad-relay.yaml",
+    bad_hosts => "bad-hosts.yaml",
     duplicate_step => "duplicate-step.yaml",
     many_problems => "many-problems.yaml",
 }

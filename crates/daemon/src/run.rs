@@ -42,6 +42,9 @@ pub struct DaemonOptions {
     pub tls: Option<Option<CertificateFiles>>,
     /// A NATS relay to serve viewports through, as well.
     pub relay: Option<RelayConfig>,
+    /// Host names the TCP listener answers to besides addresses and
+    /// `localhost` (a self-signed certificate covers them).
+    pub hosts: Vec<String>,
 }
 
 /// Beyond loopback, tokens and transcripts would cross the network: only
@@ -83,11 +86,13 @@ pub async fn run_daemon(options: DaemonOptions, shutdown: impl Future<Output = (
         large_output_bytes,
         tls,
         relay,
+        hosts,
     } = options;
     refuse_beyond_loopback(&listen, tls.is_some())?;
     home.ensure()?;
     let _lock = home.lock()?;
     let gate = Arc::new(Gate::load(&home).context("cannot load the logins")?);
+    gate.set_hosts(hosts.clone());
     let relay = match relay {
         Some(config) => Some(Arc::new(Relay::load(&home, config, gate.daemon_id())?)),
         None => None,
@@ -139,7 +144,7 @@ pub async fn run_daemon(options: DaemonOptions, shutdown: impl Future<Output = (
         Some(files) => Some(Tls::load(
             &home,
             files.as_ref(),
-            &certificate_hosts(address),
+            &[certificate_hosts(address), hosts].concat(),
         )?),
         None => None,
     };

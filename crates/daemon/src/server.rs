@@ -41,8 +41,11 @@ pub fn router(ctx: Arc<AppContext>, listener: Listener) -> Router {
     match listener {
         Listener::LocalSocket => ws,
         Listener::Tcp(gate) => ws
-            .merge(browser_routes(BrowserState { gate, home }))
-            .layer(axum::middleware::from_fn(web::check_host)),
+            .merge(browser_routes(BrowserState {
+                gate: gate.clone(),
+                home,
+            }))
+            .layer(axum::middleware::from_fn_with_state(gate, web::check_host)),
     }
 }
 

@@ -50,6 +50,7 @@ pub async fn run(args: DaemonArgs) -> Result<ExitCode> {
         durability,
         tls,
         relay: user_config.relay,
+        hosts: config.hosts,
     };
     run_daemon(options, shutdown_signal()).await?;
     Ok(ExitCode::SUCCESS)

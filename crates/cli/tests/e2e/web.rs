@@ -400,3 +400,25 @@ async fn beyond_loopback_only_tls_and_only_paired_viewports() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_configured_host_name_is_answered_and_others_are_not() {
+    let mut daemon = TestDaemon::unstarted(vpd()).unwrap();
+    std::fs::write(
+        daemon.home().join("config.yaml"),
+        "daemon:\n  hosts: [box.example]\n",
+    )
+    .unwrap();
+    daemon.boot_with(&[]).await.unwrap();
+    let port = daemon.address.rsplit(':').next().unwrap().to_owned();
+    for (host, expected) in [
+        (format!("box.example:{port}"), "200"),
+        (format!("BOX.EXAMPLE:{port}"), "200"),
+        (format!("evil.box.example:{port}"), "421"),
+        (format!("attacker.example:{port}"), "421"),
+    ] {
+        let request = format!("GET / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+        let (status, _, _) = http(&daemon.address, &request);
+        assert!(status.contains(expected), "{host}: {status}");
+    }
+}

@@ -108,6 +108,8 @@ pub struct Gate {
     revoked: broadcast::Sender<String>,
     /// Whether the TCP listener speaks TLS (login cookies are then `Secure`).
     tls: std::sync::atomic::AtomicBool,
+    /// Host names allowed besides addresses and `localhost`.
+    hosts: std::sync::OnceLock<Vec<String>>,
 }
 
 impl Gate {
@@ -123,6 +125,7 @@ impl Gate {
             codes: Mutex::default(),
             revoked: broadcast::channel(16).0,
             tls: std::sync::atomic::AtomicBool::new(false),
+            hosts: std::sync::OnceLock::new(),
         })
     }
 
@@ -240,6 +243,16 @@ impl Gate {
             }
         }
         viewer.viewer_id.clone()
+    }
+
+    /// Names besides addresses and `localhost` that requests may carry in
+    /// `Host` (`daemon.hosts`); set once at start-up.
+    pub fn set_hosts(&self, names: Vec<String>) {
+        let _ = self.hosts.set(names);
+    }
+
+    pub fn hosts(&self) -> &[String] {
+        self.hosts.get().map_or(&[], Vec::as_slice)
     }
 
     /// The TCP listener speaks TLS.

@@ -65,23 +65,31 @@ impl DaemonAbout {
     }
 }
 
-/// Refuse a request whose `Host` is a name other than `localhost`: a page
-/// on a domain that re-resolves to this machine (DNS rebinding) carries
-/// its own name there.
-pub async fn check_host(request: Request, next: Next) -> Response {
+/// Refuse a request whose `Host` is a name other than `localhost` or one
+/// the user configured (`daemon.hosts`): a page on a domain that
+/// re-resolves to this machine (DNS rebinding) carries its own name there.
+pub async fn check_host(State(gate): State<Arc<Gate>>, request: Request, next: Next) -> Response {
     let host = request
         .headers()
         .get(header::HOST)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    if !host_is_address(host) {
+    if !host_is_address(host) && !host_is_named(host, gate.hosts()) {
         return (
             StatusCode::MISDIRECTED_REQUEST,
-            format!("vpd answers only to an IP address or localhost, not {host:?}\n"),
+            format!("vpd answers only to an IP address, localhost or a name in `daemon.hosts` of its config, not {host:?}\n"),
         )
             .into_response();
     }
     next.run(request).await
+}
+
+/// Whether `host` (with or without a port) is one of `names`.
+fn host_is_named(host: &str, names: &[String]) -> bool {
+    let name = host.rsplit_once(':').map_or(host, |(name, _port)| name);
+    names
+        .iter()
+        .any(|allowed| allowed.eq_ignore_ascii_case(name))
 }
 
 fn host_is_address(host: &str) -> bool {
@@ -402,6 +410,16 @@ mod tests {
         for host in ["evil.example:7707", "", "127.0.0.1.nip.io", "[evil]:1"] {
             assert!(!host_is_address(host), "{host}");
         }
+    }
+
+    #[test]
+    fn configured_names_are_hosts_too() {
+        let names = vec!["box.example".to_owned()];
+        assert!(host_is_named("box.example:7707", &names));
+        assert!(host_is_named("BOX.example", &names));
+        assert!(!host_is_named("evil.box.example:7707", &names));
+        assert!(!host_is_named("box.example.evil:7707", &names));
+        assert!(!host_is_named("box.example:7707", &[]));
     }
 
     #[test]

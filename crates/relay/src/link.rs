@@ -69,7 +69,7 @@ pub(crate) fn valid_daemon_id(id: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::StaticKey;
+    use crate::{PublicKey, StaticKey};
 
     #[test]
     fn a_link_reads_back_as_written() {
@@ -80,6 +80,27 @@ mod tests {
             code: "ABCD-EFGH".into(),
         };
         assert_eq!(link.to_string().parse::<PairingLink>().unwrap(), link);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_link_reads_back_and_any_text_parses_or_is_refused(
+            host in "[a-z0-9.-]{1,30}",
+            port in 1u16..,
+            id in "[a-z0-9]{1,16}",
+            code in "[A-Z0-9-]{1,12}",
+            key in proptest::array::uniform32(proptest::num::u8::ANY),
+            text in "\\PC*",
+        ) {
+            let link = PairingLink {
+                relay_url: format!("ws://{host}:{port}"),
+                daemon_id: format!("dmn_{id}"),
+                daemon_key: PublicKey::from_bytes(&key).unwrap(),
+                code,
+            };
+            proptest::prop_assert_eq!(link.to_string().parse::<PairingLink>().unwrap(), link);
+            let _ = text.parse::<PairingLink>();
+        }
     }
 
     #[test]

@@ -63,13 +63,9 @@ pub async fn run(vpd: &Path, sizes: &Sizes) -> Result<()> {
 }
 
 async fn pair(daemon: &TestDaemon) -> Result<viewport_client::RelayPairing> {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !daemon.log().contains("serving viewports through the relay") {
-        if Instant::now() > deadline {
-            bail!("the daemon did not reach the relay:\n{}", daemon.log());
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    daemon
+        .wait_for_log("serving viewports through the relay")
+        .await?;
     let code = daemon.client().await?.create_login_code().await?;
     let link = code.relay_link.context("no relay link")?;
     Ok(Client::pair_relay(&link, "bench").await?.0)

@@ -53,10 +53,10 @@ impl Relay {
     /// viewers until the daemon stops.
     pub async fn serve(self: Arc<Self>, ctx: Arc<AppContext>) -> Result<()> {
         let nats = viewport_relay::dial_retrying(&self.url).await?;
-        let mut listener = viewport_relay::listen(nats, &self.daemon_id, self.key.clone())
+        let mut listener = viewport_relay::listen(nats.clone(), &self.daemon_id, self.key.clone())
             .await
             .with_context(|| format!("cannot listen on the relay {}", self.url))?;
-        tracing::info!("serving viewports through the relay {}", self.url);
+        tokio::spawn(announce(nats, self.url.clone()));
         let shutdown = ctx.shutdown.clone();
         loop {
             let incoming = tokio::select! {
@@ -67,6 +67,32 @@ impl Relay {
             tokio::spawn(admit(incoming, ctx.clone()));
         }
         Ok(())
+    }
+}
+
+/// How long the relay may take to answer before the log says it cannot be reached.
+const RELAY_PATIENCE: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Say in the log when the relay has our subscription (it has once it
+/// answers a flush: a viewport that connects after that is answered), and
+/// say so once if it cannot be reached yet.
+async fn announce(nats: viewport_relay::async_nats::Client, url: String) {
+    let mut warned = false;
+    loop {
+        match tokio::time::timeout(RELAY_PATIENCE, nats.flush()).await {
+            Ok(Ok(())) => {
+                tracing::info!("serving viewports through the relay {url}");
+                return;
+            }
+            Ok(Err(_)) | Err(_) if !warned => {
+                tracing::warn!(
+                    "the relay {url} cannot be reached yet; vpd keeps trying in the background"
+                );
+                warned = true;
+            }
+            _ => {}
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     }
 }
 

@@ -16,6 +16,8 @@ mod keys;
 mod link;
 mod viewer;
 
+/// The NATS client this crate speaks through, for callers that hold one.
+pub use async_nats;
 pub use channel::{Channel, Receiver, Sender};
 pub use daemon::{Incoming, Listener, listen};
 pub use keys::{PublicKey, StaticKey};

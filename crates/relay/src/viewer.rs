@@ -51,7 +51,13 @@ pub async fn dial_retrying(url: &str) -> Result<async_nats::Client> {
         .max_reconnects(None)
         .event_callback(move |event| {
             let relay = relay.clone();
-            async move { tracing::info!("relay {relay}: {event}") }
+            async move {
+                match event {
+                    // Retries while the relay is down would fill the log.
+                    async_nats::Event::ClientError(_) => tracing::debug!("relay {relay}: {event}"),
+                    _ => tracing::info!("relay {relay}: {event}"),
+                }
+            }
         })
         .connect(url)
         .await

@@ -131,6 +131,19 @@ impl TestDaemon {
         std::fs::read_to_string(self.root.path().join("daemon.log")).unwrap_or_default()
     }
 
+    /// Wait until the daemon's log says `line` (such as that it reached
+    /// its relay, which it does in the background).
+    pub async fn wait_for_log(&self, line: &str) -> Result<()> {
+        let deadline = Instant::now() + WAIT;
+        while !self.log().contains(line) {
+            if Instant::now() > deadline {
+                bail!("the daemon never logged {line:?}:\n{}", self.log());
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        Ok(())
+    }
+
     /// Kill the daemon with SIGKILL: no shutdown code runs.
     pub fn kill_hard(&mut self) {
         if let Some(mut child) = self.child.take() {

@@ -18,7 +18,9 @@ pub async fn run(args: DaemonArgs) -> Result<ExitCode> {
     }
     tracing_subscriber::fmt()
         .with_env_filter(
-            EnvFilter::try_from_env("VIEWPORT_LOG").unwrap_or_else(|_| EnvFilter::new("info")),
+            EnvFilter::try_from_env("VIEWPORT_LOG")
+                // The NATS client logs each retry itself; the relay says what matters.
+                .unwrap_or_else(|_| EnvFilter::new("info,async_nats=warn")),
         )
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))

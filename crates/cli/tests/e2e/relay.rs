@@ -24,15 +24,10 @@ async fn relayed_daemon_with(nats: &NatsServer, extra: &str) -> TestDaemon {
     )
     .unwrap();
     daemon.boot_with(&[]).await.unwrap();
-    let deadline = std::time::Instant::now() + WAIT;
-    while !daemon.log().contains("serving viewports through the relay") {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the daemon did not reach the relay:\n{}",
-            daemon.log()
-        );
-        tokio::time::sleep(SHORT).await;
-    }
+    daemon
+        .wait_for_log("serving viewports through the relay")
+        .await
+        .unwrap();
     daemon
 }
 

@@ -157,8 +157,20 @@ export async function relay(daemon) {
  * (what browsers reach) and tracing on: `log()` holds every message it
  * carried, payloads included. */
 export async function natsServer() {
+  // A port found free can be taken by another process before nats-server
+  // binds it: try fresh ones a few times.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startNats();
+    } catch (error) {
+      if (attempt === 3) throw error;
+    }
+  }
+}
+
+async function startNats() {
   const dir = mkdtempSync(join(tmpdir(), "vpd-nats-"));
-  const [port, wsPort] = [await freePort(), await freePort()];
+  const [port, wsPort] = await freePorts(2);
   const config = join(dir, "nats.conf");
   writeFileSync(config, `websocket {\n  listen: "127.0.0.1:${wsPort}"\n  no_tls: true\n}\n`);
   const program = existsSync("/usr/sbin/nats-server") ? "/usr/sbin/nats-server" : "nats-server";
@@ -168,7 +180,11 @@ export async function natsServer() {
   const deadline = Date.now() + START_TIMEOUT_MS;
   for (const each of [port, wsPort]) {
     while (!(await listening(each))) {
-      if (child.exitCode !== null || Date.now() > deadline) throw new Error("nats-server did not start (is it installed?)");
+      if (child.exitCode !== null || Date.now() > deadline) {
+        child.kill("SIGKILL");
+        rmSync(dir, { recursive: true, force: true });
+        throw new Error("nats-server did not start (is it installed?)");
+      }
       await sleep(20);
     }
   }
@@ -183,15 +199,18 @@ export async function natsServer() {
   };
 }
 
-function freePort() {
-  return new Promise((done, fail) => {
-    const server = createServer();
-    server.on("error", fail);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => done(port));
-    });
-  });
+/** `count` distinct free ports (all held while they are read). */
+async function freePorts(count) {
+  const servers = await Promise.all(
+    Array.from({ length: count }, () => new Promise((done, fail) => {
+      const server = createServer();
+      server.on("error", fail);
+      server.listen(0, "127.0.0.1", () => done(server));
+    })),
+  );
+  const ports = servers.map((server) => server.address().port);
+  await Promise.all(servers.map((server) => new Promise((done) => server.close(done))));
+  return ports;
 }
 
 function listening(port) {

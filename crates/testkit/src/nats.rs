@@ -19,10 +19,25 @@ pub struct NatsServer {
     pub ws_port: u16,
 }
 
+/// Tries at starting on fresh ports: a port found free can be taken by
+/// another process before nats-server binds it.
+const START_ATTEMPTS: usize = 3;
+
 impl NatsServer {
     pub async fn start() -> Result<Self> {
+        let mut failure = None;
+        for _ in 0..START_ATTEMPTS {
+            match Self::start_once().await {
+                Ok(server) => return Ok(server),
+                Err(error) => failure = Some(error),
+            }
+        }
+        Err(failure.unwrap_or_else(|| anyhow::anyhow!("nats-server did not start")))
+    }
+
+    async fn start_once() -> Result<Self> {
         let program = program()?;
-        let (port, ws_port) = (free_port()?, free_port()?);
+        let [port, ws_port] = free_ports()?;
         let dir = tempfile::tempdir()?;
         let config = dir.path().join("nats.conf");
         std::fs::write(
@@ -39,7 +54,7 @@ impl NatsServer {
             .stderr(Stdio::null())
             .spawn()
             .with_context(|| format!("cannot start {}", program.display()))?;
-        let server = Self {
+        let mut server = Self {
             child,
             dir,
             port,
@@ -53,8 +68,11 @@ impl NatsServer {
                 .await
                 .is_err()
         {
-            if Instant::now() > deadline {
-                bail!("nats-server did not listen on {port}:\n{}", server.log());
+            if Instant::now() > deadline || server.child.try_wait().ok().flatten().is_some() {
+                bail!(
+                    "nats-server did not listen on {port} and {ws_port}:\n{}",
+                    server.log()
+                );
             }
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
@@ -98,7 +116,9 @@ fn program() -> Result<PathBuf> {
         )
 }
 
-fn free_port() -> Result<u16> {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-    Ok(listener.local_addr()?.port())
+/// Two distinct free ports (both held while they are read, so not the same one twice).
+fn free_ports() -> Result<[u16; 2]> {
+    let first = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let second = std::net::TcpListener::bind("127.0.0.1:0")?;
+    Ok([first.local_addr()?.port(), second.local_addr()?.port()])
 }

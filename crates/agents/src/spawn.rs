@@ -138,7 +138,9 @@ async fn copy_lines(stderr: ChildStderr, log: PathBuf, mask: Option<LineMask>) {
             Some(LineMask(mask)) => mask(&text),
             None => text.into_owned(),
         };
-        if out.write_all(masked.as_bytes()).await.is_err() {
+        // A tokio file finishes a write only on flush; the tail is read
+        // as soon as the agent exits.
+        if out.write_all(masked.as_bytes()).await.is_err() || out.flush().await.is_err() {
             file = None;
         }
     }

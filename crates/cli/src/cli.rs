@@ -205,6 +205,12 @@ pub struct DaemonArgs {
 pub enum DaemonAction {
     /// Stop the running daemon; its sessions end as daemon-lost.
     Stop,
+    /// Whether the daemon runs, and its pid, uptime, memory, addresses,
+    /// sessions and data home size (exit code 1 when it does not run).
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Args)]

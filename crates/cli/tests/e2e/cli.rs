@@ -226,3 +226,29 @@ async fn hooks_install_and_uninstall_leave_the_users_settings_as_they_were() {
     let status = ok(&["hooks", "status", "--project"]);
     assert!(status.contains("not installed"), "{status}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn daemon_status_says_what_runs_and_never_starts_one() {
+    let mut daemon = daemon().await;
+    launched(&daemon, "burst 5", SessionState::Idle).await;
+    let status = json(&run(&daemon, &["daemon", "status", "--json"]));
+    assert_eq!(status["running"], true);
+    assert_eq!(status["daemon"]["sessions"]["idle"], 1, "{status}");
+    assert!(
+        status["daemon"]["rssBytes"].as_u64().unwrap() > 1_000_000,
+        "{status}"
+    );
+    assert!(status["dataHomeBytes"].as_u64().unwrap() > 0);
+    assert_eq!(status["daemon"]["listen"], daemon.address.as_str());
+
+    // Killed: its socket file stays, but nothing answers, and status does
+    // not start another.
+    daemon.kill_hard();
+    let stopped = run(&daemon, &["daemon", "status"]);
+    assert_eq!(stopped.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&stopped.stdout).contains("not running"));
+    let stopped = run(&daemon, &["daemon", "status", "--json"]);
+    let status: serde_json::Value = serde_json::from_slice(&stopped.stdout).unwrap();
+    assert_eq!(status["running"], false);
+    assert!(daemon.client().await.is_err(), "no daemon was started");
+}

@@ -1,4 +1,6 @@
-//! `vpd daemon`: the daemon in the foreground.
+//! `vpd daemon`: the daemon in the foreground, and `stop` and `status`.
+
+mod status;
 
 use std::process::ExitCode;
 
@@ -13,8 +15,10 @@ use viewport_store::Durability;
 use crate::cli::{DaemonAction, DaemonArgs, DurabilityArg};
 
 pub async fn run(args: DaemonArgs) -> Result<ExitCode> {
-    if let Some(DaemonAction::Stop) = args.action {
-        return stop().await;
+    match args.action {
+        Some(DaemonAction::Stop) => return stop().await,
+        Some(DaemonAction::Status { json }) => return status::show(json).await,
+        None => {}
     }
     tracing_subscriber::fmt()
         .with_env_filter(

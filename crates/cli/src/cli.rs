@@ -211,6 +211,16 @@ pub enum DaemonAction {
         #[arg(long)]
         json: bool,
     },
+    /// Run the daemon as a service of your user that starts at login and
+    /// restarts on failure: a systemd user unit (a launchd agent on macOS),
+    /// written and enabled.
+    Install {
+        /// Only write the unit; do not enable or start it.
+        #[arg(long)]
+        no_enable: bool,
+    },
+    /// Stop and remove the service `install` made.
+    Uninstall,
 }
 
 #[derive(Debug, Args)]

@@ -252,3 +252,47 @@ async fn daemon_status_says_what_runs_and_never_starts_one() {
     assert_eq!(status["running"], false);
     assert!(daemon.client().await.is_err(), "no daemon was started");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn daemon_install_writes_a_user_unit_for_this_binary_and_home() {
+    let daemon = daemon().await;
+    let config = tempfile::tempdir().unwrap();
+    let vpd_at = |args: &[&str]| {
+        daemon
+            .vpd()
+            .args(args)
+            .env("XDG_CONFIG_HOME", config.path())
+            .output()
+            .unwrap()
+    };
+    let installed = vpd_at(&["daemon", "install", "--no-enable"]);
+    assert!(
+        installed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&installed.stderr)
+    );
+    let unit = config.path().join("systemd/user/vpd.service");
+    let text = std::fs::read_to_string(&unit).unwrap();
+    assert!(
+        text.contains(&format!("ExecStart=\"{}\" daemon", vpd().display())),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("VIEWPORT_HOME={}", daemon.home().display())),
+        "{text}"
+    );
+    assert!(text.contains("Restart=on-failure"));
+    assert!(
+        String::from_utf8_lossy(&installed.stderr)
+            .contains("systemctl --user enable --now vpd.service")
+    );
+
+    // Without a systemd user manager (as here) the unit still goes.
+    let removed = vpd_at(&["daemon", "uninstall"]);
+    assert!(
+        removed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&removed.stderr)
+    );
+    assert!(!unit.exists());
+}

@@ -1,5 +1,6 @@
 //! `vpd daemon`: the daemon in the foreground, and `stop` and `status`.
 
+mod service;
 mod status;
 
 use std::process::ExitCode;
@@ -18,6 +19,8 @@ pub async fn run(args: DaemonArgs) -> Result<ExitCode> {
     match args.action {
         Some(DaemonAction::Stop) => return stop().await,
         Some(DaemonAction::Status { json }) => return status::show(json).await,
+        Some(DaemonAction::Install { no_enable }) => return service::install(!no_enable),
+        Some(DaemonAction::Uninstall) => return service::uninstall(),
         None => {}
     }
     tracing_subscriber::fmt()

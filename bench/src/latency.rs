@@ -35,10 +35,10 @@ struct Update {
     text: String,
 }
 
-struct Seen {
-    latencies_us: Vec<u64>,
-    chunks: u64,
-    seqs: Vec<u64>,
+pub struct Seen {
+    pub latencies_us: Vec<u64>,
+    pub chunks: u64,
+    pub seqs: Vec<u64>,
 }
 
 fn now_us() -> u64 {
@@ -106,7 +106,7 @@ pub async fn run(vpd: &Path, sizes: &Sizes) -> Result<()> {
 }
 
 /// Read until the turn ends (state idle), timing every chunk.
-async fn watch(client: &mut Client) -> Result<Seen> {
+pub async fn watch(client: &mut Client) -> Result<Seen> {
     let mut seen = Seen {
         latencies_us: Vec::new(),
         chunks: 0,

@@ -15,17 +15,25 @@
 //! - history: search over 1M indexed messages, reindex, fork of a 100k-update
 //!   session, a checkpoint of a 10k-file repository against `git stash create`;
 //! - the relay: request round trips and replay through a nats-server on
-//!   loopback against a direct WebSocket.
+//!   loopback against a direct WebSocket;
+//! - faults: 100 kill -9 of the daemon at random moments of a burst, a
+//!   viewport attached, checking that everything it saw is stored;
+//! - load: 100 viewports on 10 sessions at 1,000 updates/s in all for 10
+//!   minutes (gaps, duplicates, latency, memory), then the daemon's memory
+//!   idle with 1,000 stored sessions and per live session.
 //!
 //! Run: `cargo build --release --bin vpd --bin viewport-bench && target/release/viewport-bench`
 //! (`--quick` uses smaller sizes for a smoke run; name `ingest`, `replay`,
-//! `latency`, `terminal`, `hooks`, `history` or `relay` to run only those).
+//! `latency`, `terminal`, `hooks`, `history`, `relay`, `faults` or `load` to
+//! run only those).
 
+mod faults;
 mod fixtures;
 mod history;
 mod hooks;
 mod ingest;
 mod latency;
+mod load;
 mod relay;
 mod replay;
 mod terminal;
@@ -53,6 +61,10 @@ pub struct Sizes {
     pub checkpoint_files: u64,
     /// Updates replayed through the relay.
     pub relay_updates: u64,
+    /// Times the daemon is killed in the fault harness.
+    pub fault_cycles: u64,
+    /// How long the sustained load runs.
+    pub load_seconds: u64,
 }
 
 fn vpd_binary() -> Result<PathBuf> {
@@ -89,6 +101,8 @@ async fn main() -> Result<()> {
             fork_updates: 10_000,
             checkpoint_files: 1_000,
             relay_updates: 10_000,
+            fault_cycles: 10,
+            load_seconds: 20,
         }
     } else {
         Sizes {
@@ -103,6 +117,8 @@ async fn main() -> Result<()> {
             fork_updates: 100_000,
             checkpoint_files: 10_000,
             relay_updates: 100_000,
+            fault_cycles: 100,
+            load_seconds: 600,
         }
     };
     let vpd = vpd_binary()?;
@@ -136,6 +152,12 @@ async fn main() -> Result<()> {
     }
     if wanted("relay") {
         relay::run(&vpd, &sizes).await?;
+    }
+    if wanted("faults") {
+        faults::run(&vpd, &sizes).await?;
+    }
+    if wanted("load") {
+        load::run(&vpd, &sizes).await?;
     }
     Ok(())
 }

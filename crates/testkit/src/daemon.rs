@@ -126,6 +126,11 @@ impl TestDaemon {
         }
     }
 
+    /// The daemon's process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// What the daemon wrote to stderr.
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.root.path().join("daemon.log")).unwrap_or_default()

@@ -8,10 +8,13 @@
 //!   port, connect clients to it, and clean up on drop.
 //! - [`model_server`]: a scripted model API (Anthropic, OpenAI Responses,
 //!   Gemini) on loopback, for real agent programs to talk to in tests.
+//! - [`faults`]: a daemon killed mid-burst, and the check that everything a
+//!   viewport saw is stored, densely.
 //! - [`nats`]: a real `nats-server` on a free loopback port, tracing every
 //!   message it carries to a log the test can read.
 
 pub mod daemon;
 pub mod demo_agent;
+pub mod faults;
 pub mod model_server;
 pub mod nats;

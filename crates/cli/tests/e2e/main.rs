@@ -5,6 +5,7 @@
 mod cli;
 mod client_side;
 mod config;
+mod faults;
 mod frames;
 mod handoff;
 mod jobs;

@@ -24,7 +24,7 @@ pub struct KillReport {
 
 /// Launch `burst N` with a viewport following it, kill the daemon `after`
 /// the viewport saw the burst's first chunk, start it again and check what
-/// is stored against what the viewport saw.
+/// is stored against what the viewport saw; then destroy the session.
 pub async fn kill_during_burst(
     daemon: &mut TestDaemon,
     burst: u64,
@@ -63,6 +63,8 @@ pub async fn kill_during_burst(
             );
         }
     }
+    // Checked: the session goes, so many cycles do not fill the disk.
+    daemon.client().await?.destroy(&session, true).await?;
     Ok(KillReport {
         received: received.len(),
         stored: stored.len(),

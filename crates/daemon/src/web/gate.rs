@@ -140,6 +140,10 @@ impl Gate {
     }
 
     pub fn create_code(&self) -> LoginCode {
+        self.create_code_valid_for(LOGIN_CODE_TTL)
+    }
+
+    fn create_code_valid_for(&self, ttl: Duration) -> LoginCode {
         let mut codes = lock(&self.codes);
         let now = Instant::now();
         codes.open.retain(|c| c.expires > now);
@@ -147,10 +151,10 @@ impl Gate {
             codes.open.remove(0);
         }
         let code = random_code();
-        let expires_at = now_ms() + LOGIN_CODE_TTL.as_millis() as i64;
+        let expires_at = now_ms() + ttl.as_millis() as i64;
         codes.open.push(OpenCode {
             code: code.clone(),
-            expires: now + LOGIN_CODE_TTL,
+            expires: now + ttl,
         });
         LoginCode { code, expires_at }
     }
@@ -429,6 +433,19 @@ mod tests {
             "the hash is in the database"
         );
         assert!(!stored.contains(&token), "the token is stored hashed");
+    }
+
+    #[test]
+    fn an_expired_code_is_refused_on_either_path() {
+        let (_dir, gate) = gate();
+        let code = gate.create_code_valid_for(Duration::ZERO).code;
+        assert_eq!(gate.redeem(&code, "late", None), Err(RedeemError::Invalid));
+        let code = gate.create_code_valid_for(Duration::ZERO).code;
+        assert_eq!(
+            gate.redeem_relay(&code, "late", "KEY"),
+            Err(RedeemError::Invalid)
+        );
+        assert!(gate.viewers().is_empty());
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! The fault harness: the daemon killed with SIGKILL at random moments of a
-//! burst, a viewport attached, many times over. After each restart every
+//! burst, a viewport attached, many times over; and a disk that fills. After each restart every
 //! update the viewport had received must be stored, unchanged, with dense
 //! seqs (the check is `viewport_testkit::faults`). The moments come from a
 //! seeded generator; the seed is printed, and `VIEWPORT_FAULT_SEED` replays
@@ -65,4 +65,91 @@ impl XorShift {
         self.0 ^= self.0 << 17;
         self.0
     }
+}
+
+/// The data home on a small tmpfs that fills during a burst: ingest waits
+/// (the log says why), the session waits with it, and when the tmpfs grows
+/// the burst completes with dense seqs and an intact database. Needs root
+/// (to mount); says so and goes on without it.
+pub async fn disk_full(vpd: &Path) -> Result<()> {
+    const SMALL: &str = "size=12m,mode=700";
+    const ROOMY: &str = "size=512m";
+    const BURST: u64 = 100_000;
+    println!("\n== the data home's disk fills during `burst {BURST}`, then gets room again");
+    let mut daemon = TestDaemon::unstarted(vpd)?;
+    let home = daemon.home();
+    let mounted = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", SMALL, "tmpfs"])
+        .arg(&home)
+        .output();
+    match mounted {
+        Ok(output) if output.status.success() => {}
+        Ok(output) => {
+            println!(
+                "skipped: cannot mount a small tmpfs (needs root): {}",
+                String::from_utf8_lossy(&output.stderr).trim()
+            );
+            return Ok(());
+        }
+        Err(e) => {
+            println!("skipped: cannot run mount: {e}");
+            return Ok(());
+        }
+    }
+    let outcome = fill_and_free(&mut daemon, BURST, ROOMY).await;
+    daemon.kill_hard();
+    let _ = std::process::Command::new("umount").arg(&home).status();
+    outcome
+}
+
+async fn fill_and_free(daemon: &mut TestDaemon, burst: u64, roomy: &str) -> Result<()> {
+    daemon.boot_with(&[]).await?;
+    let session = daemon.launch(&format!("burst {burst}")).await?;
+    daemon.wait_for_log("the disk is full").await?;
+    let stalled = daemon
+        .client()
+        .await?
+        .session_state(&session)
+        .await?
+        .session;
+    println!(
+        "the disk filled at seq {}; ingest waits, the session waits ({})",
+        stalled.last_seq, stalled.state
+    );
+    let remounted = std::process::Command::new("mount")
+        .args(["-o", &format!("remount,{roomy}")])
+        .arg(daemon.home())
+        .status()?;
+    anyhow::ensure!(remounted.success(), "cannot give the tmpfs room");
+    let freed = Instant::now();
+    daemon
+        .wait_for_state(&session, viewport_protocol::SessionState::Idle)
+        .await?;
+    let summary = daemon
+        .client()
+        .await?
+        .session_state(&session)
+        .await?
+        .session;
+    println!(
+        "room again: the burst finished {:.1}s later at seq {}",
+        freed.elapsed().as_secs_f64(),
+        summary.last_seq
+    );
+    daemon.kill_hard();
+    let database = rusqlite::Connection::open(daemon.home().join("viewport.db"))?;
+    let check: String = database.query_row("PRAGMA integrity_check", [], |row| row.get(0))?;
+    // The genesis is seq 0; updates count from 1.
+    let (count, max): (u64, u64) = database.query_row(
+        "SELECT COUNT(*) - 1, MAX(seq) FROM events WHERE session_id = ?1",
+        [session.as_str()],
+        |row| Ok((row.get(0)?, row.get(1)?)),
+    )?;
+    anyhow::ensure!(check == "ok", "integrity_check: {check}");
+    anyhow::ensure!(
+        count == max,
+        "seqs are not dense: {count} events up to seq {max}"
+    );
+    println!("integrity_check ok; {count} events, seqs 1..={max} dense; nothing lost");
+    Ok(())
 }

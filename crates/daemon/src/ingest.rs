@@ -228,11 +228,14 @@ fn run(mut writer: Writer, hub: Arc<Hub>, mut rx: mpsc::Receiver<Item>) {
     }
 }
 
+/// How often a batch is tried again while the disk is full.
+const FULL_RETRY: std::time::Duration = std::time::Duration::from_secs(1);
+
 fn commit(writer: &mut Writer, hub: &Hub, batch: Batch) {
     if batch.events.is_empty() {
         return;
     }
-    match writer.append(batch.events) {
+    match append_when_there_is_room(writer, batch.events) {
         Ok(results) => {
             let outcomes: Vec<Result<u64, IngestError>> = results
                 .iter()
@@ -255,6 +258,47 @@ fn commit(writer: &mut Writer, hub: &Hub, batch: Batch) {
             for (_, ack) in batch.acks {
                 let _ = ack.send(Err(IngestError::Failed(e.to_string())));
             }
+        }
+    }
+}
+
+/// Commit `events`; while the disk is full, keep them and try again. The
+/// ingest queue fills meanwhile, so sessions wait to send and their agents
+/// wait to be read: nothing is dropped, and no seq is skipped.
+fn append_when_there_is_room(
+    writer: &mut Writer,
+    mut events: Vec<NewEvent>,
+) -> Result<Vec<viewport_store::Result<viewport_store::CommittedEvent>>, viewport_store::StoreError>
+{
+    let mut full_since = None;
+    loop {
+        match writer.try_append(events) {
+            Ok(results) => {
+                if let Some(since) = full_since {
+                    tracing::warn!(
+                        "there is room again: stored the {} events that waited {:.1} s",
+                        results.len(),
+                        std::time::Instant::now()
+                            .duration_since(since)
+                            .as_secs_f64()
+                    );
+                }
+                return Ok(results);
+            }
+            Err(failed) if failed.error.is_full() => {
+                if full_since.is_none() {
+                    tracing::error!(
+                        "the disk is full ({}): {} events wait to be stored, and sessions wait with them; trying again every {} s",
+                        failed.error,
+                        failed.batch.len(),
+                        FULL_RETRY.as_secs()
+                    );
+                    full_since = Some(std::time::Instant::now());
+                }
+                events = failed.batch;
+                std::thread::sleep(FULL_RETRY);
+            }
+            Err(failed) => return Err(failed.error),
         }
     }
 }

@@ -38,6 +38,20 @@ pub enum StoreError {
     DuplicateSession(String),
 }
 
+impl StoreError {
+    /// The disk (or the database's size limit) is full: the same write can
+    /// succeed once there is room again.
+    pub fn is_full(&self) -> bool {
+        matches!(
+            self,
+            Self::Sql {
+                source: rusqlite::Error::SqliteFailure(failure, _),
+                ..
+            } if failure.code == rusqlite::ErrorCode::DiskFull
+        )
+    }
+}
+
 pub(crate) trait SqlContext<T> {
     fn during(self, action: &'static str) -> Result<T, StoreError>;
 }

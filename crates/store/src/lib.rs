@@ -30,6 +30,6 @@ pub use event::{CommittedEvent, EventBody, NewEvent, ObservedAgent, SessionGenes
 pub use migrations::Durability;
 pub use reader::Reader;
 pub use viewers::{StoredViewer, ViewerStore};
-pub use writer::{ReindexProgress, Writer};
+pub use writer::{FailedBatch, ReindexProgress, Writer};
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

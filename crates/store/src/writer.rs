@@ -30,6 +30,13 @@ pub struct ReindexProgress {
     pub sessions: u64,
 }
 
+/// A batch whose transaction failed, given back whole.
+#[derive(Debug)]
+pub struct FailedBatch {
+    pub error: StoreError,
+    pub batch: Vec<NewEvent>,
+}
+
 /// The write connection and the live view of every session.
 pub struct Writer {
     conn: Connection,
@@ -53,8 +60,49 @@ impl Writer {
     /// an invalid event (an update for an unknown session, a second genesis)
     /// is refused on its own and the rest of the batch still commits.
     pub fn append(&mut self, batch: Vec<NewEvent>) -> Result<Vec<Result<CommittedEvent>>> {
+        self.try_append(batch).map_err(|failed| failed.error)
+    }
+
+    /// [`append`](Self::append), giving the batch back when the
+    /// transaction fails (a full disk, say) so it can be tried again:
+    /// nothing of it is stored then, and no seq is used up.
+    pub fn try_append(
+        &mut self,
+        batch: Vec<NewEvent>,
+    ) -> Result<Vec<Result<CommittedEvent>>, FailedBatch> {
+        match self.write_batch(&batch) {
+            Ok((placed, touched)) => {
+                self.views.extend(touched);
+                Ok(placed
+                    .into_iter()
+                    .zip(batch)
+                    .map(|(place, event)| {
+                        place.map(|(seq, created_at, json)| CommittedEvent {
+                            session_id: event.session_id,
+                            seq,
+                            created_at,
+                            body: event.body,
+                            json,
+                        })
+                    })
+                    .collect())
+            }
+            Err(error) => Err(FailedBatch { error, batch }),
+        }
+    }
+
+    /// Write `batch` in one transaction: for each event its seq, time and
+    /// JSON (or why it was refused), and the session views it changed.
+    #[allow(clippy::type_complexity)]
+    fn write_batch(
+        &mut self,
+        batch: &[NewEvent],
+    ) -> Result<(
+        Vec<Result<(u64, i64, String)>>,
+        HashMap<SessionId, SessionView>,
+    )> {
         let mut touched: HashMap<SessionId, SessionView> = HashMap::new();
-        let mut results = Vec::with_capacity(batch.len());
+        let mut placed = Vec::with_capacity(batch.len());
         let tx = self.conn.transaction().during("starting a batch")?;
         {
             let mut insert = tx
@@ -94,7 +142,7 @@ impl Writer {
                         }
                     }
                 };
-                results.push(match committed {
+                placed.push(match committed {
                     Ok(seq) => {
                         let json = event.body.to_json();
                         insert
@@ -106,13 +154,7 @@ impl Writer {
                                 at
                             ])
                             .during("inserting an event")?;
-                        Ok(CommittedEvent {
-                            session_id: event.session_id,
-                            seq,
-                            created_at: at,
-                            body: event.body,
-                            json,
-                        })
+                        Ok((seq, at, json))
                     }
                     Err(err) => Err(err),
                 });
@@ -122,8 +164,7 @@ impl Writer {
             upsert_session(&tx, view)?;
         }
         tx.commit().during("committing a batch")?;
-        self.views.extend(touched);
-        Ok(results)
+        Ok((placed, touched))
     }
 
     /// Delete a session: its events and its projections, in one transaction.
@@ -413,4 +454,72 @@ fn upsert_session(tx: &Transaction<'_>, view: &SessionView) -> Result<()> {
     })
     .during("storing a session")?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use viewport_protocol::state::SessionKind;
+    use viewport_protocol::update::TextChunk;
+    use viewport_protocol::{SessionId, SessionUpdate};
+
+    use super::*;
+    use crate::event::SessionGenesis;
+
+    fn genesis(session: &SessionId) -> NewEvent {
+        NewEvent {
+            session_id: session.clone(),
+            body: EventBody::Genesis(SessionGenesis {
+                directory_id: "dir_0".parse().unwrap(),
+                kind: SessionKind::Acp,
+                agent: "demo".into(),
+                cwd: "/".into(),
+                model: None,
+                name: None,
+                command: Vec::new(),
+                template: None,
+                external_id: None,
+                forked_from: None,
+                git: Vec::new(),
+            }),
+        }
+    }
+
+    fn chunk(session: &SessionId, text: String) -> NewEvent {
+        NewEvent {
+            session_id: session.clone(),
+            body: EventBody::Update(SessionUpdate::AgentMessageChunk(TextChunk { text })),
+        }
+    }
+
+    fn limit_pages(writer: &Writer, pages: i64) {
+        let _: i64 = writer
+            .conn
+            .pragma_update_and_check(None, "max_page_count", pages, |row| row.get(0))
+            .unwrap();
+    }
+
+    #[test]
+    fn a_batch_that_does_not_fit_comes_back_whole_and_commits_once_there_is_room() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut writer = Writer::open(&dir.path().join("log.db"), Durability::Normal).unwrap();
+        let session = SessionId::generate();
+        writer.append(vec![genesis(&session)]).unwrap();
+        let pages: i64 = writer
+            .conn
+            .pragma_query_value(None, "page_count", |row| row.get(0))
+            .unwrap();
+        limit_pages(&writer, pages + 2);
+        let batch: Vec<NewEvent> = (0..200)
+            .map(|i| chunk(&session, format!("{i} {}", "x".repeat(4000))))
+            .collect();
+
+        let failed = writer.try_append(batch).unwrap_err();
+        assert!(failed.error.is_full(), "{}", failed.error);
+        assert_eq!(failed.batch.len(), 200, "the batch comes back whole");
+
+        limit_pages(&writer, 1_000_000);
+        let results = writer.try_append(failed.batch).unwrap();
+        let seqs: Vec<u64> = results.iter().map(|r| r.as_ref().unwrap().seq).collect();
+        assert_eq!(seqs, (1..=200).collect::<Vec<_>>(), "no seq was used up");
+    }
 }

@@ -36,31 +36,35 @@ impl NatsServer {
     }
 
     async fn start_once() -> Result<Self> {
-        let program = program()?;
         let [port, ws_port] = free_ports()?;
         let dir = tempfile::tempdir()?;
-        let config = dir.path().join("nats.conf");
         std::fs::write(
-            &config,
+            dir.path().join("nats.conf"),
             format!("websocket {{\n  listen: \"127.0.0.1:{ws_port}\"\n  no_tls: true\n}}\n"),
         )?;
-        let child = Command::new(&program)
-            .arg("-c")
-            .arg(&config)
-            .args(["-a", "127.0.0.1", "-p", &port.to_string(), "-V", "-l"])
-            .arg(dir.path().join("nats.log"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .with_context(|| format!("cannot start {}", program.display()))?;
+        let child = spawn(dir.path(), port)?;
         let mut server = Self {
             child,
             dir,
             port,
             ws_port,
         };
+        server.wait_until_listening().await?;
+        Ok(server)
+    }
+
+    /// Stop the server and start it again on the same ports (its clients
+    /// see the relay go away and come back).
+    pub async fn restart(&mut self) -> Result<()> {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.child = spawn(self.dir.path(), self.port)?;
+        self.wait_until_listening().await
+    }
+
+    async fn wait_until_listening(&mut self) -> Result<()> {
         let deadline = Instant::now() + WAIT;
+        let (port, ws_port) = (self.port, self.ws_port);
         while tokio::net::TcpStream::connect(("127.0.0.1", port))
             .await
             .is_err()
@@ -68,15 +72,15 @@ impl NatsServer {
                 .await
                 .is_err()
         {
-            if Instant::now() > deadline || server.child.try_wait().ok().flatten().is_some() {
+            if Instant::now() > deadline || self.child.try_wait().ok().flatten().is_some() {
                 bail!(
                     "nats-server did not listen on {port} and {ws_port}:\n{}",
-                    server.log()
+                    self.log()
                 );
             }
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
-        Ok(server)
+        Ok(())
     }
 
     pub fn url(&self) -> String {
@@ -99,6 +103,21 @@ impl Drop for NatsServer {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// nats-server with the config in `dir`, logging there, on `port`.
+fn spawn(dir: &Path, port: u16) -> Result<Child> {
+    let program = program()?;
+    Command::new(&program)
+        .arg("-c")
+        .arg(dir.join("nats.conf"))
+        .args(["-a", "127.0.0.1", "-p", &port.to_string(), "-V", "-l"])
+        .arg(dir.join("nats.log"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .with_context(|| format!("cannot start {}", program.display()))
 }
 
 /// `nats-server` on the PATH, or where Debian puts it (`/usr/sbin`, often

@@ -193,3 +193,29 @@ async fn the_cli_pairs_with_a_remote_and_drives_it_through_the_relay() {
         serde_json::json!([])
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn when_the_relay_restarts_the_daemon_is_reached_again() {
+    let mut nats = NatsServer::start().await.unwrap();
+    let daemon = relayed_daemon(&nats).await;
+    let (pairing, mut remote) = pair(&daemon, "laptop").await;
+    remote.list_sessions().await.unwrap();
+
+    nats.restart().await.unwrap();
+    // The open connection is gone with the relay; the daemon reconnects by
+    // itself, and a new connection (once its subscription is back) works.
+    let deadline = std::time::Instant::now() + WAIT * 2;
+    let mut again = loop {
+        match Client::connect_relay(&pairing).await {
+            Ok(client) => break client,
+            Err(e) => {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "never reached again: {e}"
+                );
+                tokio::time::sleep(SHORT * 20).await;
+            }
+        }
+    };
+    again.list_sessions().await.unwrap();
+}

@@ -106,12 +106,7 @@ async fn fill_and_free(daemon: &mut TestDaemon, burst: u64, roomy: &str) -> Resu
     daemon.boot_with(&[]).await?;
     let session = daemon.launch(&format!("burst {burst}")).await?;
     daemon.wait_for_log("the disk is full").await?;
-    let stalled = daemon
-        .client()
-        .await?
-        .session_state(&session)
-        .await?
-        .session;
+    let stalled = summary(daemon, &session).await?;
     println!(
         "the disk filled at seq {}; ingest waits, the session waits ({})",
         stalled.last_seq, stalled.state
@@ -125,16 +120,10 @@ async fn fill_and_free(daemon: &mut TestDaemon, burst: u64, roomy: &str) -> Resu
     daemon
         .wait_for_state(&session, viewport_protocol::SessionState::Idle)
         .await?;
-    let summary = daemon
-        .client()
-        .await?
-        .session_state(&session)
-        .await?
-        .session;
     println!(
         "room again: the burst finished {:.1}s later at seq {}",
         freed.elapsed().as_secs_f64(),
-        summary.last_seq
+        summary(daemon, &session).await?.last_seq
     );
     daemon.kill_hard();
     let database = rusqlite::Connection::open(daemon.home().join("viewport.db"))?;
@@ -152,4 +141,11 @@ async fn fill_and_free(daemon: &mut TestDaemon, burst: u64, roomy: &str) -> Resu
     );
     println!("integrity_check ok; {count} events, seqs 1..={max} dense; nothing lost");
     Ok(())
+}
+
+async fn summary(
+    daemon: &TestDaemon,
+    session: &viewport_protocol::SessionId,
+) -> Result<viewport_protocol::state::SessionSummary> {
+    Ok(daemon.client().await?.session_state(session).await?.session)
 }

@@ -42,6 +42,9 @@ async fn add(name: &str, link: &str, viewer_name: Option<String>) -> Result<Exit
     let (pairing, mut client) = Client::pair_relay(link, &viewer_name)
         .await
         .context("cannot pair through the relay")?;
+    // Kept before anything else can fail: the code is spent already.
+    remotes.insert(name.to_owned(), pairing.clone());
+    save(&home, &remotes)?;
     let sessions = client.list_sessions().await?;
     eprintln!(
         "vpd: paired with {} through {} as {}; it has {} sessions. Try `vpd --remote {name} ls`.",
@@ -50,8 +53,6 @@ async fn add(name: &str, link: &str, viewer_name: Option<String>) -> Result<Exit
         pairing.viewer_id,
         sessions.len()
     );
-    remotes.insert(name.to_owned(), pairing);
-    save(&home, &remotes)?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -21,6 +21,8 @@ pub struct TestDaemon {
     extra_args: Vec<String>,
     /// Variables set for the daemon (and so, where allowed, its agents).
     env: Vec<(String, String)>,
+    /// Processes a hard-killed daemon left behind, ended with the test.
+    orphans: Vec<u32>,
     /// `ADDR:PORT` of the WebSocket server.
     pub address: String,
     pub token: String,
@@ -44,6 +46,7 @@ impl TestDaemon {
             vpd: vpd.to_owned(),
             root,
             child: None,
+            orphans: Vec::new(),
             extra_args: Vec::new(),
             env: Vec::new(),
             address: String::new(),
@@ -149,9 +152,11 @@ impl TestDaemon {
         Ok(())
     }
 
-    /// Kill the daemon with SIGKILL: no shutdown code runs.
+    /// Kill the daemon with SIGKILL: no shutdown code runs. Its agents live
+    /// on as a crash leaves them (until the test ends: see `Drop`).
     pub fn kill_hard(&mut self) {
         if let Some(mut child) = self.child.take() {
+            self.orphans.extend(descendants(child.id()));
             let _ = child.kill();
             let _ = child.wait();
         }
@@ -229,6 +234,9 @@ impl Drop for TestDaemon {
     fn drop(&mut self) {
         if let Some(mut child) = self.child.take() {
             // A polite stop first, so the daemon can end its agents.
+            // Whatever the daemon started and did not end (an adapter's own
+            // child, say) goes too: a test leaves no process behind.
+            let left = descendants(child.id());
             if let Ok(pid) = i32::try_from(child.id()) {
                 let pid = nix::unistd::Pid::from_raw(pid);
                 let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
@@ -236,12 +244,55 @@ impl Drop for TestDaemon {
             let deadline = Instant::now() + Duration::from_secs(5);
             while Instant::now() < deadline {
                 if let Ok(Some(_)) = child.try_wait() {
-                    return;
+                    break;
                 }
                 std::thread::sleep(Duration::from_millis(10));
             }
             let _ = child.kill();
             let _ = child.wait();
+            kill_all(&left);
+        }
+        kill_all(&self.orphans);
+    }
+}
+
+/// Every process below `pid` (children, theirs, and so on), from `/proc`.
+fn descendants(pid: u32) -> Vec<u32> {
+    let parents: Vec<(u32, u32)> = std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| {
+            let child: u32 = entry.file_name().to_str()?.parse().ok()?;
+            let stat = std::fs::read_to_string(entry.path().join("stat")).ok()?;
+            // `pid (comm) state ppid …`; comm may hold spaces and parentheses.
+            let after_comm = stat.rsplit_once(')')?.1;
+            let parent = after_comm.split_whitespace().nth(1)?.parse().ok()?;
+            Some((child, parent))
+        })
+        .collect();
+    let mut found = vec![pid];
+    let mut index = 0;
+    while index < found.len() {
+        let parent = found[index];
+        found.extend(
+            parents
+                .iter()
+                .filter(|(_, p)| *p == parent)
+                .map(|(c, _)| *c),
+        );
+        index += 1;
+    }
+    found.split_off(1)
+}
+
+fn kill_all(pids: &[u32]) {
+    for pid in pids {
+        if let Ok(pid) = i32::try_from(*pid) {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
         }
     }
 }

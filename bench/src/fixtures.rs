@@ -10,19 +10,7 @@ use viewport_store::{EventBody, NewEvent, SessionGenesis, Writer};
 /// Store the genesis of a new demo session.
 pub fn start_session(writer: &mut Writer) -> Result<SessionId> {
     let session = SessionId::generate();
-    let genesis = SessionGenesis {
-        directory_id: "dir_0".parse()?,
-        kind: SessionKind::Acp,
-        agent: "demo".into(),
-        cwd: "/".into(),
-        model: None,
-        name: None,
-        command: Vec::new(),
-        template: None,
-        external_id: None,
-        forked_from: None,
-        git: Vec::new(),
-    };
+    let genesis = SessionGenesis::new("dir_0".parse()?, SessionKind::Acp, "demo", "/");
     let body = EventBody::Genesis(genesis);
     writer.append(vec![NewEvent {
         session_id: session.clone(),

@@ -34,6 +34,25 @@ pub struct SessionGenesis {
     pub git: Vec<GitContext>,
 }
 
+impl SessionGenesis {
+    /// A session of `kind` running `agent` in `cwd`, with nothing else set.
+    pub fn new(directory_id: DirectoryId, kind: SessionKind, agent: &str, cwd: &str) -> Self {
+        Self {
+            directory_id,
+            kind,
+            agent: agent.to_owned(),
+            cwd: cwd.to_owned(),
+            model: None,
+            name: None,
+            command: Vec::new(),
+            template: None,
+            external_id: None,
+            forked_from: None,
+            git: Vec::new(),
+        }
+    }
+}
+
 /// One entry of a session's log.
 #[derive(Debug, Clone, PartialEq)]
 pub enum EventBody {

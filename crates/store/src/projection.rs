@@ -143,19 +143,8 @@ mod tests {
     use super::*;
 
     fn view() -> SessionView {
-        let genesis = SessionGenesis {
-            directory_id: "dir_1".parse().unwrap(),
-            kind: SessionKind::Acp,
-            agent: "demo".into(),
-            cwd: "/tmp".into(),
-            model: None,
-            name: None,
-            command: Vec::new(),
-            template: None,
-            external_id: None,
-            forked_from: None,
-            git: Vec::new(),
-        };
+        let genesis =
+            SessionGenesis::new("dir_1".parse().unwrap(), SessionKind::Acp, "demo", "/tmp");
         SessionView::from_genesis("ses_1".parse().unwrap(), &genesis, 10)
     }
 

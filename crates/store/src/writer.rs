@@ -468,19 +468,12 @@ mod tests {
     fn genesis(session: &SessionId) -> NewEvent {
         NewEvent {
             session_id: session.clone(),
-            body: EventBody::Genesis(SessionGenesis {
-                directory_id: "dir_0".parse().unwrap(),
-                kind: SessionKind::Acp,
-                agent: "demo".into(),
-                cwd: "/".into(),
-                model: None,
-                name: None,
-                command: Vec::new(),
-                template: None,
-                external_id: None,
-                forked_from: None,
-                git: Vec::new(),
-            }),
+            body: EventBody::Genesis(SessionGenesis::new(
+                "dir_0".parse().unwrap(),
+                SessionKind::Acp,
+                "demo",
+                "/",
+            )),
         }
     }
 

@@ -9,19 +9,12 @@ use viewport_store::{Durability, EventBody, NewEvent, Reader, SessionGenesis, St
 fn genesis(id: &SessionId) -> NewEvent {
     NewEvent {
         session_id: id.clone(),
-        body: EventBody::Genesis(SessionGenesis {
-            directory_id: "dir_1".parse().unwrap(),
-            kind: SessionKind::Acp,
-            agent: "demo".into(),
-            cwd: "/tmp".into(),
-            model: None,
-            name: None,
-            command: Vec::new(),
-            template: None,
-            external_id: None,
-            forked_from: None,
-            git: Vec::new(),
-        }),
+        body: EventBody::Genesis(SessionGenesis::new(
+            "dir_1".parse().unwrap(),
+            SessionKind::Acp,
+            "demo",
+            "/tmp",
+        )),
     }
 }
 

@@ -38,7 +38,8 @@ async fn add(name: &str, link: &str, viewer_name: Option<String>) -> Result<Exit
             "a remote named {name} exists already: `vpd remote rm {name}` first, or choose another name"
         );
     }
-    let viewer_name = viewer_name.unwrap_or_else(|| format!("vpd on {}", hostname()));
+    let viewer_name =
+        viewer_name.unwrap_or_else(|| format!("vpd on {}", viewport_daemon::web::hostname()));
     let (pairing, mut client) = Client::pair_relay(link, &viewer_name)
         .await
         .context("cannot pair through the relay")?;
@@ -126,11 +127,4 @@ fn save(home: &DataHome, remotes: &BTreeMap<String, RelayPairing>) -> Result<()>
     home.ensure()?;
     write_private_json(home.root(), REMOTES_FILE, remotes)
         .with_context(|| format!("cannot write {}", home.root().join(REMOTES_FILE).display()))
-}
-
-fn hostname() -> String {
-    nix::unistd::gethostname()
-        .ok()
-        .and_then(|name| name.into_string().ok())
-        .unwrap_or_else(|| "localhost".to_owned())
 }

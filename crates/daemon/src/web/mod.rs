@@ -56,13 +56,18 @@ impl DaemonAbout {
     pub fn of(gate: &Gate) -> Self {
         Self {
             daemon_id: gate.daemon_id().to_owned(),
-            hostname: nix::unistd::gethostname()
-                .ok()
-                .and_then(|name| name.into_string().ok())
-                .unwrap_or_else(|| "localhost".to_owned()),
+            hostname: hostname(),
             version: env!("CARGO_PKG_VERSION"),
         }
     }
+}
+
+/// This machine's name, as viewports show it.
+pub fn hostname() -> String {
+    nix::unistd::gethostname()
+        .ok()
+        .and_then(|name| name.into_string().ok())
+        .unwrap_or_else(|| "localhost".to_owned())
 }
 
 /// Refuse a request whose `Host` is a name other than `localhost` or one

@@ -157,6 +157,10 @@ pub enum Command {
     /// Run the scripted demo agent on stdio (used by the `demo` profile).
     #[command(name = "__demo-agent", hide = true)]
     DemoAgent,
+    /// Supervise one session's program (started by the daemon, which sends
+    /// the launch on stdin); it outlives the daemon.
+    #[command(hide = true)]
+    Supervise { dir: PathBuf },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

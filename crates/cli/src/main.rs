@@ -12,6 +12,17 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
+    // The supervisor runs on a small runtime of its own: it must stay light
+    // for as long as the session lives.
+    if let cli::Command::Supervise { dir } = &cli.command {
+        return match viewport_supervisor::server::run(dir) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("vpd supervise: {error}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(e) => {

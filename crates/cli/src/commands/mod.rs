@@ -33,6 +33,10 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode> {
     }
     match cli.command {
         Command::Daemon(args) => daemon::run(args).await,
+        Command::Supervise { dir } => {
+            tokio::task::spawn_blocking(move || viewport_supervisor::server::run(&dir)).await??;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::DemoAgent => {
             viewport_testkit::demo_agent::run_stdio().await?;
             Ok(ExitCode::SUCCESS)

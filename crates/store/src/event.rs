@@ -87,6 +87,15 @@ pub struct NewEvent {
     pub body: EventBody,
 }
 
+/// How far a supervised program's output is stored: committed with the
+/// events made of the output before `offset`, so a restarted daemon resumes
+/// exactly there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutputMark {
+    pub session_id: SessionId,
+    pub offset: u64,
+}
+
 /// An event as committed: its seq, and its body as the JSON text stored, so
 /// publishing it never serializes it again.
 #[derive(Debug, Clone)]

@@ -26,7 +26,9 @@ pub mod viewers;
 pub mod writer;
 
 pub use error::StoreError;
-pub use event::{CommittedEvent, EventBody, NewEvent, ObservedAgent, SessionGenesis, StoredUpdate};
+pub use event::{
+    CommittedEvent, EventBody, NewEvent, ObservedAgent, OutputMark, SessionGenesis, StoredUpdate,
+};
 pub use migrations::Durability;
 pub use reader::Reader;
 pub use viewers::{StoredViewer, ViewerStore};

@@ -24,6 +24,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0010_git_context.sql"),
     include_str!("../migrations/0011_session_cost.sql"),
     include_str!("../migrations/0012_viewers.sql"),
+    include_str!("../migrations/0013_supervised_output.sql"),
 ];
 
 /// The schema version this build writes.

@@ -292,6 +292,19 @@ impl Reader {
             .during("listing workflow runs")
     }
 
+    /// How far a supervised program's output is stored (0: nothing yet).
+    pub fn output_offset(&self, session_id: &SessionId) -> Result<u64> {
+        self.conn
+            .query_row(
+                "SELECT output_offset FROM supervised_output WHERE session_id = ?1",
+                [session_id.as_str()],
+                |row| row.get(0),
+            )
+            .optional()
+            .map(Option::unwrap_or_default)
+            .during("reading a session's output mark")
+    }
+
     /// What the daemon followed of observed sessions that have not ended.
     pub fn live_observed_agents(&self) -> Result<Vec<ObservedAgent>> {
         let mut stmt = self

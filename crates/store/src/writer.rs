@@ -13,7 +13,7 @@ use viewport_protocol::workflows::WorkflowRun;
 use viewport_protocol::{DirectoryId, SessionId, now_ms};
 
 use crate::error::SqlContext;
-use crate::event::{CommittedEvent, EventBody, NewEvent, ObservedAgent};
+use crate::event::{CommittedEvent, EventBody, NewEvent, ObservedAgent, OutputMark};
 use crate::migrations::{self, Durability};
 use crate::projection::{PromptChange, SessionView};
 use crate::reader::{load_views, to_sql_text};
@@ -70,7 +70,17 @@ impl Writer {
         &mut self,
         batch: Vec<NewEvent>,
     ) -> Result<Vec<Result<CommittedEvent>>, FailedBatch> {
-        match self.write_batch(&batch) {
+        self.try_append_marked(batch, &[])
+    }
+
+    /// [`try_append`](Self::try_append), recording in the same transaction
+    /// how far each supervised program's output is stored.
+    pub fn try_append_marked(
+        &mut self,
+        batch: Vec<NewEvent>,
+        marks: &[OutputMark],
+    ) -> Result<Vec<Result<CommittedEvent>>, FailedBatch> {
+        match self.write_batch(&batch, marks) {
             Ok((placed, touched)) => {
                 self.views.extend(touched);
                 Ok(placed
@@ -97,6 +107,7 @@ impl Writer {
     fn write_batch(
         &mut self,
         batch: &[NewEvent],
+        marks: &[OutputMark],
     ) -> Result<(
         Vec<Result<(u64, i64, String)>>,
         HashMap<SessionId, SessionView>,
@@ -163,6 +174,13 @@ impl Writer {
         for view in touched.values() {
             upsert_session(&tx, view)?;
         }
+        for mark in marks {
+            tx.execute(
+                "INSERT OR REPLACE INTO supervised_output (session_id, output_offset) VALUES (?1, ?2)",
+                params![mark.session_id.as_str(), mark.offset],
+            )
+            .during("marking how far a program's output is stored")?;
+        }
         tx.commit().during("committing a batch")?;
         Ok((placed, touched))
     }
@@ -187,6 +205,11 @@ impl Writer {
             params![id],
         )
         .during("deleting a session's observed agent")?;
+        tx.execute(
+            "DELETE FROM supervised_output WHERE session_id = ?1",
+            params![id],
+        )
+        .during("deleting a session's output mark")?;
         tx.execute("DELETE FROM search WHERE session_id = ?1", params![id])
             .during("deleting a session's search rows")?;
         tx.execute("DELETE FROM checkpoints WHERE session_id = ?1", params![id])
@@ -514,5 +537,42 @@ mod tests {
         let results = writer.try_append(failed.batch).unwrap();
         let seqs: Vec<u64> = results.iter().map(|r| r.as_ref().unwrap().seq).collect();
         assert_eq!(seqs, (1..=200).collect::<Vec<_>>(), "no seq was used up");
+    }
+
+    #[test]
+    fn an_output_mark_commits_with_its_events_and_only_then() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log.db");
+        let mut writer = Writer::open(&path, Durability::Normal).unwrap();
+        let session = SessionId::generate();
+        writer.append(vec![genesis(&session)]).unwrap();
+        let reader = crate::Reader::open(&path).unwrap();
+        assert_eq!(reader.output_offset(&session).unwrap(), 0);
+        let mark = |offset| OutputMark {
+            session_id: session.clone(),
+            offset,
+        };
+        writer
+            .try_append_marked(vec![chunk(&session, "a".to_owned())], &[mark(120)])
+            .unwrap();
+        assert_eq!(reader.output_offset(&session).unwrap(), 120);
+        // A mark alone (output that made no event) commits too.
+        writer.try_append_marked(Vec::new(), &[mark(180)]).unwrap();
+        assert_eq!(reader.output_offset(&session).unwrap(), 180);
+
+        let pages: i64 = writer
+            .conn
+            .pragma_query_value(None, "page_count", |row| row.get(0))
+            .unwrap();
+        limit_pages(&writer, pages);
+        let big = vec![chunk(&session, "x".repeat(100_000))];
+        assert!(writer.try_append_marked(big, &[mark(999)]).is_err());
+        assert_eq!(
+            reader.output_offset(&session).unwrap(),
+            180,
+            "a failed batch moves no mark"
+        );
+        assert!(writer.delete_session(&session).unwrap());
+        assert_eq!(reader.output_offset(&session).unwrap(), 0);
     }
 }

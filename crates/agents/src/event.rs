@@ -3,7 +3,7 @@
 use std::fmt;
 
 use tokio::sync::oneshot;
-use viewport_protocol::SessionUpdate;
+use viewport_protocol::{PromptId, SessionUpdate};
 use viewport_protocol::update::{
     AttentionReason, PermissionOption, PermissionOutcome, StopReason, ToolKind,
 };
@@ -19,11 +19,25 @@ pub enum DriverEvent {
     TurnEnded(Result<StopReason, TurnFailure>),
     /// The agent process is gone; nothing follows.
     Exited(AgentExit),
+    /// Output was read that makes no update (an answer, a request): only
+    /// the offset it reached counts.
+    Consumed,
+}
+
+/// A driver event and how far the agent's output had been read when it was
+/// made: stored with the event, it is where a restarted daemon resumes.
+#[derive(Debug)]
+pub struct Sourced {
+    pub event: DriverEvent,
+    pub through: u64,
 }
 
 /// A permission question from the agent. Dropping `reply` answers `cancelled`.
 #[derive(Debug)]
 pub struct PermissionAsk {
+    /// Chosen by the driver, which keeps it with the agent's request id so
+    /// that a later daemon can still answer.
+    pub prompt_id: PromptId,
     pub tool_call_id: Option<String>,
     pub title: String,
     /// The kind of tool, when the request says (else the session may know

@@ -6,7 +6,8 @@
 //! - [`profile`]: agent profiles: which program runs, with which variables,
 //!   how it takes instructions, and how to install it.
 //! - [`spawn`]: the one place that starts child processes, with the
-//!   environment allowlist. A later supervisor takes ownership of children here.
+//!   environment allowlist; agents start under their session's supervisor
+//!   (`viewport-supervisor`), which outlives the daemon.
 //! - [`acp`]: the Agent Client Protocol driver (JSON-RPC over stdio), with the
 //!   client side: files, terminals, permissions, settings.
 //! - [`pty`]: terminal sessions: a program in a PTY, its console log, its
@@ -28,7 +29,7 @@ pub mod spawn;
 pub mod transcript;
 
 pub use acp::AcpSession;
-pub use event::{AgentExit, DriverEvent, PermissionAsk, TurnFailure};
+pub use event::{AgentExit, DriverEvent, PermissionAsk, Sourced, TurnFailure};
 pub use profile::AgentProfile;
 
 /// Why an agent could not be started or driven.
@@ -56,4 +57,6 @@ pub enum AgentError {
     Handshake { step: &'static str, message: String },
     #[error("the agent exited before it was ready: {0}")]
     ExitedEarly(String),
+    #[error("cannot take over the running agent: {0}")]
+    Adoption(String),
 }

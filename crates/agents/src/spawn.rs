@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::Arc;
 
-use tokio::process::{Child, ChildStderr, Command};
+use tokio::process::{Child, Command};
 use tokio::task::JoinHandle;
 
 use crate::AgentError;
@@ -76,37 +76,47 @@ pub(crate) fn self_exe() -> Result<PathBuf, AgentError> {
     })
 }
 
-/// Start the process with piped stdin and stdout. The child is killed if its
-/// handle is dropped, so a daemon task that dies takes no orphan with it.
-/// Its stderr is copied, line by line through the spec's mask, to its log
-/// by the task returned (done once the agent's stderr closes).
-pub fn spawn_piped(spec: &SpawnSpec) -> Result<(Child, Option<JoinHandle<()>>), AgentError> {
-    let mut command = command(spec);
-    let logged = spec.stderr_log.is_some();
-    command
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(if logged {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        });
-    let mut child = start(command, spec)?;
-    let copier = match (child.stderr.take(), &spec.stderr_log) {
-        (Some(stderr), Some(log)) => Some(tokio::spawn(copy_lines(
-            stderr,
-            log.clone(),
-            spec.stderr_mask.clone(),
-        ))),
-        _ => None,
-    };
-    Ok((child, copier))
+/// What a supervisor runs for `spec`: the allowlisted variables of the
+/// daemon's environment, then the spec's own, in a PTY of `terminal` size
+/// (columns, rows) if given.
+pub fn launch_of(spec: &SpawnSpec, terminal: Option<(u16, u16)>) -> viewport_supervisor::Launch {
+    let mut env: Vec<(String, String)> = ENV_ALLOWLIST
+        .iter()
+        .filter_map(|name| std::env::var(name).ok().map(|v| ((*name).to_owned(), v)))
+        .collect();
+    // A terminal program needs a terminal type even when the daemon has none.
+    if terminal.is_some() && std::env::var_os("TERM").is_none() {
+        env.push(("TERM".to_owned(), "xterm-256color".to_owned()));
+    }
+    env.extend(spec.env.iter().cloned());
+    viewport_supervisor::Launch {
+        program: spec.program.clone(),
+        args: spec.args.clone(),
+        cwd: spec.cwd.clone(),
+        env,
+        terminal,
+    }
+}
+
+/// Copy an agent's stderr to its log, line by line through the spec's mask;
+/// the task ends once the stderr closes.
+pub fn log_stderr(
+    spec: &SpawnSpec,
+) -> Option<(tokio::io::DuplexStream, JoinHandle<()>)> {
+    let log = spec.stderr_log.clone()?;
+    let (writer, reader) = tokio::io::duplex(64 * 1024);
+    let copier = tokio::spawn(copy_lines(reader, log, spec.stderr_mask.clone()));
+    Some((writer, copier))
 }
 
 /// Longest piece of a line masked at once (a longer line is masked in pieces).
 const MAX_LINE_BYTES: u64 = 64 * 1024;
 
-async fn copy_lines(stderr: ChildStderr, log: PathBuf, mask: Option<LineMask>) {
+async fn copy_lines(
+    stderr: impl tokio::io::AsyncRead + Unpin,
+    log: PathBuf,
+    mask: Option<LineMask>,
+) {
     use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
     let opened = tokio::fs::OpenOptions::new()
         .create(true)

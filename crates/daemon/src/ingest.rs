@@ -15,7 +15,7 @@ use viewport_protocol::jobs::JobInfo;
 use viewport_protocol::state::DirectoryInfo;
 use viewport_protocol::workflows::WorkflowRun;
 use viewport_protocol::{DirectoryId, SessionId};
-use viewport_store::{NewEvent, ObservedAgent, ReindexProgress, Writer};
+use viewport_store::{NewEvent, ObservedAgent, OutputMark, ReindexProgress, Writer};
 
 use crate::hub::Hub;
 
@@ -41,9 +41,11 @@ type Reply<T> = oneshot::Sender<Result<T, IngestError>>;
 #[allow(clippy::large_enum_variant)]
 enum Item {
     /// Events of one sender, in order; `ack` gets the seq of the last one.
+    /// `mark` commits with them, and hears once it has.
     Events {
         events: Vec<NewEvent>,
         ack: Option<Reply<u64>>,
+        mark: Option<(OutputMark, oneshot::Sender<()>)>,
     },
     AddDirectory {
         path: PathBuf,
@@ -103,13 +105,44 @@ impl Ingest {
         if events.is_empty() {
             return Ok(());
         }
-        let item = Item::Events { events, ack: None };
+        let item = Item::Events {
+            events,
+            ack: None,
+            mark: None,
+        };
         self.tx.send(item).await.map_err(|_| IngestError::Stopped)
+    }
+
+    /// Queue events made of a supervised program's output before
+    /// `mark.offset`, with the mark; the receiver hears once both are
+    /// committed (and never if they were not).
+    pub async fn send_marked(
+        &self,
+        events: Vec<NewEvent>,
+        mark: OutputMark,
+    ) -> Result<oneshot::Receiver<()>, IngestError> {
+        let (committed, heard) = oneshot::channel();
+        let item = Item::Events {
+            events,
+            ack: None,
+            mark: Some((mark, committed)),
+        };
+        self.tx.send(item).await.map_err(|_| IngestError::Stopped)?;
+        Ok(heard)
     }
 
     /// Queue events and wait until they are committed and published;
     /// returns the seq of the last one.
     pub async fn commit(&self, events: Vec<NewEvent>) -> Result<u64, IngestError> {
+        self.commit_marked(events, None).await
+    }
+
+    /// [`commit`](Self::commit), with an output mark stored alongside.
+    pub async fn commit_marked(
+        &self,
+        events: Vec<NewEvent>,
+        mark: Option<OutputMark>,
+    ) -> Result<u64, IngestError> {
         if events.is_empty() {
             return Err(IngestError::Refused(
                 "nothing to commit: an empty batch has no seq".to_owned(),
@@ -119,6 +152,7 @@ impl Ingest {
         let item = Item::Events {
             events,
             ack: Some(ack),
+            mark: mark.map(|mark| (mark, oneshot::channel().0)),
         };
         self.tx.send(item).await.map_err(|_| IngestError::Stopped)?;
         done.await.map_err(|_| IngestError::Stopped)?
@@ -198,6 +232,8 @@ struct Batch {
     events: Vec<NewEvent>,
     /// For each acknowledged item: the index of its last event, and its ack.
     acks: Vec<(usize, Reply<u64>)>,
+    marks: Vec<OutputMark>,
+    marked: Vec<oneshot::Sender<()>>,
 }
 
 fn run(mut writer: Writer, hub: Arc<Hub>, mut rx: mpsc::Receiver<Item>) {
@@ -206,8 +242,12 @@ fn run(mut writer: Writer, hub: Arc<Hub>, mut rx: mpsc::Receiver<Item>) {
         let mut next = Some(first);
         while let Some(item) = next.take() {
             match item {
-                Item::Events { events, ack } => {
+                Item::Events { events, ack, mark } => {
                     batch.events.extend(events);
+                    if let Some((mark, committed)) = mark {
+                        batch.marks.push(mark);
+                        batch.marked.push(committed);
+                    }
                     if let Some(ack) = ack
                         && !batch.events.is_empty()
                     {
@@ -232,10 +272,10 @@ fn run(mut writer: Writer, hub: Arc<Hub>, mut rx: mpsc::Receiver<Item>) {
 const FULL_RETRY: std::time::Duration = std::time::Duration::from_secs(1);
 
 fn commit(writer: &mut Writer, hub: &Hub, batch: Batch) {
-    if batch.events.is_empty() {
+    if batch.events.is_empty() && batch.marks.is_empty() {
         return;
     }
-    match append_when_there_is_room(writer, batch.events) {
+    match append_when_there_is_room(writer, batch.events, &batch.marks) {
         Ok(results) => {
             let outcomes: Vec<Result<u64, IngestError>> = results
                 .iter()
@@ -251,6 +291,9 @@ fn commit(writer: &mut Writer, hub: &Hub, batch: Batch) {
             hub.publish(&committed);
             for (index, ack) in batch.acks {
                 let _ = ack.send(outcomes[index].clone());
+            }
+            for committed in batch.marked {
+                let _ = committed.send(());
             }
         }
         Err(e) => {
@@ -268,11 +311,12 @@ fn commit(writer: &mut Writer, hub: &Hub, batch: Batch) {
 fn append_when_there_is_room(
     writer: &mut Writer,
     mut events: Vec<NewEvent>,
+    marks: &[OutputMark],
 ) -> Result<Vec<viewport_store::Result<viewport_store::CommittedEvent>>, viewport_store::StoreError>
 {
     let mut full_since = None;
     loop {
-        match writer.try_append(events) {
+        match writer.try_append_marked(events, marks) {
             Ok(results) => {
                 if let Some(since) = full_since {
                     tracing::warn!(

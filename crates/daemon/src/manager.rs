@@ -12,7 +12,7 @@ use viewport_agents::acp::config::ConfigRequest;
 use viewport_agents::profile::{BUILTIN_NAMES, ProgramSearch};
 use viewport_agents::pty::{TermSize, Terminal, template_command};
 use viewport_agents::spawn::{LineMask, SpawnSpec};
-use viewport_agents::{AcpSession, AgentProfile, DriverEvent};
+use viewport_agents::{AcpSession, AgentProfile, Sourced};
 use viewport_protocol::frames::{ListSessionsResult, ReindexResult, SearchHit, UpdateAt};
 use viewport_protocol::options::{AgentInfo, ConfigOverrides, ContextItem};
 use viewport_protocol::state::{DirectoryInfo, SessionKind, SessionSummary, check_session_name};
@@ -407,8 +407,10 @@ impl Manager {
         state: SessionUpdate,
     ) -> Result<(), String> {
         let (events_tx, events_rx) = mpsc::channel(DRIVER_QUEUE);
-        let agent =
-            AcpSession::start(&plan.spec, plan.setup, events_tx).map_err(|e| e.to_string())?;
+        let session_dir = self.home.session_dir(id);
+        let agent = AcpSession::start(&plan.spec, &session_dir, plan.setup, events_tx)
+            .await
+            .map_err(|e| e.to_string())?;
         let turn_running = prompt.is_some();
         if let Some((prompt, context)) = prompt {
             agent.prompt(prompt, &context);
@@ -438,7 +440,7 @@ impl Manager {
         self: &Arc<Self>,
         id: SessionId,
         agent: AcpSession,
-        events: mpsc::Receiver<DriverEvent>,
+        events: mpsc::Receiver<Sourced>,
         rules: SessionRules,
         turn_running: bool,
         files: SessionFiles,

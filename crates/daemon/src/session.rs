@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot};
 use viewport_agents::acp::config::ConfigRequest;
-use viewport_agents::{AcpSession, AgentExit, DriverEvent, PermissionAsk, TurnFailure};
+use viewport_agents::{AcpSession, AgentExit, DriverEvent, PermissionAsk, Sourced, TurnFailure};
 use viewport_protocol::options::{ContextItem, PermissionPolicy, TimeoutOutcome};
 use viewport_protocol::update::{
     Attention, AttentionReason, Cost, PermissionOption, PermissionOptionKind, PermissionOutcome,
@@ -19,7 +19,7 @@ use viewport_protocol::update::{
 use viewport_protocol::{
     EndReason, ErrorCode, FrameError, PromptId, SessionId, SessionState, SessionUpdate,
 };
-use viewport_store::{EventBody, NewEvent};
+use viewport_store::{EventBody, NewEvent, OutputMark};
 
 use crate::checkpoints::Checkpointer;
 use crate::ingest::Ingest;
@@ -106,6 +106,10 @@ pub struct SessionTask {
     kill_reason: Option<(EndReason, Option<String>)>,
     /// Updates appended but not yet handed to the ingest thread.
     unsent: Vec<NewEvent>,
+    /// How far the agent's output is read into `unsent` and stored before:
+    /// the mark that goes with the next batch, and the last one sent.
+    read_through: u64,
+    marked_through: u64,
     rules: SessionRules,
     /// Tool kinds by tool call id, from the calls the agent announced.
     tool_kinds: HashMap<String, ToolKind>,
@@ -158,6 +162,8 @@ impl SessionTask {
             kill_replies: Vec::new(),
             kill_reason: None,
             unsent: Vec::new(),
+            read_through: 0,
+            marked_through: 0,
             rules,
             tool_kinds: HashMap::new(),
             always_allowed: HashSet::new(),
@@ -172,7 +178,7 @@ impl SessionTask {
     pub async fn run(
         mut self,
         mut commands: mpsc::UnboundedReceiver<SessionCommand>,
-        mut events: mpsc::Receiver<DriverEvent>,
+        mut events: mpsc::Receiver<Sourced>,
     ) {
         let mut batch = Vec::with_capacity(EVENT_BATCH);
         'running: loop {
@@ -183,11 +189,12 @@ impl SessionTask {
                         self.on_exit(AgentExit { code: None, signal: None, error }).await;
                         break;
                     }
-                    for event in batch.drain(..) {
+                    for Sourced { event, through } in batch.drain(..) {
                         if let DriverEvent::Exited(exit) = event {
                             self.on_exit(exit).await;
                             break 'running;
                         }
+                        self.read_through = self.read_through.max(through);
                         self.on_agent_event(event).await;
                     }
                 }
@@ -213,17 +220,63 @@ impl SessionTask {
     }
 
     async fn flush(&mut self) {
-        if let Err(e) = self.ingest.send(std::mem::take(&mut self.unsent)).await {
+        let events = std::mem::take(&mut self.unsent);
+        let sent = match self.next_mark() {
+            None => self.ingest.send(events).await,
+            Some(mark) => {
+                let offset = mark.offset;
+                let committed = self.ingest.send_marked(events, mark).await;
+                committed.map(|committed| self.forget_when_stored(committed, offset))
+            }
+        };
+        if let Err(e) = sent {
             tracing::error!(session = %self.id, "cannot store updates: {e}");
         }
+    }
+
+    /// The output mark to store with the next batch, if the agent's output
+    /// was read further since the last one.
+    fn next_mark(&mut self) -> Option<OutputMark> {
+        (self.read_through > self.marked_through).then(|| {
+            self.marked_through = self.read_through;
+            OutputMark {
+                session_id: self.id.clone(),
+                offset: self.read_through,
+            }
+        })
+    }
+
+    /// Once the batch is stored, the supervisor may forget the output it came from.
+    fn forget_when_stored(&self, committed: oneshot::Receiver<()>, offset: u64) {
+        let Some(agent) = &self.agent else {
+            return;
+        };
+        let link = agent.link();
+        tokio::spawn(async move {
+            if committed.await.is_ok() {
+                link.ack(offset);
+            }
+        });
+    }
+
+    /// Commit everything appended (with the output mark) and wait for it;
+    /// the seq of the last event.
+    async fn commit_appended(&mut self) -> Result<u64, crate::ingest::IngestError> {
+        let events = std::mem::take(&mut self.unsent);
+        let mark = self.next_mark();
+        let offset = mark.as_ref().map(|m| m.offset);
+        let seq = self.ingest.commit_marked(events, mark).await?;
+        if let (Some(offset), Some(agent)) = (offset, &self.agent) {
+            agent.link().ack(offset);
+        }
+        Ok(seq)
     }
 
     /// Append and wait for the commit, so a reply sent after it is never
     /// ahead of the stored state.
     async fn commit(&mut self, update: SessionUpdate) -> Result<(), FrameError> {
         self.append(update);
-        let events = std::mem::take(&mut self.unsent);
-        self.ingest.commit(events).await.map(|_| ()).map_err(|e| {
+        self.commit_appended().await.map(|_| ()).map_err(|e| {
             FrameError::new(
                 ErrorCode::Internal,
                 format!("storing the update failed: {e}"),
@@ -255,7 +308,7 @@ impl SessionTask {
             DriverEvent::Update(update) => self.on_update(update),
             DriverEvent::Permission(ask) => self.on_permission(ask).await,
             DriverEvent::TurnEnded(end) => self.on_turn_ended(end).await,
-            DriverEvent::Exited(_) => {}
+            DriverEvent::Exited(_) | DriverEvent::Consumed => {}
         }
     }
 
@@ -340,11 +393,10 @@ impl SessionTask {
         let Some((checkpointer, cwd)) = self.files.checkpoints.clone() else {
             return;
         };
-        let events = std::mem::take(&mut self.unsent);
-        if events.is_empty() {
+        if self.unsent.is_empty() {
             return;
         }
-        match self.ingest.commit(events).await {
+        match self.commit_appended().await {
             Ok(seq) => checkpointer.after_step(&self.id, seq, &cwd),
             Err(e) => tracing::error!(session = %self.id, "cannot store the step: {e}"),
         }
@@ -420,7 +472,7 @@ impl SessionTask {
     }
 
     async fn on_permission(&mut self, ask: PermissionAsk) {
-        let prompt_id = PromptId::generate();
+        let prompt_id = ask.prompt_id;
         let kind = ask.tool_kind.or_else(|| {
             let id = ask.tool_call_id.as_ref()?;
             self.tool_kinds.get(id).copied()
@@ -704,7 +756,8 @@ impl SessionTask {
     }
 
     async fn on_exit(&mut self, exit: AgentExit) {
-        self.agent = None;
+        // Kept until the end is stored: then its supervisor may go.
+        let agent = self.agent.take();
         self.turn_running = false;
         self.cancel_open_prompts("the agent exited").await;
         let (reason, detail) = if let Some(killed) = self.kill_reason.take() {
@@ -726,6 +779,9 @@ impl SessionTask {
             change.exit_code = exit.code;
         }
         let stored = self.commit(end).await;
+        if let (Ok(()), Some(agent)) = (&stored, agent) {
+            agent.release();
+        }
         for reply in self.kill_replies.drain(..) {
             let _ = reply.send(stored.clone());
         }

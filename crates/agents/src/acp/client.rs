@@ -1,59 +1,23 @@
-//! What the agent may ask of us, the client: permission, files inside the
-//! session's directory, and terminals. Each handler answers from a task of
+//! What the agent may ask of us, the client: files inside the session's
+//! directory, and terminals (permission is asked in `raw`'s way, so that a
+//! later daemon can still answer it). Each handler answers from a task of
 //! its own, so a slow answer (a person deciding, a command running) never
 //! holds up the agent's other messages.
 
 use agent_client_protocol::v1::schema::{
     CreateTerminalRequest, CreateTerminalResponse, KillTerminalRequest, KillTerminalResponse,
     ReadTextFileRequest, ReadTextFileResponse, ReleaseTerminalRequest, ReleaseTerminalResponse,
-    RequestPermissionOutcome, RequestPermissionRequest, RequestPermissionResponse,
-    SelectedPermissionOutcome, TerminalExitStatus, TerminalOutputRequest, TerminalOutputResponse,
-    WaitForTerminalExitRequest, WaitForTerminalExitResponse, WriteTextFileRequest,
-    WriteTextFileResponse,
+    TerminalExitStatus, TerminalOutputRequest, TerminalOutputResponse, WaitForTerminalExitRequest,
+    WaitForTerminalExitResponse, WriteTextFileRequest, WriteTextFileResponse,
 };
 use agent_client_protocol::v1::{ConnectionTo, Responder};
 use agent_client_protocol::{Agent, Error};
-use tokio::sync::oneshot;
-use viewport_protocol::update::PermissionOutcome;
 
 use super::fs::FsError;
-use super::map::{permission_option, tool_call_update};
 use super::terminals::{ExitStatus, TerminalError, TerminalRequest};
-use super::{Shared, flush_message};
-use crate::event::{DriverEvent, PermissionAsk};
+use super::Shared;
 
 type Handled = Result<(), Error>;
-
-pub(super) async fn ask_permission(
-    shared: &Shared,
-    request: RequestPermissionRequest,
-    responder: Responder<RequestPermissionResponse>,
-    cx: &ConnectionTo<Agent>,
-) -> Handled {
-    flush_message(shared).await;
-    let tool_call = tool_call_update(request.tool_call);
-    let (reply, answer) = oneshot::channel();
-    let ask = PermissionAsk {
-        title: tool_call
-            .title
-            .clone()
-            .unwrap_or_else(|| "Permission requested".to_owned()),
-        tool_kind: tool_call.kind,
-        tool_call_id: Some(tool_call.tool_call_id),
-        options: request.options.into_iter().map(permission_option).collect(),
-        reply,
-    };
-    let _ = shared.events.send(DriverEvent::Permission(ask)).await;
-    cx.spawn(async move {
-        let outcome = match answer.await {
-            Ok(PermissionOutcome::Selected { option_id }) => {
-                RequestPermissionOutcome::Selected(SelectedPermissionOutcome::new(option_id))
-            }
-            Ok(PermissionOutcome::Cancelled) | Err(_) => RequestPermissionOutcome::Cancelled,
-        };
-        responder.respond(RequestPermissionResponse::new(outcome))
-    })
-}
 
 pub(super) async fn read_file(
     shared: &Shared,

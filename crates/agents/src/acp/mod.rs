@@ -1,17 +1,28 @@
-//! The Agent Client Protocol driver: starts an agent, does `initialize` and
-//! `session/new`, sends prompts and cancels, maps every `session/update` to
-//! viewport updates, turns `session/request_permission` into a
-//! [`PermissionAsk`] and the agent's exit into [`DriverEvent::Exited`].
+//! The Agent Client Protocol driver: starts an agent under its session's
+//! supervisor, does `initialize` and `session/new`, sends prompts and
+//! cancels, maps every `session/update` to viewport updates, turns
+//! `session/request_permission` into a [`PermissionAsk`] and the agent's
+//! exit into [`DriverEvent::Exited`].
+//!
+//! Every event carries how far the agent's output had been read when it was
+//! made ([`Sourced`]); stored with the event, that offset is where a daemon
+//! that died resumes when it [adopts](AcpSession::adopt) the still running
+//! agent, so nothing is lost or stored twice. What a restarted daemon needs
+//! to go on (the agent's session id, its settings, the requests it left
+//! unanswered) is kept as notes with the supervisor.
 
 mod client;
 mod collector;
 pub mod config;
 pub mod fs;
 pub mod map;
+mod raw;
 pub mod terminals;
+mod transport;
 
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -21,28 +32,31 @@ use agent_client_protocol::v1::schema::{
     CreateTerminalResponse, FileSystemCapabilities, InitializeRequest, KillTerminalRequest,
     KillTerminalResponse, LoadSessionRequest, NewSessionRequest, PromptRequest, PromptResponse,
     ReadTextFileRequest, ReadTextFileResponse, ReleaseTerminalRequest, ReleaseTerminalResponse,
-    RequestPermissionRequest, RequestPermissionResponse, SessionNotification,
-    SetSessionConfigOptionRequest, SetSessionModeRequest, TerminalOutputRequest,
-    TerminalOutputResponse, WaitForTerminalExitRequest, WaitForTerminalExitResponse,
-    WriteTextFileRequest, WriteTextFileResponse,
+    RequestPermissionOutcome, RequestPermissionRequest, SelectedPermissionOutcome,
+    SessionNotification, SetSessionConfigOptionRequest, SetSessionModeRequest,
+    TerminalOutputRequest, TerminalOutputResponse, WaitForTerminalExitRequest,
+    WaitForTerminalExitResponse, WriteTextFileRequest, WriteTextFileResponse,
 };
 use agent_client_protocol::v1::{ConnectionTo, Responder};
 use agent_client_protocol::{Agent, Client, Lines};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::process::{Child, ChildStdin, ChildStdout};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
-use viewport_protocol::SessionUpdate;
 use viewport_protocol::options::{ContextItem, McpServer};
-use viewport_protocol::update::{Attention, AttentionReason, SystemStatus, TokenUsage};
+use viewport_protocol::update::{
+    Attention, AttentionReason, PermissionOutcome, SystemStatus, TokenUsage,
+};
+use viewport_protocol::{PromptId, SessionUpdate};
+use viewport_supervisor::{Link, Output};
 
 use self::collector::MessageCollector;
 use self::config::{ConfigAction, ConfigRequest, ConfigState};
-use self::map::{Mapped, map_update, stop_reason};
+use self::map::{Mapped, map_update, permission_option, stop_reason, tool_call_update};
+use self::raw::{Intercepted, RawId};
+use self::transport::{Ended, Line, Outgoing, REQUEST_NOTE};
 use crate::AgentError;
-use crate::event::{AgentExit, DriverEvent, TurnFailure};
-use crate::spawn::{SpawnSpec, spawn_piped};
+use crate::event::{AgentExit, DriverEvent, PermissionAsk, Sourced, TurnFailure};
+use crate::spawn::SpawnSpec;
 
 /// How a session's conversation starts.
 #[derive(Debug, Clone)]
@@ -79,7 +93,13 @@ const DRAIN_AFTER_EXIT: Duration = Duration::from_secs(5);
 
 /// Events from one agent, in order, with backpressure: when the daemon is
 /// slow to store them, the driver stops reading the agent's output.
-pub type EventSender = mpsc::Sender<DriverEvent>;
+pub type EventSender = mpsc::Sender<Sourced>;
+
+/// Agent output lines queued between the supervisor and the driver.
+const LINE_QUEUE: usize = 1024;
+
+/// The note that keeps what a daemon needs to adopt the agent.
+const STATE_NOTE: &str = "acp";
 
 enum Command {
     Prompt(Vec<acp::ContentBlock>),
@@ -88,10 +108,27 @@ enum Command {
     Close,
 }
 
+/// How the conversation begins on this connection.
+enum Opening {
+    New(SessionSetup),
+    /// A daemon before us opened it; the agent runs on.
+    Adopted(acp::SessionId),
+}
+
+/// What a daemon keeps with the supervisor to take the agent over.
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct AdoptionState {
+    session_id: String,
+    auth_methods: Vec<String>,
+    config: ConfigState,
+}
+
 /// A running ACP agent. Dropping it kills the agent.
 pub struct AcpSession {
     commands: mpsc::UnboundedSender<Command>,
     kill: CancellationToken,
+    shared: Arc<Shared>,
 }
 
 impl Drop for AcpSession {
@@ -101,45 +138,98 @@ impl Drop for AcpSession {
 }
 
 impl AcpSession {
-    /// Spawn the agent and start the handshake. Prompts sent before the
-    /// handshake completes wait for it. A failed handshake ends in
-    /// [`DriverEvent::Exited`] with the error.
-    pub fn start(
+    /// Start the agent under a supervisor of its own (in `session_dir`) and
+    /// begin the handshake. Prompts sent before the handshake completes wait
+    /// for it. A failed handshake ends in [`DriverEvent::Exited`] with the error.
+    pub async fn start(
         spec: &SpawnSpec,
+        session_dir: &Path,
         setup: SessionSetup,
         events: EventSender,
     ) -> Result<Self, AgentError> {
-        let (mut child, stderr_copied) = spawn_piped(spec)?;
-        let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
-            return Err(AgentError::ExitedEarly("stdio was not piped".to_owned()));
+        let exe = crate::spawn::self_exe()?;
+        let launch = crate::spawn::launch_of(spec, None);
+        let (link, outputs) = Link::launch(&exe, session_dir, &launch)
+            .await
+            .map_err(|e| AgentError::Spawn {
+                program: spec.program.display().to_string(),
+                source: std::io::Error::other(e.to_string()),
+            })?;
+        let loading = setup.resume.is_some();
+        let shared = Shared::new(spec, &link, events, 0, BTreeMap::new());
+        shared.loading.store(loading, Ordering::SeqCst);
+        Ok(Self::drive(spec, link, outputs, shared, Opening::New(setup)))
+    }
+
+    /// Take over the agent a daemon before us started in `session_dir`,
+    /// reading its output from `resume_from` (how far the log has it).
+    pub async fn adopt(
+        spec: &SpawnSpec,
+        session_dir: &Path,
+        resume_from: u64,
+        events: EventSender,
+    ) -> Result<Self, AgentError> {
+        let adoption = |message: String| AgentError::Adoption(message);
+        let (link, outputs) = Link::connect(session_dir, resume_from)
+            .await
+            .map_err(|e| adoption(e.to_string()))?;
+        let mut notes = link.hello().notes.clone();
+        let state = notes
+            .remove(STATE_NOTE)
+            .ok_or_else(|| adoption("the agent had not finished starting".to_owned()))?;
+        let state: AdoptionState = serde_json::from_str(&state)
+            .map_err(|e| adoption(format!("its kept state is unreadable: {e}")))?;
+        let catch_up_at = link.hello().spool_end.max(resume_from);
+        let shared = Shared::new(spec, &link, events, resume_from, notes);
+        *shared.config() = state.config;
+        if let Ok(mut methods) = shared.auth_methods.lock() {
+            *methods = state.auth_methods;
+        }
+        shared.catch_up_at.store(catch_up_at, Ordering::SeqCst);
+        let session_id = acp::SessionId::new(state.session_id);
+        *shared.lock_session_id() = Some(session_id.clone());
+        let adopted = Self::drive(spec, link, outputs, shared, Opening::Adopted(session_id));
+        adopted.shared.settle_leftovers_if_caught_up(resume_from);
+        Ok(adopted)
+    }
+
+    fn drive(
+        spec: &SpawnSpec,
+        link: Link,
+        outputs: mpsc::Receiver<Output>,
+        shared: Arc<Shared>,
+        opening: Opening,
+    ) -> Self {
+        let (lines_tx, lines) = mpsc::channel(LINE_QUEUE);
+        let (ended_tx, ended) = oneshot::channel();
+        let (stderr, stderr_copied) = match crate::spawn::log_stderr(spec) {
+            Some((pipe, copier)) => (Some(pipe), Some(copier)),
+            None => (None, None),
         };
+        let from = shared.consumed.load(Ordering::SeqCst);
+        tokio::spawn(transport::pump(outputs, from, lines_tx, stderr, ended_tx));
         let (commands, command_rx) = mpsc::unbounded_channel();
         let kill = CancellationToken::new();
-        let shared = Arc::new(Shared {
-            events: events.clone(),
-            collector: Mutex::default(),
-            config: Mutex::default(),
-            loading: AtomicBool::new(setup.resume.is_some()),
-            files: fs::FileRoot::new(&spec.cwd),
-            terminals: terminals::Terminals::default(),
-            terminal_env: spec.env.clone(),
-            auth_methods: Mutex::default(),
-        });
         let connection = tokio::spawn(run_connection(
-            Transport { stdin, stdout },
+            lines,
             spec.cwd.clone(),
-            setup,
-            shared,
+            opening,
+            shared.clone(),
             command_rx,
         ));
         tokio::spawn(supervise(
-            child,
+            link,
+            ended,
             stderr_copied,
             connection,
             kill.clone(),
-            events,
+            shared.events.clone(),
         ));
-        Ok(Self { commands, kill })
+        Self {
+            commands,
+            kill,
+            shared,
+        }
     }
 
     /// Send a prompt, with any context items; the agent runs it as one turn.
@@ -182,43 +272,68 @@ impl AcpSession {
     pub fn kill(&self) {
         self.kill.cancel();
     }
+
+    /// The agent's supervisor: what the daemon tells it of stored output.
+    pub fn link(&self) -> Link {
+        self.shared.outgoing.link().clone()
+    }
+
+    /// The agent's exit is stored: its supervisor may go.
+    pub fn release(&self) {
+        self.shared.outgoing.link().release();
+    }
+
+    /// The answer channel of a permission prompt an earlier daemon stored
+    /// and the agent still waits on, if the agent's request is known.
+    pub fn reattach_permission(
+        &self,
+        prompt_id: &PromptId,
+    ) -> Option<oneshot::Sender<PermissionOutcome>> {
+        let id = self.shared.claim_permission(prompt_id)?;
+        let (reply, answer) = oneshot::channel();
+        tokio::spawn(answer_permission(self.shared.outgoing.clone(), id, answer));
+        Some(reply)
+    }
 }
 
 /// How long an exited agent's stderr may take to reach its log.
 const STDERR_DRAIN: std::time::Duration = std::time::Duration::from_secs(1);
 
 async fn supervise(
-    mut child: Child,
+    link: Link,
+    mut ended: oneshot::Receiver<Ended>,
     stderr_copied: Option<JoinHandle<()>>,
     mut connection: JoinHandle<Result<(), String>>,
     kill: CancellationToken,
     events: EventSender,
 ) {
-    let mut ended: Option<Option<String>> = None;
-    let status = tokio::select! {
-        status = child.wait() => status,
+    let kill_signal = nix::sys::signal::Signal::SIGKILL as i32;
+    let mut failed: Option<Option<String>> = None;
+    let end = tokio::select! {
+        end = &mut ended => end,
         () = kill.cancelled() => {
-            let _ = child.start_kill();
-            child.wait().await
+            link.signal(kill_signal);
+            (&mut ended).await
         }
         // The connection is over (a failed handshake, a close): the agent
         // has its stdin closed and a moment to exit, then it is killed, so
         // a session never waits on an agent that will not go.
         joined = &mut connection => {
-            ended = Some(match joined {
+            failed = Some(match joined {
                 Ok(result) => result.err(),
                 Err(join) => Some(format!("driver task failed: {join}")),
             });
-            match tokio::time::timeout(CLOSE_GRACE, child.wait()).await {
-                Ok(status) => status,
+            link.close_input();
+            match tokio::time::timeout(CLOSE_GRACE, &mut ended).await {
+                Ok(end) => end,
                 Err(_) => {
-                    let _ = child.start_kill();
-                    child.wait().await
+                    link.signal(kill_signal);
+                    (&mut ended).await
                 }
             }
         }
     };
-    let error = match ended {
+    let error = match failed {
         Some(error) => error,
         None => {
             let abort = connection.abort_handle();
@@ -237,27 +352,39 @@ async fn supervise(
     if let Some(copied) = stderr_copied {
         let _ = tokio::time::timeout(STDERR_DRAIN, copied).await;
     }
-    let exit = match status {
-        Ok(status) => {
-            use std::os::unix::process::ExitStatusExt;
+    let exit = match end {
+        Ok(Ended::Exited(exit)) => AgentExit {
+            code: exit.code,
+            signal: exit.signal,
+            error,
+        },
+        Ok(Ended::Lost(why)) => {
+            link.kill_orphaned_program();
             AgentExit {
-                code: status.code(),
-                signal: status.signal(),
-                error,
+                code: None,
+                signal: None,
+                error: Some(format!("{why}; its agent was stopped")),
             }
         }
-        Err(wait) => AgentExit {
+        Err(_) => AgentExit {
             code: None,
             signal: None,
-            error: Some(format!("waiting for the agent failed: {wait}")),
+            error: Some("the agent's output stopped without an exit".to_owned()),
         },
     };
-    let _ = events.send(DriverEvent::Exited(exit)).await;
+    // An exit covers no output: it marks nothing.
+    let _ = events
+        .send(Sourced {
+            event: DriverEvent::Exited(exit),
+            through: 0,
+        })
+        .await;
 }
 
 /// What the connection's handlers share.
 struct Shared {
     events: EventSender,
+    outgoing: Outgoing,
     collector: Mutex<MessageCollector>,
     config: Mutex<ConfigState>,
     /// While `session/load` replays a stored conversation, its updates are
@@ -268,9 +395,132 @@ struct Shared {
     terminal_env: Vec<(String, String)>,
     /// How the agent says one can log in, from `initialize`.
     auth_methods: Mutex<Vec<String>>,
+    /// The agent's id for the conversation, once it gave one.
+    session_id: Mutex<Option<acp::SessionId>>,
+    /// The offset after the last line of output read.
+    consumed: AtomicU64,
+    /// Requests an earlier daemon left unanswered (notes by key), settled
+    /// once the output it had not stored was read again (`catch_up_at`).
+    leftovers: Mutex<Option<BTreeMap<String, String>>>,
+    catch_up_at: AtomicU64,
+    prompts_sent: AtomicU64,
+    /// Which daemon of this agent we are, for ids unique across daemons.
+    attachment: u32,
 }
 
 impl Shared {
+    fn new(
+        spec: &SpawnSpec,
+        link: &Link,
+        events: EventSender,
+        consumed: u64,
+        leftovers: BTreeMap<String, String>,
+    ) -> Arc<Self> {
+        let leftovers = leftovers
+            .into_iter()
+            .filter(|(key, _)| key.starts_with(REQUEST_NOTE))
+            .collect();
+        Arc::new(Self {
+            events,
+            outgoing: Outgoing::new(link.clone()),
+            collector: Mutex::default(),
+            config: Mutex::default(),
+            loading: AtomicBool::new(false),
+            files: fs::FileRoot::new(&spec.cwd),
+            terminals: terminals::Terminals::default(),
+            terminal_env: spec.env.clone(),
+            auth_methods: Mutex::default(),
+            session_id: Mutex::default(),
+            consumed: AtomicU64::new(consumed),
+            leftovers: Mutex::new(Some(leftovers)),
+            catch_up_at: AtomicU64::new(0),
+            prompts_sent: AtomicU64::new(0),
+            attachment: link.hello().attachments,
+        })
+    }
+
+    fn lock_session_id(&self) -> std::sync::MutexGuard<'_, Option<acp::SessionId>> {
+        self.session_id.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn lock_leftovers(&self) -> std::sync::MutexGuard<'_, Option<BTreeMap<String, String>>> {
+        self.leftovers.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Keep with the supervisor what a later daemon needs to take over.
+    fn save_state(&self) {
+        let Some(session_id) = self.lock_session_id().clone() else {
+            return;
+        };
+        let auth_methods = self
+            .auth_methods
+            .lock()
+            .map(|m| m.clone())
+            .unwrap_or_default();
+        let state = {
+            let config = self.config();
+            serde_json::json!({
+                "sessionId": session_id.0.to_string(),
+                "authMethods": auth_methods,
+                "config": &*config,
+            })
+        };
+        self.outgoing
+            .link()
+            .note(STATE_NOTE, Some(state.to_string()));
+    }
+
+    /// An agent request read again after a restart is handled afresh: it
+    /// is no longer left over.
+    fn reread(&self, id: &str) {
+        if let Some(leftovers) = self.lock_leftovers().as_mut() {
+            leftovers.remove(&transport::request_note(id));
+        }
+    }
+
+    /// The request id of the left-over permission request for `prompt_id`.
+    fn claim_permission(&self, prompt_id: &PromptId) -> Option<RawId> {
+        let mut guard = self.lock_leftovers();
+        let leftovers = guard.as_mut()?;
+        let key = leftovers.iter().find_map(|(key, value)| {
+            let value: serde_json::Value = serde_json::from_str(value).ok()?;
+            (value["promptId"].as_str() == Some(prompt_id.as_str())).then(|| key.clone())
+        })?;
+        leftovers.remove(&key);
+        key.strip_prefix(REQUEST_NOTE).map(str::to_owned)
+    }
+
+    /// Once the output an earlier daemon had not stored was read again,
+    /// answer what it left open and nobody claimed: the agent would
+    /// otherwise wait forever.
+    fn settle_leftovers_if_caught_up(&self, consumed: u64) {
+        if consumed < self.catch_up_at.load(Ordering::SeqCst) {
+            return;
+        }
+        let Some(leftovers) = self.lock_leftovers().take() else {
+            return;
+        };
+        for (key, value) in leftovers {
+            let Some(id) = key.strip_prefix(REQUEST_NOTE) else {
+                continue;
+            };
+            let value: serde_json::Value = serde_json::from_str(&value).unwrap_or_default();
+            let method = value["method"].as_str().unwrap_or("a request");
+            let answer = if method == "session/request_permission" {
+                raw::permission_answer(id, RequestPermissionOutcome::Cancelled)
+            } else {
+                raw::abandoned(id, method)
+            };
+            tracing::info!("answering {method} ({id}) that an earlier daemon left open");
+            self.outgoing.write(answer);
+        }
+    }
+
+    async fn emit(&self, event: DriverEvent) {
+        let through = self.consumed.load(Ordering::SeqCst);
+        let _ = self.events.send(Sourced { event, through }).await;
+    }
+
     /// A failed request in words; a login request names the ways to log in.
     fn turn_failure(&self, error: &agent_client_protocol::Error) -> TurnFailure {
         if !is_auth_error(error) {
@@ -303,25 +553,20 @@ impl Shared {
     }
 
     async fn send(&self, update: SessionUpdate) {
-        let _ = self.events.send(DriverEvent::Update(update)).await;
+        self.emit(DriverEvent::Update(update)).await;
     }
 }
 
-struct Transport {
-    stdin: ChildStdin,
-    stdout: ChildStdout,
-}
-
 async fn run_connection(
-    transport: Transport,
+    lines: mpsc::Receiver<Line>,
     cwd: PathBuf,
-    setup: SessionSetup,
+    opening: Opening,
     shared: Arc<Shared>,
     mut commands: mpsc::UnboundedReceiver<Command>,
 ) -> Result<(), String> {
     let lines = Lines::new(
-        line_sink(transport.stdin),
-        line_stream(transport.stdout, shared.clone()),
+        transport::line_sink(shared.outgoing.clone()),
+        line_stream(lines, shared.clone()),
     );
     // Every request of the agent is answered from a task of its own.
     macro_rules! spawned {
@@ -346,10 +591,6 @@ async fn run_connection(
                 Ok(())
             },
             agent_client_protocol::on_receive_notification!(),
-        )
-        .on_receive_request(
-            spawned!(RequestPermissionRequest, RequestPermissionResponse, client::ask_permission),
-            agent_client_protocol::on_receive_request!(),
         )
         .on_receive_request(
             spawned!(ReadTextFileRequest, ReadTextFileResponse, client::read_file),
@@ -380,11 +621,19 @@ async fn run_connection(
             agent_client_protocol::on_receive_request!(),
         )
         .connect_with(lines, async |cx: ConnectionTo<Agent>| {
-            let (session_id, mut first_block) = open_session(&cx, &cwd, &setup, &shared).await?;
-            if !setup.config.is_empty() {
-                let (reply, _) = oneshot::channel();
-                apply_config(&cx, &session_id, &shared, setup.config.clone(), reply).await;
-            }
+            let (session_id, mut first_block) = match opening {
+                Opening::New(setup) => {
+                    let opened = open_session(&cx, &cwd, &setup, &shared).await?;
+                    *shared.lock_session_id() = Some(opened.0.clone());
+                    shared.save_state();
+                    if !setup.config.is_empty() {
+                        let (reply, _) = oneshot::channel();
+                        apply_config(&cx, &opened.0, &shared, setup.config.clone(), reply).await;
+                    }
+                    opened
+                }
+                Opening::Adopted(session_id) => (session_id, None),
+            };
             loop {
                 tokio::select! {
                     command = commands.recv() => match command {
@@ -392,12 +641,18 @@ async fn run_connection(
                             if let Some(block) = first_block.take() {
                                 blocks.insert(0, block);
                             }
-                            // Sent here, in command order, so a cancel that follows
-                            // can never overtake it; only the wait is spawned.
-                            let sent = cx.send_request(PromptRequest::new(session_id.clone(), blocks));
-                            cx.spawn(finish_prompt(sent, shared.clone()))?;
+                            // Written by us, not the SDK, so that whichever daemon
+                            // reads the answer knows it ends the turn; prompts and
+                            // cancels go out in command order.
+                            let number = shared.prompts_sent.fetch_add(1, Ordering::SeqCst);
+                            let id = format!("{}-{number}", shared.attachment);
+                            let request = PromptRequest::new(session_id.clone(), blocks);
+                            shared.outgoing.write(raw::prompt_request(&id, &request));
                         }
-                        Some(Command::Cancel) => cx.send_notification(CancelNotification::new(session_id.clone()))?,
+                        Some(Command::Cancel) => {
+                            let cancel = CancelNotification::new(session_id.clone());
+                            shared.outgoing.write(raw::cancel(&cancel));
+                        }
                         Some(Command::SetConfig(request, reply)) => {
                             let (cx2, id, shared) = (cx.clone(), session_id.clone(), shared.clone());
                             cx.spawn(async move {
@@ -591,6 +846,7 @@ async fn run_config_actions(
                     .await
                     .map_err(|e| format!("the agent refused mode `{mode}`: {e}"))?;
                 shared.config().set_current_mode(&mode);
+                shared.save_state();
                 shared
                     .send(SessionUpdate::SystemStatus(SystemStatus::Mode {
                         mode_id: mode,
@@ -613,6 +869,7 @@ async fn run_config_actions(
                     .await
                     .map_err(|e| format!("the agent refused {id} `{value}`: {e}"))?;
                 shared.config().set_options(response.config_options);
+                shared.save_state();
             }
         }
         let options = shared.config().view();
@@ -625,55 +882,71 @@ async fn run_config_actions(
     Ok(())
 }
 
-/// Lines to the agent's stdin, one write and flush per message.
-fn line_sink(
-    stdin: ChildStdin,
-) -> impl futures_util::Sink<String, Error = std::io::Error> + Send + 'static {
-    futures_util::sink::unfold(stdin, async |mut stdin, mut line: String| {
-        line.push('\n');
-        stdin.write_all(line.as_bytes()).await?;
-        stdin.flush().await?;
-        Ok(stdin)
-    })
-}
-
-/// Lines from the agent's stdout. `session/update` notifications, nearly all
-/// the traffic, are parsed and forwarded here, in order, without a trip
-/// through the SDK's dispatch: that dispatch costs several times what the
-/// event log does per update. Every other message, and any update this fast
-/// path cannot read, goes to the SDK. Because forwarding happens before the
-/// next line is read, updates stay ahead of the responses that follow them.
+/// Lines from the agent. `session/update` notifications, nearly all the
+/// traffic, are parsed and forwarded here, in order, without a trip through
+/// the SDK's dispatch: that dispatch costs several times what the event log
+/// does per update. Prompt answers and permission requests are ours too
+/// ([`raw`]). Every other message goes to the SDK. Because forwarding
+/// happens before the next line is read, each event carries the offset of
+/// the line it came from, and updates stay ahead of what follows them.
 fn line_stream(
-    stdout: ChildStdout,
+    lines: mpsc::Receiver<Line>,
     shared: Arc<Shared>,
 ) -> impl futures_util::Stream<Item = std::io::Result<String>> + Send + 'static {
-    let lines = BufReader::with_capacity(READ_BUFFER, stdout).lines();
     futures_util::stream::unfold((lines, shared), async |(mut lines, shared)| {
         loop {
-            match lines.next_line().await {
-                Ok(Some(line)) => match fast_update(&line) {
-                    Some(FastUpdate::Known(notification)) => {
-                        forward_update(&shared, notification).await;
-                    }
-                    Some(FastUpdate::Unknown(update)) => {
-                        if !shared.loading.load(Ordering::SeqCst) {
-                            flush_message(&shared).await;
-                            shared
-                                .send(SessionUpdate::SystemStatus(map::unknown_status(update)))
-                                .await;
-                        }
-                    }
-                    None => return Some((Ok(line), (lines, shared))),
-                },
-                Ok(None) => return None,
-                Err(e) => return Some((Err(e), (lines, shared))),
+            let (line, end) = lines.recv().await?;
+            shared.consumed.store(end, Ordering::SeqCst);
+            let for_sdk = handle_line(&shared, line).await;
+            shared.settle_leftovers_if_caught_up(end);
+            if let Some(line) = for_sdk {
+                return Some((Ok(line), (lines, shared)));
             }
         }
     })
 }
 
-/// The bytes read from an agent at once.
-const READ_BUFFER: usize = 64 * 1024;
+/// Handle a line ourselves, or give it back for the SDK.
+async fn handle_line(shared: &Arc<Shared>, line: String) -> Option<String> {
+    match fast_update(&line) {
+        Some(FastUpdate::Known(notification)) => {
+            forward_update(shared, notification).await;
+            return None;
+        }
+        Some(FastUpdate::Unknown(update)) => {
+            if !shared.loading.load(Ordering::SeqCst) {
+                flush_message(shared).await;
+                shared
+                    .send(SessionUpdate::SystemStatus(map::unknown_status(update)))
+                    .await;
+            }
+            return None;
+        }
+        None => {}
+    }
+    match raw::intercept(&line) {
+        Intercepted::PromptAnswer(answer) => {
+            finish_prompt(shared, answer).await;
+            None
+        }
+        Intercepted::Permission(id, request) => {
+            shared.reread(&id);
+            ask_permission(shared, id, request).await;
+            None
+        }
+        Intercepted::Request(id, method) => {
+            shared.reread(&id);
+            let what = serde_json::json!({ "method": method });
+            shared.outgoing.remember_request(&id, &what);
+            shared.emit(DriverEvent::Consumed).await;
+            Some(line)
+        }
+        Intercepted::Other => {
+            shared.emit(DriverEvent::Consumed).await;
+            Some(line)
+        }
+    }
+}
 
 /// What the fast path makes of a `session/update` line.
 // Returned once per line and consumed at once: boxing the common variant
@@ -708,21 +981,13 @@ fn fast_update(line: &str) -> Option<FastUpdate> {
 }
 
 async fn finish_prompt(
-    sent: agent_client_protocol::v1::SentRequest<PromptResponse>,
-    shared: Arc<Shared>,
-) -> Result<(), agent_client_protocol::Error> {
-    let result = sent.block_task().await;
-    flush_message(&shared).await;
-    if let Err(e) = &result
-        && (agent_client_protocol::is_connection_terminated(e)
-            || agent_client_protocol::is_incoming_transport_closed(e))
-    {
-        // The agent is gone; its exit, not a failed turn, tells the story.
-        return Ok(());
-    }
+    shared: &Shared,
+    answer: Result<PromptResponse, agent_client_protocol::Error>,
+) {
+    flush_message(shared).await;
     if let Ok(PromptResponse {
         usage: Some(usage), ..
-    }) = &result
+    }) = &answer
     {
         shared
             .send(SessionUpdate::TokenUsage(TokenUsage {
@@ -732,11 +997,51 @@ async fn finish_prompt(
             }))
             .await;
     }
-    let end = result
+    let end = answer
         .map(|response| stop_reason(response.stop_reason))
         .map_err(|e| shared.turn_failure(&e));
-    let _ = shared.events.send(DriverEvent::TurnEnded(end)).await;
-    Ok(())
+    shared.emit(DriverEvent::TurnEnded(end)).await;
+}
+
+/// The agent asks permission: the request is kept (with the prompt id it
+/// becomes) until answered, so a later daemon can still answer it.
+async fn ask_permission(shared: &Shared, id: RawId, request: RequestPermissionRequest) {
+    flush_message(shared).await;
+    let prompt_id = PromptId::generate();
+    let what = serde_json::json!({
+        "method": "session/request_permission",
+        "promptId": prompt_id.as_str(),
+    });
+    shared.outgoing.remember_request(&id, &what);
+    let tool_call = tool_call_update(request.tool_call);
+    let (reply, answer) = oneshot::channel();
+    let ask = PermissionAsk {
+        prompt_id,
+        title: tool_call
+            .title
+            .clone()
+            .unwrap_or_else(|| "Permission requested".to_owned()),
+        tool_kind: tool_call.kind,
+        tool_call_id: Some(tool_call.tool_call_id),
+        options: request.options.into_iter().map(permission_option).collect(),
+        reply,
+    };
+    shared.emit(DriverEvent::Permission(ask)).await;
+    tokio::spawn(answer_permission(shared.outgoing.clone(), id, answer));
+}
+
+async fn answer_permission(
+    outgoing: Outgoing,
+    id: RawId,
+    answer: oneshot::Receiver<PermissionOutcome>,
+) {
+    let outcome = match answer.await {
+        Ok(PermissionOutcome::Selected { option_id }) => {
+            RequestPermissionOutcome::Selected(SelectedPermissionOutcome::new(option_id))
+        }
+        Ok(PermissionOutcome::Cancelled) | Err(_) => RequestPermissionOutcome::Cancelled,
+    };
+    outgoing.write(raw::permission_answer(&id, outcome));
 }
 
 async fn forward_update(shared: &Shared, notification: SessionNotification) {
@@ -746,9 +1051,11 @@ async fn forward_update(shared: &Shared, notification: SessionNotification) {
     match &notification.update {
         acp::SessionUpdate::CurrentModeUpdate(update) => {
             shared.config().set_current_mode(&update.current_mode_id.0);
+            shared.save_state();
         }
         acp::SessionUpdate::ConfigOptionUpdate(update) => {
             shared.config().set_options(update.config_options.clone());
+            shared.save_state();
         }
         _ => {}
     }

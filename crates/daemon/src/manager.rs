@@ -423,28 +423,20 @@ impl Manager {
             checkpoints: Some((self.checkpointer.clone(), plan.spec.cwd.clone())),
             outputs: Some(self.large_outputs(id)),
         };
-        self.run_session(
-            id.clone(),
-            agent,
-            events_rx,
-            plan.rules,
-            turn_running,
-            files,
-        );
+        let task = self.session_task(id, agent, plan.rules, turn_running, files);
+        self.run_session(id.clone(), task, events_rx);
         Ok(())
     }
 
-    /// Hand the session to its own task; if that task dies, the session ends
-    /// `failed` and the daemon goes on.
-    fn run_session(
-        self: &Arc<Self>,
-        id: SessionId,
+    /// The task for a session, registered as live (it takes commands from now).
+    fn session_task(
+        &self,
+        id: &SessionId,
         agent: AcpSession,
-        events: mpsc::Receiver<Sourced>,
         rules: SessionRules,
         turn_running: bool,
         files: SessionFiles,
-    ) {
+    ) -> (SessionTask, mpsc::UnboundedReceiver<SessionCommand>) {
         let (commands_tx, commands_rx) = mpsc::unbounded_channel();
         let myself = commands_tx.downgrade();
         self.lock_live().insert(id.clone(), commands_tx);
@@ -457,6 +449,17 @@ impl Manager {
             myself,
             files,
         );
+        (task, commands_rx)
+    }
+
+    /// Hand the session to its own task; if that task dies, the session ends
+    /// `failed` and the daemon goes on.
+    fn run_session(
+        self: &Arc<Self>,
+        id: SessionId,
+        (task, commands_rx): (SessionTask, mpsc::UnboundedReceiver<SessionCommand>),
+        events: mpsc::Receiver<Sourced>,
+    ) {
         let handle = tokio::spawn(task.run(commands_rx, events));
         let manager = self.clone();
         tokio::spawn(async move {
@@ -842,17 +845,76 @@ impl Manager {
         }
     }
 
-    /// Sessions the last daemon left running cannot be re-adopted yet: record
-    /// that they ended with it, answering their open prompts `cancelled`.
-    pub async fn end_orphans(&self, orphans: Vec<SessionSummary>) {
+    /// Take over the sessions the last daemon left running: an agent whose
+    /// supervisor still runs goes on under this daemon, from where the log
+    /// ends; any other session is recorded as ended with the daemon,
+    /// answering its open prompts `cancelled`.
+    pub async fn take_over(self: &Arc<Self>, orphans: Vec<SessionSummary>) {
         for orphan in orphans {
-            self.end_with(
-                &orphan.session_id,
-                EndReason::DaemonLost,
-                "the daemon stopped while the session ran",
-            )
-            .await;
+            let id = orphan.session_id.clone();
+            let taken = match orphan.kind {
+                SessionKind::Acp => self.adopt(&orphan).await,
+                _ => Err("its program ran in the daemon".to_owned()),
+            };
+            match taken {
+                Ok(()) => tracing::info!(session = %id, "took over the running agent"),
+                Err(why) => {
+                    tracing::warn!(session = %id, "cannot take the session over: {why}");
+                    let detail = format!("the daemon stopped while the session ran, and {why}");
+                    self.end_with(&id, EndReason::DaemonLost, &detail).await;
+                }
+            }
         }
+    }
+
+    /// Connect to the supervisor of an ACP session an earlier daemon ran
+    /// and hand the session to a task of this daemon.
+    async fn adopt(self: &Arc<Self>, summary: &SessionSummary) -> Result<(), String> {
+        let id = &summary.session_id;
+        let session_dir = self.home.session_dir(id);
+        if !viewport_supervisor::link::socket(&session_dir).exists() {
+            return Err("it has no supervisor to take over".to_owned());
+        }
+        let stored = launch::load(&session_dir)
+            .map_err(|e| format!("its launch options are unreadable: {e}"))?
+            .ok_or_else(|| "its launch options were not kept".to_owned())?;
+        let directory = self
+            .directory(&summary.directory_id)
+            .await
+            .map_err(|e| e.message)?;
+        let mut plan = launch::plan(
+            &self.program_search(),
+            &directory,
+            stored.model.clone(),
+            &stored.overrides,
+        )
+        .map_err(|e| e.message)?;
+        self.prepare_session_dir(id, &mut plan, &stored)
+            .map_err(|e| e.message)?;
+        let lookup = id.clone();
+        let (resume_from, pending) = self
+            .readers
+            .read(move |r| Ok((r.output_offset(&lookup)?, r.pending_prompts(&lookup)?)))
+            .await
+            .map_err(|e| format!("its log is unreadable: {e}"))?;
+        let open_message = self
+            .open_message(id)
+            .await
+            .map_err(|e| format!("its log is unreadable: {}", e.message))?;
+        let (events_tx, events_rx) = mpsc::channel(DRIVER_QUEUE);
+        let agent =
+            AcpSession::adopt(&plan.spec, &session_dir, resume_from, open_message, events_tx)
+                .await
+                .map_err(|e| e.to_string())?;
+        let files = SessionFiles {
+            stderr_log: plan.spec.stderr_log.clone(),
+            checkpoints: Some((self.checkpointer.clone(), plan.spec.cwd.clone())),
+            outputs: Some(self.large_outputs(id)),
+        };
+        let (task, commands) = self.session_task(id, agent, plan.rules, false, files);
+        let task = task.taking_over(summary.state, pending);
+        self.run_session(id.clone(), (task, commands), events_rx);
+        Ok(())
     }
 
     async fn end_after_failure(&self, id: &SessionId, error: &str) {
@@ -926,6 +988,40 @@ impl Manager {
             )),
             Err(e) => Err(internal("reading the session", e)),
         }
+    }
+
+    /// The text so far of the agent message the session's log leaves
+    /// streaming (the chunks after the last `streaming-state` on), if any.
+    async fn open_message(&self, id: &SessionId) -> Result<Option<String>, FrameError> {
+        let lookup = id.clone();
+        self.readers
+            .read(move |r| {
+                let mut open: Option<String> = None;
+                let mut after = 0;
+                loop {
+                    let mut last = after;
+                    r.visit_updates_after(&lookup, after, 4096, |seq, kind, json| {
+                        last = seq;
+                        match (kind, serde_json::from_str(json)) {
+                            ("streaming-state", Ok(SessionUpdate::StreamingState(state))) => {
+                                open = state.streaming.then(String::new);
+                            }
+                            ("agent-message-chunk", Ok(SessionUpdate::AgentMessageChunk(chunk))) => {
+                                if let Some(text) = open.as_mut() {
+                                    text.push_str(&chunk.text);
+                                }
+                            }
+                            _ => {}
+                        }
+                    })?;
+                    if last == after {
+                        return Ok(open);
+                    }
+                    after = last;
+                }
+            })
+            .await
+            .map_err(|e| internal("reading the session", e))
     }
 
     /// The agent's own session id, the last one the session recorded, and

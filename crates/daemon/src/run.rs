@@ -120,11 +120,11 @@ pub async fn run_daemon(options: DaemonOptions, shutdown: impl Future<Output = (
         large_output_bytes,
     );
     if !orphans.is_empty() {
-        tracing::warn!(
+        tracing::info!(
             count = orphans.len(),
-            "sessions left running by the last daemon are recorded as daemon-lost"
+            "taking over the sessions the last daemon left running"
         );
-        manager.end_orphans(orphans).await;
+        manager.take_over(orphans).await;
     }
     manager.recover_jobs().await;
     manager.resume_watching().await;

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
 use viewport_agents::acp::config::ConfigRequest;
 use viewport_agents::{AcpSession, AgentExit, DriverEvent, PermissionAsk, Sourced, TurnFailure};
+use viewport_protocol::frames::PendingPrompt;
 use viewport_protocol::options::{ContextItem, PermissionPolicy, TimeoutOutcome};
 use viewport_protocol::update::{
     Attention, AttentionReason, Cost, PermissionOption, PermissionOptionKind, PermissionOutcome,
@@ -122,6 +123,9 @@ pub struct SessionTask {
     /// Where the agent's stderr goes (its tail explains a failure), and
     /// what takes the working tree's checkpoints.
     files: SessionFiles,
+    /// Prompts an earlier daemon stored that are still open, when this task
+    /// takes over a running agent.
+    taken_over: Option<Vec<PendingPrompt>>,
 }
 
 /// What a session keeps beside its log.
@@ -171,7 +175,75 @@ impl SessionTask {
             turn_started: turn_running.then(Instant::now),
             myself,
             files,
+            taken_over: None,
         }
+    }
+
+    /// This task takes over an agent an earlier daemon ran, with the
+    /// prompts it left open, and as far as the log knows the session's state.
+    pub fn taking_over(mut self, state: SessionState, pending: Vec<PendingPrompt>) -> Self {
+        self.state = state;
+        self.turn_running = matches!(state, SessionState::Active | SessionState::Awaiting);
+        self.turn_started = self.turn_running.then(Instant::now);
+        self.taken_over = Some(pending);
+        self
+    }
+
+    /// Record that the session was out of reach while no daemon ran, open
+    /// again the prompts the agent still waits on (those it no longer can
+    /// be answered on are resolved), and say it is reachable again.
+    async fn take_over(&mut self, pending: Vec<PendingPrompt>) {
+        let mut away = state_change(
+            self.state,
+            None,
+            Some("the daemon stopped while the session ran".to_owned()),
+        );
+        if let SessionUpdate::StateChange(change) = &mut away {
+            change.disconnected = true;
+        }
+        self.append(away);
+        for prompt in pending {
+            let request = prompt.request;
+            let reply = self
+                .agent
+                .as_ref()
+                .and_then(|agent| agent.reattach_permission(&request.prompt_id));
+            let Some(reply) = reply else {
+                self.append(SessionUpdate::PermissionResolved(PermissionResolved {
+                    prompt_id: request.prompt_id,
+                    outcome: PermissionOutcome::Cancelled,
+                    reason: Some("the agent's question was lost with the daemon".to_owned()),
+                }));
+                continue;
+            };
+            let kind = request
+                .tool_call_id
+                .as_ref()
+                .and_then(|id| self.tool_kinds.get(id).copied());
+            self.open_prompts.insert(
+                request.prompt_id,
+                OpenPrompt {
+                    key: permission_key(kind, &request.title),
+                    options: request.options,
+                    reply,
+                },
+            );
+        }
+        let mut back = state_change(
+            self.state,
+            None,
+            Some("taken over by the restarted daemon".to_owned()),
+        );
+        self.state = if self.open_prompts.is_empty() && self.state == SessionState::Awaiting {
+            SessionState::Active
+        } else {
+            self.state
+        };
+        if let SessionUpdate::StateChange(change) = &mut back {
+            change.state = self.state;
+        }
+        self.append(back);
+        self.flush().await;
     }
 
     /// Run until the agent is gone.
@@ -181,6 +253,9 @@ impl SessionTask {
         mut events: mpsc::Receiver<Sourced>,
     ) {
         let mut batch = Vec::with_capacity(EVENT_BATCH);
+        if let Some(pending) = self.taken_over.take() {
+            self.take_over(pending).await;
+        }
         'running: loop {
             tokio::select! {
                 received = events.recv_many(&mut batch, EVENT_BATCH) => {

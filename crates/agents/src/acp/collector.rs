@@ -11,6 +11,14 @@ pub struct MessageCollector {
 }
 
 impl MessageCollector {
+    /// A collector in the middle of a message whose chunks so far made `text`.
+    pub fn streaming(text: String) -> Self {
+        Self {
+            text,
+            streaming: true,
+        }
+    }
+
     /// The updates one chunk produces: `streaming-state` on the first chunk
     /// of a message, then the chunk.
     pub fn push(&mut self, chunk: &str) -> Vec<SessionUpdate> {

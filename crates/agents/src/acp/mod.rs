@@ -163,10 +163,13 @@ impl AcpSession {
 
     /// Take over the agent a daemon before us started in `session_dir`,
     /// reading its output from `resume_from` (how far the log has it).
+    /// `open_message` is the text of a message the log has only the first
+    /// chunks of: the complete message stored at its end includes it.
     pub async fn adopt(
         spec: &SpawnSpec,
         session_dir: &Path,
         resume_from: u64,
+        open_message: Option<String>,
         events: EventSender,
     ) -> Result<Self, AgentError> {
         let adoption = |message: String| AgentError::Adoption(message);
@@ -182,6 +185,9 @@ impl AcpSession {
         let catch_up_at = link.hello().spool_end.max(resume_from);
         let shared = Shared::new(spec, &link, events, resume_from, notes);
         *shared.config() = state.config;
+        if let (Some(text), Ok(mut collector)) = (open_message, shared.collector.lock()) {
+            *collector = MessageCollector::streaming(text);
+        }
         if let Ok(mut methods) = shared.auth_methods.lock() {
             *methods = state.auth_methods;
         }

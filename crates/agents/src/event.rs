@@ -3,10 +3,10 @@
 use std::fmt;
 
 use tokio::sync::oneshot;
-use viewport_protocol::{PromptId, SessionUpdate};
 use viewport_protocol::update::{
     AttentionReason, PermissionOption, PermissionOutcome, StopReason, ToolKind,
 };
+use viewport_protocol::{PromptId, SessionUpdate};
 
 /// One thing that happened in an agent, in the order it happened.
 #[derive(Debug)]

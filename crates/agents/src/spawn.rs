@@ -100,9 +100,7 @@ pub fn launch_of(spec: &SpawnSpec, terminal: Option<(u16, u16)>) -> viewport_sup
 
 /// Copy an agent's stderr to its log, line by line through the spec's mask;
 /// the task ends once the stderr closes.
-pub fn log_stderr(
-    spec: &SpawnSpec,
-) -> Option<(tokio::io::DuplexStream, JoinHandle<()>)> {
+pub fn log_stderr(spec: &SpawnSpec) -> Option<(tokio::io::DuplexStream, JoinHandle<()>)> {
     let log = spec.stderr_log.clone()?;
     let (writer, reader) = tokio::io::duplex(64 * 1024);
     let copier = tokio::spawn(copy_lines(reader, log, spec.stderr_mask.clone()));

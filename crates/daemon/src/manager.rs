@@ -902,10 +902,15 @@ impl Manager {
             .await
             .map_err(|e| format!("its log is unreadable: {}", e.message))?;
         let (events_tx, events_rx) = mpsc::channel(DRIVER_QUEUE);
-        let agent =
-            AcpSession::adopt(&plan.spec, &session_dir, resume_from, open_message, events_tx)
-                .await
-                .map_err(|e| e.to_string())?;
+        let agent = AcpSession::adopt(
+            &plan.spec,
+            &session_dir,
+            resume_from,
+            open_message,
+            events_tx,
+        )
+        .await
+        .map_err(|e| e.to_string())?;
         let files = SessionFiles {
             stderr_log: plan.spec.stderr_log.clone(),
             checkpoints: Some((self.checkpointer.clone(), plan.spec.cwd.clone())),
@@ -1006,7 +1011,10 @@ impl Manager {
                             ("streaming-state", Ok(SessionUpdate::StreamingState(state))) => {
                                 open = state.streaming.then(String::new);
                             }
-                            ("agent-message-chunk", Ok(SessionUpdate::AgentMessageChunk(chunk))) => {
+                            (
+                                "agent-message-chunk",
+                                Ok(SessionUpdate::AgentMessageChunk(chunk)),
+                            ) => {
                                 if let Some(text) = open.as_mut() {
                                     text.push_str(&chunk.text);
                                 }

@@ -229,6 +229,9 @@ impl SessionTask {
                 },
             );
         }
+        if let Some(agent) = &self.agent {
+            agent.reattached();
+        }
         let mut back = state_change(
             self.state,
             None,

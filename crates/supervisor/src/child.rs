@@ -180,10 +180,7 @@ fn start_pty(launch: &Launch, cols: u16, rows: u16) -> Result<ChildIo, Superviso
     for (name, value) in &launch.env {
         command.env(name, value);
     }
-    let mut child = pair
-        .slave
-        .spawn_command(command)
-        .map_err(|e| failed(&e))?;
+    let mut child = pair.slave.spawn_command(command).map_err(|e| failed(&e))?;
     drop(pair.slave);
     let pid = child.process_id().unwrap_or_default();
     let mut reader = pair.master.try_clone_reader().map_err(|e| failed(&e))?;

@@ -32,7 +32,10 @@ const INBOX: usize = 8;
 #[derive(Debug)]
 pub enum Output {
     /// The program's output at `offset` (each offset arrives once, in order).
-    Bytes { offset: u64, bytes: Vec<u8> },
+    Bytes {
+        offset: u64,
+        bytes: Vec<u8>,
+    },
     Stderr(Vec<u8>),
     /// The program exited; nothing follows.
     Exited(ChildExit),
@@ -79,7 +82,9 @@ impl Link {
                 let mut line = String::new();
                 let mut stdout = BufReader::new(stdout);
                 let read = stdout.read_line(&mut line);
-                tokio::time::timeout(START_TIMEOUT, read).await.is_ok_and(|r| r.is_ok())
+                tokio::time::timeout(START_TIMEOUT, read)
+                    .await
+                    .is_ok_and(|r| r.is_ok())
                     && line.starts_with("ready ")
             }
             None => false,
@@ -105,7 +110,9 @@ impl Link {
         let (mut reader, mut writer) = stream.into_split();
         let first = tokio::time::timeout(HELLO_TIMEOUT, wire::read_frame(&mut reader))
             .await
-            .map_err(|_| SupervisorError::Unavailable("the supervisor did not say hello".into()))??;
+            .map_err(|_| {
+                SupervisorError::Unavailable("the supervisor did not say hello".into())
+            })??;
         let hello = match first {
             Some((tag, payload)) => match SupervisorFrame::decode(tag, payload) {
                 Ok(SupervisorFrame::Hello(hello)) => hello,
@@ -120,7 +127,11 @@ impl Link {
                     )));
                 }
             },
-            None => return Err(SupervisorError::Unavailable("the supervisor hung up".into())),
+            None => {
+                return Err(SupervisorError::Unavailable(
+                    "the supervisor hung up".into(),
+                ));
+            }
         };
         if hello.protocol > PROTOCOL {
             return Err(SupervisorError::Incompatible {
@@ -136,7 +147,10 @@ impl Link {
         let (control, mut frames) = mpsc::unbounded_channel::<DaemonFrame>();
         tokio::spawn(async move {
             while let Some(frame) = frames.recv().await {
-                if wire::write_frame(&mut writer, &frame.encode()).await.is_err() {
+                if wire::write_frame(&mut writer, &frame.encode())
+                    .await
+                    .is_err()
+                {
                     break;
                 }
             }

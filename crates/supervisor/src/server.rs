@@ -325,9 +325,7 @@ async fn recv_exit(exit: &mut Option<oneshot::Receiver<ChildExit>>) -> ChildExit
     }
 }
 
-async fn recv_frame(
-    daemon: &mut Option<Attached>,
-) -> Option<Result<DaemonFrame, SupervisorError>> {
+async fn recv_frame(daemon: &mut Option<Attached>) -> Option<Result<DaemonFrame, SupervisorError>> {
     match daemon {
         Some(daemon) => daemon.frames.recv().await,
         None => std::future::pending().await,

@@ -60,7 +60,10 @@ pub struct ChildExit {
 pub enum SupervisorFrame {
     Hello(SupervisorHello),
     /// Bytes of the program's output (its stdout, or its terminal), at `offset`.
-    Output { offset: u64, bytes: Vec<u8> },
+    Output {
+        offset: u64,
+        bytes: Vec<u8>,
+    },
     /// Bytes of the program's stderr (not spooled: best effort).
     Stderr(Vec<u8>),
     /// The program exited and all its output was sent.
@@ -77,13 +80,19 @@ pub enum DaemonFrame {
     Input(Vec<u8>),
     /// Close the program's stdin.
     CloseInput,
-    Resize { cols: u16, rows: u16 },
+    Resize {
+        cols: u16,
+        rows: u16,
+    },
     /// Send a signal to the program's process group.
     Signal(i32),
     /// Output before this offset is stored: the supervisor may forget it.
     Ack(u64),
     /// Keep (or, with no value, forget) a small note for the next daemon.
-    Note { key: String, value: Option<String> },
+    Note {
+        key: String,
+        value: Option<String>,
+    },
     /// The daemon has the exit: the supervisor may go.
     Release,
 }
@@ -294,7 +303,10 @@ mod tests {
             }),
             DaemonFrame::Input(b"{\"x\":1}\n".to_vec()),
             DaemonFrame::CloseInput,
-            DaemonFrame::Resize { cols: 120, rows: 40 },
+            DaemonFrame::Resize {
+                cols: 120,
+                rows: 40,
+            },
             DaemonFrame::Signal(9),
             DaemonFrame::Ack(u64::MAX - 1),
             DaemonFrame::Note {
@@ -343,7 +355,10 @@ mod tests {
         let error = read_frame(&mut &oversized[..]).await.unwrap_err();
         assert!(error.to_string().contains("at most"), "{error}");
         let error = DaemonFrame::decode(99, Vec::new()).unwrap_err();
-        assert!(error.to_string().contains("unknown frame tag 99"), "{error}");
+        assert!(
+            error.to_string().contains("unknown frame tag 99"),
+            "{error}"
+        );
         let error = DaemonFrame::decode(tag::SIGNAL, vec![1]).unwrap_err();
         assert!(error.to_string().contains("signal"), "{error}");
         assert!(read_frame(&mut &[][..]).await.unwrap().is_none());

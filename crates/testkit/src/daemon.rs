@@ -162,6 +162,27 @@ impl TestDaemon {
         }
     }
 
+    /// The pid of the supervisor of `session`, from `/proc`.
+    pub fn supervisor_pid(&self, session: &SessionId) -> Option<u32> {
+        let wanted = format!(
+            "supervise\0{}",
+            self.home()
+                .join("sessions")
+                .join(session.as_str())
+                .display()
+        );
+        std::fs::read_dir("/proc")
+            .ok()?
+            .flatten()
+            .find_map(|entry| {
+                let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
+                let cmdline = std::fs::read(entry.path().join("cmdline")).ok()?;
+                String::from_utf8_lossy(&cmdline)
+                    .contains(&wanted)
+                    .then_some(pid)
+            })
+    }
+
     /// Start the daemon again on the same home.
     pub async fn restart(&mut self) -> Result<()> {
         self.kill_hard();

@@ -13,9 +13,9 @@ use agent_client_protocol::v1::schema::{
 use agent_client_protocol::v1::{ConnectionTo, Responder};
 use agent_client_protocol::{Agent, Error};
 
+use super::Shared;
 use super::fs::FsError;
 use super::terminals::{ExitStatus, TerminalError, TerminalRequest};
-use super::Shared;
 
 type Handled = Result<(), Error>;
 

@@ -158,7 +158,13 @@ impl AcpSession {
         let loading = setup.resume.is_some();
         let shared = Shared::new(spec, &link, events, 0, BTreeMap::new());
         shared.loading.store(loading, Ordering::SeqCst);
-        Ok(Self::drive(spec, link, outputs, shared, Opening::New(setup)))
+        Ok(Self::drive(
+            spec,
+            link,
+            outputs,
+            shared,
+            Opening::New(setup),
+        ))
     }
 
     /// Take over the agent a daemon before us started in `session_dir`,
@@ -194,9 +200,13 @@ impl AcpSession {
         shared.catch_up_at.store(catch_up_at, Ordering::SeqCst);
         let session_id = acp::SessionId::new(state.session_id);
         *shared.lock_session_id() = Some(session_id.clone());
-        let adopted = Self::drive(spec, link, outputs, shared, Opening::Adopted(session_id));
-        adopted.shared.settle_leftovers_if_caught_up(resume_from);
-        Ok(adopted)
+        Ok(Self::drive(
+            spec,
+            link,
+            outputs,
+            shared,
+            Opening::Adopted(session_id),
+        ))
     }
 
     fn drive(
@@ -287,6 +297,15 @@ impl AcpSession {
     /// The agent's exit is stored: its supervisor may go.
     pub fn release(&self) {
         self.shared.outgoing.link().release();
+    }
+
+    /// Every prompt the log has open was reattached: what an earlier daemon
+    /// left unanswered and nobody claims is answered once the output it had
+    /// not stored was read again.
+    pub fn reattached(&self) {
+        self.shared.reattached.store(true, Ordering::SeqCst);
+        let consumed = self.shared.consumed.load(Ordering::SeqCst);
+        self.shared.settle_leftovers_if_caught_up(consumed);
     }
 
     /// The answer channel of a permission prompt an earlier daemon stored
@@ -409,6 +428,8 @@ struct Shared {
     /// once the output it had not stored was read again (`catch_up_at`).
     leftovers: Mutex<Option<BTreeMap<String, String>>>,
     catch_up_at: AtomicU64,
+    /// Whether the session has reattached the prompts it knows of.
+    reattached: AtomicBool,
     prompts_sent: AtomicU64,
     /// Which daemon of this agent we are, for ids unique across daemons.
     attachment: u32,
@@ -440,6 +461,7 @@ impl Shared {
             consumed: AtomicU64::new(consumed),
             leftovers: Mutex::new(Some(leftovers)),
             catch_up_at: AtomicU64::new(0),
+            reattached: AtomicBool::new(false),
             prompts_sent: AtomicU64::new(0),
             attachment: link.hello().attachments,
         })
@@ -500,7 +522,9 @@ impl Shared {
     /// answer what it left open and nobody claimed: the agent would
     /// otherwise wait forever.
     fn settle_leftovers_if_caught_up(&self, consumed: u64) {
-        if consumed < self.catch_up_at.load(Ordering::SeqCst) {
+        if consumed < self.catch_up_at.load(Ordering::SeqCst)
+            || !self.reattached.load(Ordering::SeqCst)
+        {
             return;
         }
         let Some(leftovers) = self.lock_leftovers().take() else {

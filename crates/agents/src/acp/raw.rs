@@ -64,7 +64,10 @@ pub fn intercept(line: &str) -> Intercepted {
             }
         }
         Some(method) => Intercepted::Request(id.to_string(), method.to_owned()),
-        None if id.as_str().is_some_and(|id| id.starts_with(PROMPT_ID_PREFIX)) => {
+        None if id
+            .as_str()
+            .is_some_and(|id| id.starts_with(PROMPT_ID_PREFIX)) =>
+        {
             let answer = match (envelope.error, envelope.result) {
                 (Some(error), _) => Err(error),
                 (None, Some(result)) => serde_json::from_value(result).map_err(|e| {
@@ -147,8 +150,12 @@ mod tests {
     #[test]
     fn lines_are_sorted_by_what_they_are() {
         let answer = r#"{"jsonrpc":"2.0","id":"vp-prompt-3","result":{"stopReason":"end_turn"}}"#;
-        assert!(matches!(intercept(answer), Intercepted::PromptAnswer(Ok(_))));
-        let failed = r#"{"jsonrpc":"2.0","id":"vp-prompt-4","error":{"code":-32603,"message":"boom"}}"#;
+        assert!(matches!(
+            intercept(answer),
+            Intercepted::PromptAnswer(Ok(_))
+        ));
+        let failed =
+            r#"{"jsonrpc":"2.0","id":"vp-prompt-4","error":{"code":-32603,"message":"boom"}}"#;
         let Intercepted::PromptAnswer(Err(error)) = intercept(failed) else {
             panic!("not a failed prompt")
         };
@@ -175,7 +182,15 @@ mod tests {
         let line = abandoned("12", "fs/read_text_file");
         let value: Value = serde_json::from_str(&line).unwrap();
         assert_eq!(value["id"], 12);
-        assert!(value["error"]["message"].as_str().unwrap().contains("restarted"));
-        assert_eq!(answered_id(r#"{"jsonrpc":"2.0","method":"x","params":{}}"#), None);
+        assert!(
+            value["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("restarted")
+        );
+        assert_eq!(
+            answered_id(r#"{"jsonrpc":"2.0","method":"x","params":{}}"#),
+            None
+        );
     }
 }

@@ -5,14 +5,6 @@ use viewport_protocol::{EndReason, ServerFrame, SessionState, SessionUpdate};
 
 use super::*;
 
-async fn end_of(client: &mut Client) -> (EndReason, Option<String>) {
-    loop {
-        if let ServerFrame::SessionEnded { reason, detail, .. } = next(client).await.unwrap() {
-            return (reason, detail);
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_agent_crash_ends_the_session_failed_with_its_status() {
     let daemon = daemon().await;
@@ -122,28 +114,6 @@ async fn daemon_stop_ends_live_sessions_and_the_next_command_starts_it_again() {
     assert_eq!(sessions[0]["endReason"], "daemon-lost");
     let stop = daemon.vpd().args(["daemon", "stop"]).output().unwrap();
     assert!(stop.status.success());
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_prompt_open_when_the_daemon_died_is_closed_on_restart() {
-    let mut daemon = daemon().await;
-    let session = launched(&daemon, "ask", SessionState::Awaiting).await;
-    daemon.restart().await.unwrap();
-    let mut client = daemon.client().await.unwrap();
-    let state = client.subscribe(&session, 0).await.unwrap();
-    assert!(state.pending_prompts.is_empty());
-    assert_eq!(state.session.end_reason, Some(EndReason::DaemonLost));
-    let replay = updates_until(&mut client, |_, u| is_state(u, SessionState::Ended))
-        .await
-        .unwrap();
-    assert!(
-        replay
-            .iter()
-            .any(|(_, u)| matches!(u, SessionUpdate::PermissionResolved(r)
-        if r.outcome == viewport_protocol::update::PermissionOutcome::Cancelled))
-    );
-    let (reason, _) = end_of(&mut client).await;
-    assert_eq!(reason, EndReason::DaemonLost);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -2,6 +2,7 @@
 //! End to end: a real `vpd daemon` on a temp home, real sockets, the real
 //! demo agent over ACP. One test binary, one module per behaviour.
 
+mod adoption;
 mod cli;
 mod client_side;
 mod config;
@@ -88,6 +89,15 @@ pub async fn updates_until(
             if done {
                 return Ok(seen);
             }
+        }
+    }
+}
+
+/// How the subscribed session ends.
+pub async fn end_of(client: &mut Client) -> (viewport_protocol::EndReason, Option<String>) {
+    loop {
+        if let ServerFrame::SessionEnded { reason, detail, .. } = next(client).await.unwrap() {
+            return (reason, detail);
         }
     }
 }

@@ -1,0 +1,111 @@
+//! Sessions outlive the daemon: each agent runs under a supervisor of its
+//! own, and a restarted daemon takes it over from where the log ends.
+
+use viewport_protocol::update::PermissionOutcome;
+use viewport_protocol::{EndReason, SessionState, SessionUpdate};
+
+use super::*;
+
+fn chosen(update: &SessionUpdate) -> Option<String> {
+    match update {
+        SessionUpdate::AgentMessage(m) => m.text.strip_prefix("you chose: ").map(str::to_owned),
+        _ => None,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_prompt_pending_across_a_daemon_kill_can_still_be_answered() {
+    let mut daemon = daemon().await;
+    let session = launched(&daemon, "ask", SessionState::Awaiting).await;
+    let mut before = daemon.client().await.unwrap();
+    let asked = before.subscribe(&session, 0).await.unwrap();
+    let prompt_id = asked.pending_prompts[0].request.prompt_id.clone();
+
+    daemon.restart().await.unwrap();
+    let mut client = daemon.client().await.unwrap();
+    let state = client.subscribe(&session, 0).await.unwrap();
+    assert_eq!(state.session.state, SessionState::Awaiting, "{state:?}");
+    assert_eq!(state.pending_prompts.len(), 1);
+    assert_eq!(state.pending_prompts[0].request.prompt_id, prompt_id);
+    let replay = updates_until(&mut client, |_, u| {
+        matches!(u, SessionUpdate::StateChange(c) if !c.disconnected && c.detail.as_deref() == Some("taken over by the restarted daemon"))
+    })
+    .await
+    .unwrap();
+    assert!(
+        replay.iter().any(
+            |(_, u)| matches!(u, SessionUpdate::StateChange(c) if c.disconnected && c.state == SessionState::Awaiting)
+        ),
+        "the log says the session was out of reach: {replay:?}"
+    );
+
+    client
+        .respond(&session, &prompt_id, Some("allow"))
+        .await
+        .unwrap();
+    let answered = updates_until(&mut client, |_, u| chosen(u).is_some())
+        .await
+        .unwrap();
+    let said = answered.iter().find_map(|(_, u)| chosen(u));
+    assert_eq!(said.as_deref(), Some("allow"), "the agent got the answer");
+    assert!(answered.iter().any(|(_, u)| matches!(u,
+        SessionUpdate::PermissionResolved(r) if r.prompt_id == prompt_id
+            && r.outcome == PermissionOutcome::Selected { option_id: "allow".into() })));
+    updates_until(&mut client, |_, u| is_state(u, SessionState::Idle))
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_goes_on_after_the_daemon_is_killed_between_turns() {
+    let mut daemon = daemon().await;
+    let session = launched(&daemon, "burst 2", SessionState::Idle).await;
+    daemon.restart().await.unwrap();
+    let mut client = daemon.client().await.unwrap();
+    let state = client.subscribe(&session, 0).await.unwrap();
+    assert_eq!(state.session.end_reason, None, "{state:?}");
+    client.prompt(&session, "burst 3").await.unwrap();
+    let mut steps = 0;
+    let seen = updates_until(&mut client, |_, u| {
+        steps += usize::from(matches!(u, SessionUpdate::StepCommitted(_)));
+        steps == 2
+    })
+    .await
+    .unwrap();
+    let second_turn: String = seen
+        .iter()
+        .filter_map(|(_, u)| match u {
+            SessionUpdate::AgentMessage(m) => Some(m.text.clone()),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        second_turn.ends_with("chunk 1 chunk 2 chunk 3 "),
+        "{second_turn:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_supervisor_ends_its_session_with_the_reason_and_the_daemon_goes_on() {
+    let daemon = daemon().await;
+    let session = launched(&daemon, "hang", SessionState::Active).await;
+    let supervisor = daemon
+        .supervisor_pid(&session)
+        .expect("the session has a supervisor");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(i32::try_from(supervisor).unwrap()),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    let mut client = daemon.client().await.unwrap();
+    client.subscribe(&session, 0).await.unwrap();
+    let (reason, detail) = end_of(&mut client).await;
+    assert_eq!(reason, EndReason::Failed);
+    let detail = detail.unwrap_or_default();
+    assert!(
+        detail.contains(&format!("supervisor (pid {supervisor}) is gone")),
+        "{detail}"
+    );
+    // The daemon is fine: a new session runs a turn.
+    launched(&daemon, "burst 1", SessionState::Idle).await;
+}

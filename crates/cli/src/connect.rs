@@ -32,7 +32,12 @@ pub async fn connect() -> Result<Client> {
     if let Ok(client) = Client::connect_unix(&home.socket()).await {
         return Ok(client);
     }
-    let mut daemon = start_daemon(&home)?;
+    let daemon = start_daemon(&home, &["daemon".to_owned()])?;
+    reach_started(&home, daemon).await
+}
+
+/// Wait until the daemon just started answers on its socket.
+pub async fn reach_started(home: &DataHome, mut daemon: std::process::Child) -> Result<Client> {
     let deadline = Instant::now() + START_TIMEOUT;
     loop {
         match Client::connect_unix(&home.socket()).await {
@@ -40,12 +45,12 @@ pub async fn connect() -> Result<Client> {
             Err(e) if Instant::now() > deadline => {
                 bail!(
                     "started the daemon but could not reach it: {e}\n{}",
-                    log_tail(&home)
+                    log_tail(home)
                 )
             }
             Err(_) => {
                 if let Ok(Some(status)) = daemon.try_wait() {
-                    bail!("the daemon could not start ({status})\n{}", log_tail(&home));
+                    bail!("the daemon could not start ({status})\n{}", log_tail(home));
                 }
                 tokio::time::sleep(START_POLL).await;
             }
@@ -53,7 +58,8 @@ pub async fn connect() -> Result<Client> {
     }
 }
 
-fn start_daemon(home: &DataHome) -> Result<std::process::Child> {
+/// Start `vpd ARGS` (a daemon) in the background, logging to the data home.
+pub fn start_daemon(home: &DataHome, args: &[String]) -> Result<std::process::Child> {
     home.ensure()?;
     let log_path = home.log_file();
     let log = std::fs::OpenOptions::new()
@@ -63,7 +69,7 @@ fn start_daemon(home: &DataHome) -> Result<std::process::Child> {
         .with_context(|| format!("cannot open {}", log_path.display()))?;
     let exe = std::env::current_exe().context("cannot find the vpd executable")?;
     let daemon = std::process::Command::new(exe)
-        .arg("daemon")
+        .args(args)
         .stdin(Stdio::null())
         .stdout(log.try_clone()?)
         .stderr(log)

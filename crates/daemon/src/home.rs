@@ -29,6 +29,9 @@ pub struct DaemonInfo {
     /// The TLS certificate's fingerprint, when the TCP listener speaks TLS.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tls_fingerprint: Option<String>,
+    /// The arguments it was started with, for `vpd daemon restart`.
+    #[serde(default)]
+    pub args: Vec<String>,
 }
 
 impl DataHome {

@@ -68,7 +68,7 @@ pub mod web;
 pub mod workflows;
 
 pub use home::DataHome;
-pub use run::{DaemonOptions, run_daemon};
+pub use run::{DaemonOptions, Shutdown, run_daemon};
 
 /// The address the daemon listens on when none is given.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:7707";

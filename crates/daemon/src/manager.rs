@@ -845,6 +845,26 @@ impl Manager {
         }
     }
 
+    /// The daemon goes and the next one takes over: each live session
+    /// records that it is out of reach (a terminal session ends: its
+    /// program does not outlive the daemon yet). How many stay running.
+    pub async fn detach(&self) -> usize {
+        let live: Vec<SessionId> = self.lock_live().keys().cloned().collect();
+        let kept = {
+            let terminals = self.lock_terminals();
+            live.iter().filter(|id| !terminals.contains_key(id)).count()
+        };
+        for id in &live {
+            if let Err(e) = self
+                .command(id, |reply| SessionCommand::Detach { reply })
+                .await
+            {
+                tracing::warn!(session = %id, "cannot record that the session is out of reach: {e}");
+            }
+        }
+        kept
+    }
+
     /// Take over the sessions the last daemon left running: an agent whose
     /// supervisor still runs goes on under this daemon, from where the log
     /// ends; any other session is recorded as ended with the daemon,

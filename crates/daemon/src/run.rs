@@ -75,8 +75,20 @@ fn certificate_hosts(address: std::net::SocketAddr) -> Vec<String> {
     }
 }
 
-/// Run the daemon until `shutdown` completes.
-pub async fn run_daemon(options: DaemonOptions, shutdown: impl Future<Output = ()>) -> Result<()> {
+/// How a daemon goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shutdown {
+    /// Its sessions end with it (`vpd daemon stop`).
+    EndSessions,
+    /// Its sessions run on for the next daemon to take over (`vpd daemon restart`).
+    KeepSessions,
+}
+
+/// Run the daemon until `shutdown` completes; how it went.
+pub async fn run_daemon(
+    options: DaemonOptions,
+    shutdown: impl Future<Output = Shutdown>,
+) -> Result<Shutdown> {
     let DaemonOptions {
         home,
         listen,
@@ -159,6 +171,7 @@ pub async fn run_daemon(options: DaemonOptions, shutdown: impl Future<Output = (
         version: env!("CARGO_PKG_VERSION").to_owned(),
         started_at: now_ms(),
         tls_fingerprint: fingerprint.clone(),
+        args: std::env::args().skip(1).collect(),
     })?;
     let scheme = if tls.is_some() { "https" } else { "http" };
     tracing::info!(
@@ -212,18 +225,35 @@ pub async fn run_daemon(options: DaemonOptions, shutdown: impl Future<Output = (
     let unix_server = axum::serve(unix, server::router(ctx.clone(), Listener::LocalSocket))
         .with_graceful_shutdown(stop.clone().cancelled_owned());
     let servers = async { tokio::try_join!(tcp_server, unix_server.into_future()) };
-    tokio::select! {
-        result = servers => { result.context("the server failed")?; }
-        () = shutdown => tracing::info!("shutting down"),
-    }
+    let how = tokio::select! {
+        result = servers => {
+            result.context("the server failed")?;
+            Shutdown::EndSessions
+        }
+        how = shutdown => how,
+    };
     stop.cancel();
-    manager.shutdown().await;
+    match how {
+        Shutdown::EndSessions => {
+            tracing::info!("shutting down");
+            manager.shutdown().await;
+        }
+        Shutdown::KeepSessions => {
+            let kept = manager.detach().await;
+            tracing::info!("restarting: {kept} sessions run on for the next daemon");
+        }
+    }
     drop(ctx);
     drop(manager);
     // Everything queued before now is committed; don't hang on a straggler.
-    let join = tokio::task::spawn_blocking(move || ingest_thread.join());
-    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), join).await;
+    // Sessions that run on hold the ingest until the process exits: what
+    // they queued and is not committed, the next daemon reads again from
+    // their supervisors.
+    if how == Shutdown::EndSessions {
+        let join = tokio::task::spawn_blocking(move || ingest_thread.join());
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(5), join).await;
+    }
     let _ = std::fs::remove_file(&socket_path);
     let _ = std::fs::remove_file(home.info_file());
-    Ok(())
+    Ok(how)
 }

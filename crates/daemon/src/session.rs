@@ -74,6 +74,12 @@ pub enum SessionCommand {
         detail: Option<String>,
         reply: Reply,
     },
+    /// The daemon goes and the next one takes the session over: record that
+    /// it is out of reach meanwhile. A session whose program cannot outlive
+    /// the daemon ends instead.
+    Detach {
+        reply: Reply,
+    },
 }
 
 struct OpenPrompt {
@@ -736,6 +742,17 @@ impl SessionTask {
                     agent.kill();
                 }
             }
+            SessionCommand::Detach { reply } => {
+                let mut away = state_change(
+                    self.state,
+                    None,
+                    Some("the daemon is restarting".to_owned()),
+                );
+                if let SessionUpdate::StateChange(change) = &mut away {
+                    change.disconnected = true;
+                }
+                let _ = reply.send(self.commit(away).await);
+            }
         }
     }
 
@@ -920,6 +937,7 @@ pub fn refuse_ended(id: &SessionId, command: SessionCommand) {
         | SessionCommand::Cancel { reply }
         | SessionCommand::Respond { reply, .. }
         | SessionCommand::Close { reply }
+        | SessionCommand::Detach { reply }
         | SessionCommand::Kill { reply, .. } => reply,
         SessionCommand::PromptTimedOut { .. } => return,
     };

@@ -62,6 +62,12 @@ impl TerminalTask {
                         kill_replies.push(reply);
                         self.terminal.kill();
                     }
+                    SessionCommand::Detach { reply } => {
+                        let detail = "the daemon restarted, and terminal programs do not outlive it yet";
+                        ending.get_or_insert((EndReason::DaemonLost, Some(detail.to_owned())));
+                        kill_replies.push(reply);
+                        self.terminal.kill();
+                    }
                     SessionCommand::Close { reply } => {
                         ending.get_or_insert((EndReason::Completed, Some("closed by a viewport".to_owned())));
                         kill_replies.push(reply);

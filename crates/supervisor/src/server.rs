@@ -31,6 +31,9 @@ const STDERR_LIMIT: usize = 256 * 1024;
 /// grandchild may hold the pipe open forever).
 const DRAIN_AFTER_EXIT: Duration = Duration::from_secs(2);
 
+/// How often the supervisor checks that its session still exists.
+const LOOK_AROUND: Duration = Duration::from_secs(5);
+
 /// Frames queued to the daemon before the supervisor waits for it.
 const OUTBOX: usize = 16;
 
@@ -59,7 +62,7 @@ pub fn run(dir: &Path) -> Result<(), SupervisorError> {
         let mut stdout = std::io::stdout();
         writeln!(stdout, "ready {} {}", std::process::id(), child.pid)?;
         stdout.flush()?;
-        let result = Supervisor::new(child).serve(listener).await;
+        let result = Supervisor::new(child).serve(listener, dir).await;
         let _ = std::fs::remove_file(&socket);
         result
     })
@@ -106,9 +109,10 @@ impl Supervisor {
         }
     }
 
-    async fn serve(mut self, listener: UnixListener) -> Result<(), SupervisorError> {
+    async fn serve(mut self, listener: UnixListener, dir: &Path) -> Result<(), SupervisorError> {
         let mut terminate =
             tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        let mut look_around = tokio::time::interval(LOOK_AROUND);
         let mut stderr = self.child.stderr.take();
         let mut exit = self.child.exit.take();
         loop {
@@ -154,6 +158,14 @@ impl Supervisor {
                 _ = terminate.recv() => {
                     self.terminating = true;
                     self.child.signal(nix::sys::signal::Signal::SIGTERM as i32);
+                }
+                // A session deleted with its data home (or a temp home gone)
+                // has nobody left to come back for it.
+                _ = look_around.tick(), if !self.terminating => {
+                    if !dir.exists() {
+                        self.terminating = true;
+                        self.child.signal(nix::sys::signal::Signal::SIGKILL as i32);
+                    }
                 }
             }
             if self.released || (self.terminating && self.exit.is_some()) {

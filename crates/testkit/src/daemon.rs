@@ -274,7 +274,30 @@ impl Drop for TestDaemon {
             kill_all(&left);
         }
         kill_all(&self.orphans);
+        // Sessions a daemon left running (a restart, a kill) with no daemon
+        // to end them: their agents, then their supervisors.
+        for supervisor in supervisors_under(&self.home()) {
+            kill_all(&descendants(supervisor));
+            kill_all(&[supervisor]);
+        }
     }
+}
+
+/// The supervisors of sessions under `dir`, from `/proc`.
+fn supervisors_under(dir: &Path) -> Vec<u32> {
+    let wanted = format!("supervise\0{}", dir.display());
+    std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| {
+            let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
+            let cmdline = std::fs::read(entry.path().join("cmdline")).ok()?;
+            String::from_utf8_lossy(&cmdline)
+                .contains(&wanted)
+                .then_some(pid)
+        })
+        .collect()
 }
 
 /// Every process below `pid` (children, theirs, and so on), from `/proc`.

@@ -109,3 +109,47 @@ async fn a_killed_supervisor_ends_its_session_with_the_reason_and_the_daemon_goe
     // The daemon is fine: a new session runs a turn.
     launched(&daemon, "burst 1", SessionState::Idle).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn daemon_restart_after_replacing_vpd_keeps_the_sessions_running() {
+    // The daemon runs a copy of vpd that is then replaced, as an upgrade does.
+    let bin = tempfile::tempdir().unwrap();
+    let installed = bin.path().join("vpd");
+    std::fs::copy(vpd(), &installed).unwrap();
+    let daemon = TestDaemon::start(&installed).await.unwrap();
+    let session = launched(&daemon, "ask", SessionState::Awaiting).await;
+    let address = daemon.address.clone();
+    std::fs::remove_file(&installed).unwrap();
+    std::fs::copy(vpd(), &installed).unwrap();
+
+    let restarted = daemon.vpd().args(["daemon", "restart"]).output().unwrap();
+    let said = String::from_utf8_lossy(&restarted.stderr);
+    assert!(restarted.status.success(), "{said}");
+    assert!(said.contains("restarted the daemon"), "{said}");
+    assert!(said.contains("1 sessions run on"), "{said}");
+
+    let mut client = daemon.tcp_client().await.unwrap();
+    assert_eq!(
+        daemon.address, address,
+        "the new daemon listens where the old one did"
+    );
+    let state = client.subscribe(&session, 0).await.unwrap();
+    assert_eq!(state.pending_prompts.len(), 1, "{state:?}");
+    let prompt_id = state.pending_prompts[0].request.prompt_id.clone();
+    client
+        .respond(&session, &prompt_id, Some("allow"))
+        .await
+        .unwrap();
+    let seen = updates_until(&mut client, |_, u| chosen(u).is_some())
+        .await
+        .unwrap();
+    assert!(seen.iter().any(|(_, u)| matches!(u,
+        SessionUpdate::StateChange(c) if c.disconnected && c.detail.as_deref() == Some("the daemon is restarting"))));
+    assert_eq!(
+        seen.iter().find_map(|(_, u)| chosen(u)).as_deref(),
+        Some("allow")
+    );
+
+    let stopped = daemon.vpd().args(["daemon", "stop"]).output().unwrap();
+    assert!(stopped.status.success());
+}

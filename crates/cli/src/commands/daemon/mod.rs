@@ -1,5 +1,7 @@
-//! `vpd daemon`: the daemon in the foreground, and `stop` and `status`.
+//! `vpd daemon`: the daemon in the foreground, and `stop`, `restart` and
+//! `status`.
 
+mod restart;
 mod service;
 mod status;
 
@@ -10,7 +12,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use tracing_subscriber::EnvFilter;
 use viewport_daemon::tls::CertificateFiles;
-use viewport_daemon::{DaemonOptions, DataHome, run_daemon};
+use viewport_daemon::{DaemonOptions, DataHome, Shutdown, run_daemon};
 use viewport_store::Durability;
 
 use crate::cli::{DaemonAction, DaemonArgs, DurabilityArg};
@@ -18,6 +20,7 @@ use crate::cli::{DaemonAction, DaemonArgs, DurabilityArg};
 pub async fn run(args: DaemonArgs) -> Result<ExitCode> {
     match args.action {
         Some(DaemonAction::Stop) => return stop().await,
+        Some(DaemonAction::Restart) => return restart::restart().await,
         Some(DaemonAction::Status { json }) => return status::show(json).await,
         Some(DaemonAction::Install { no_enable }) => return service::install(!no_enable),
         Some(DaemonAction::Uninstall) => return service::uninstall(),
@@ -61,13 +64,20 @@ pub async fn run(args: DaemonArgs) -> Result<ExitCode> {
         relay: user_config.relay,
         hosts: config.hosts,
     };
-    run_daemon(options, shutdown_signal()).await?;
-    Ok(ExitCode::SUCCESS)
+    match run_daemon(options, shutdown_signal()).await? {
+        Shutdown::EndSessions => Ok(ExitCode::SUCCESS),
+        // Gone at once: nothing of this process may touch the sessions that
+        // run on. The status tells a service manager to start the next one.
+        Shutdown::KeepSessions => std::process::exit(restart::EXIT_RESTARTING),
+    }
 }
 
-async fn shutdown_signal() {
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+/// SIGINT or SIGTERM end the sessions with the daemon; SIGUSR2 (what
+/// `vpd daemon restart` sends) leaves them running for the next one.
+async fn shutdown_signal() -> Shutdown {
+    use tokio::signal::unix::{SignalKind, signal};
+    let on = |kind: SignalKind| async move {
+        match signal(kind) {
             Ok(mut signal) => {
                 signal.recv().await;
             }
@@ -75,8 +85,9 @@ async fn shutdown_signal() {
         }
     };
     tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        () = terminate => {}
+        _ = tokio::signal::ctrl_c() => Shutdown::EndSessions,
+        () = on(SignalKind::terminate()) => Shutdown::EndSessions,
+        () = on(SignalKind::user_defined2()) => Shutdown::KeepSessions,
     }
 }
 

@@ -107,6 +107,7 @@ fn systemd_unit(vpd: &Path, data_home: &Path) -> String {
          ExecStart=\"{vpd}\" daemon\n\
          ExecStop=\"{vpd}\" daemon stop\n\
          Restart=on-failure\n\
+         KillMode=process\n\
          RestartSec=2\n\
          \n\
          [Install]\n\
@@ -219,6 +220,8 @@ mod tests {
         );
         assert!(unit.contains("Environment=\"VIEWPORT_HOME=/srv/my home/.viewport\"\n"));
         assert!(unit.contains("Restart=on-failure\n"));
+        // Sessions' supervisors live in the unit's cgroup and must outlive a crash.
+        assert!(unit.contains("KillMode=process\n"));
         assert!(unit.contains("WantedBy=default.target\n"));
         let odd = systemd_unit(Path::new("/opt/100%/vpd"), Path::new("/h"));
         assert!(odd.contains("ExecStart=\"/opt/100%%/vpd\" daemon"), "{odd}");

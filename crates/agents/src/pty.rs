@@ -1,8 +1,11 @@
-//! Terminal sessions: a program in a PTY. Every byte it writes is appended
+//! Terminal sessions: a program in a PTY, owned by the session's
+//! supervisor (which outlives the daemon). Every byte it writes is appended
 //! to the session's `console.log` and fed to an in-memory VT parser (the
 //! current screen and its scrollback), then broadcast to attached viewports,
 //! all under one lock, so a snapshot and the live bytes after it meet at an
-//! exact byte offset: no gap, no duplicate.
+//! exact byte offset: no gap, no duplicate. The console log's length is the
+//! supervisor's output offset, so a daemon that takes a running terminal
+//! over resumes exactly where the log ends.
 
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -11,11 +14,11 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use portable_pty::{ChildKiller, MasterPty, PtySize};
-use tokio::sync::{broadcast, watch};
+use tokio::sync::{broadcast, mpsc, watch};
+use viewport_supervisor::{Link, Output};
 
 use crate::AgentError;
-use crate::spawn::{SpawnSpec, spawn_pty};
+use crate::spawn::SpawnSpec;
 
 /// The built-in terminal templates.
 pub const TEMPLATES: &[&str] = &["bash", "claude", "codex", "script"];
@@ -44,9 +47,6 @@ pub const SCROLLBACK_LINES: usize = 10_000;
 /// Chunks an attached viewport may fall behind before it re-reads from
 /// `console.log`.
 const LIVE_BUFFER: usize = 1024;
-
-/// How long, once the program exited, its last output may take to drain.
-const DRAIN_AFTER_EXIT: Duration = Duration::from_secs(2);
 
 /// A terminal's size in character cells.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,6 +86,8 @@ pub struct Snapshot {
 pub struct PtyExit {
     pub code: Option<i32>,
     pub signal: Option<String>,
+    /// Why nothing is known of the exit: the supervisor went without a word.
+    pub lost: Option<String>,
 }
 
 struct Screen {
@@ -98,9 +100,7 @@ struct Screen {
 
 struct Inner {
     screen: Mutex<Screen>,
-    input: Mutex<Box<dyn Write + Send>>,
-    master: Mutex<Box<dyn MasterPty + Send>>,
-    killer: Mutex<Box<dyn ChildKiller + Send + Sync>>,
+    link: Link,
     console_log: PathBuf,
     exit: watch::Receiver<Option<PtyExit>>,
 }
@@ -119,78 +119,104 @@ fn cells(n: u16) -> NonZeroU16 {
     NonZeroU16::new(n).unwrap_or(NonZeroU16::MIN)
 }
 
+/// The note that keeps a terminal's size for the next daemon.
+const SIZE_NOTE: &str = "terminal-size";
+
+/// How long a program has to go after SIGHUP before it is killed.
+const KILL_GRACE: Duration = Duration::from_secs(2);
+
 impl Terminal {
-    /// Start `spec` in a PTY of `size`, appending its output to `console_log`.
-    pub fn start(spec: &SpawnSpec, size: TermSize, console_log: &Path) -> Result<Self, AgentError> {
+    /// Start `spec` in a PTY of `size` under a supervisor in `session_dir`,
+    /// appending its output to `console_log`.
+    pub async fn start(
+        spec: &SpawnSpec,
+        size: TermSize,
+        session_dir: &Path,
+        console_log: &Path,
+    ) -> Result<Self, AgentError> {
+        let exe = crate::spawn::self_exe()?;
+        let launch = crate::spawn::launch_of(spec, Some((size.cols.max(1), size.rows.max(1))));
+        let (link, outputs) = Link::launch(&exe, session_dir, &launch)
+            .await
+            .map_err(|e| AgentError::Spawn {
+                program: spec.program.display().to_string(),
+                source: std::io::Error::other(e.to_string()),
+            })?;
+        let terminal = Self::follow_link(link, outputs, size, console_log, false)?;
+        terminal.keep_size(size);
+        Ok(terminal)
+    }
+
+    /// Take over the terminal program an earlier daemon started in
+    /// `session_dir`: its screen is rebuilt from `console_log`, and its
+    /// output goes on from where that log ends.
+    pub async fn adopt(session_dir: &Path, console_log: &Path) -> Result<Self, AgentError> {
+        let logged = std::fs::metadata(console_log).map(|m| m.len()).unwrap_or(0);
+        let (link, outputs) = Link::connect(session_dir, logged)
+            .await
+            .map_err(|e| AgentError::Adoption(e.to_string()))?;
+        let size = link
+            .hello()
+            .notes
+            .get(SIZE_NOTE)
+            .and_then(|size| size.split_once('x'))
+            .and_then(|(cols, rows)| {
+                Some(TermSize {
+                    cols: cols.parse().ok()?,
+                    rows: rows.parse().ok()?,
+                })
+            })
+            .unwrap_or_default();
+        Self::follow_link(link, outputs, size, console_log, true)
+    }
+
+    fn follow_link(
+        link: Link,
+        outputs: mpsc::Receiver<Output>,
+        size: TermSize,
+        console_log: &Path,
+        replay: bool,
+    ) -> Result<Self, AgentError> {
+        let log_failure = |source| AgentError::Spawn {
+            program: format!("the console log {}", console_log.display()),
+            source,
+        };
+        let mut parser = vt100::Parser::new(cells(size.rows), cells(size.cols), SCROLLBACK_LINES);
+        if replay {
+            parser.process(&std::fs::read(console_log).map_err(log_failure)?);
+        }
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(console_log)
-            .map_err(|source| AgentError::Spawn {
-                program: format!("the console log {}", console_log.display()),
-                source,
-            })?;
+            .map_err(log_failure)?;
         let offset = log.metadata().map(|m| m.len()).unwrap_or(0);
-        let (master, mut child) = spawn_pty(spec, pty_size(size))?;
-        let reader = master
-            .try_clone_reader()
-            .map_err(|e| pty_failure(spec, &e))?;
-        let input = master.take_writer().map_err(|e| pty_failure(spec, &e))?;
         let (exit_tx, exit) = watch::channel(None);
         let (live, _) = broadcast::channel(LIVE_BUFFER);
         let inner = Arc::new(Inner {
             screen: Mutex::new(Screen {
-                parser: vt100::Parser::new(cells(size.rows), cells(size.cols), SCROLLBACK_LINES),
+                parser,
                 offset,
                 log,
                 live,
                 last_output: Instant::now(),
             }),
-            input: Mutex::new(input),
-            master: Mutex::new(master),
-            killer: Mutex::new(child.clone_killer()),
+            link,
             console_log: console_log.to_owned(),
             exit,
         });
-        let reading = {
-            let inner = inner.clone();
-            std::thread::Builder::new()
-                .name("vpd-pty-read".to_owned())
-                .spawn(move || read_output(&inner, reader))
-                .map_err(|source| AgentError::Spawn {
-                    program: "the terminal reader thread".to_owned(),
-                    source,
-                })?
-        };
-        std::thread::Builder::new()
-            .name("vpd-pty-wait".to_owned())
-            .spawn(move || {
-                let status = child.wait();
-                // The last output is read before the exit is told.
-                let deadline = Instant::now() + DRAIN_AFTER_EXIT;
-                while !reading.is_finished() && Instant::now() < deadline {
-                    std::thread::sleep(Duration::from_millis(10));
-                }
-                let exit = match status {
-                    Ok(status) => PtyExit {
-                        code: status
-                            .signal()
-                            .is_none()
-                            .then(|| i32::try_from(status.exit_code()).unwrap_or(i32::MAX)),
-                        signal: status.signal().map(str::to_owned),
-                    },
-                    Err(_) => PtyExit {
-                        code: None,
-                        signal: None,
-                    },
-                };
-                let _ = exit_tx.send(Some(exit));
-            })
-            .map_err(|source| AgentError::Spawn {
-                program: "the terminal wait thread".to_owned(),
-                source,
-            })?;
+        tokio::spawn(read_output(inner.clone(), outputs, exit_tx));
         Ok(Self { inner })
+    }
+
+    fn keep_size(&self, size: TermSize) {
+        let size = format!("{}x{}", size.cols, size.rows);
+        self.inner.link.note(SIZE_NOTE, Some(size));
+    }
+
+    /// The program's exit is stored: its supervisor may go.
+    pub fn release(&self) {
+        self.inner.link.release();
     }
 
     /// The screen now, and live output from exactly where it ends.
@@ -227,25 +253,42 @@ impl Terminal {
 
     /// Type into the program.
     pub fn write(&self, bytes: &[u8]) -> std::io::Result<()> {
-        let mut input = lock(&self.inner.input);
-        input.write_all(bytes)?;
-        input.flush()
+        if self.inner.exit.borrow().is_some() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::BrokenPipe,
+                "the program has exited",
+            ));
+        }
+        self.inner.link.input(bytes.to_vec());
+        Ok(())
     }
 
     /// Resize the PTY (the program gets SIGWINCH) and the parser's screen.
     pub fn resize(&self, size: TermSize) -> std::io::Result<()> {
-        lock(&self.inner.master)
-            .resize(pty_size(size))
-            .map_err(|e| std::io::Error::other(e.to_string()))?;
+        let (cols, rows) = (size.cols.max(1), size.rows.max(1));
+        self.inner.link.resize(cols, rows);
+        self.keep_size(size);
         lock(&self.inner.screen)
             .parser
             .screen_mut()
-            .set_size(cells(size.rows), cells(size.cols));
+            .set_size(cells(rows), cells(cols));
         Ok(())
     }
 
+    /// Hang up on the program, as closing a terminal does; kill it if it
+    /// is still there a moment later.
     pub fn kill(&self) {
-        let _ = lock(&self.inner.killer).kill();
+        use nix::sys::signal::Signal;
+        self.inner.link.signal(Signal::SIGHUP as i32);
+        let terminal = self.clone();
+        tokio::spawn(async move {
+            if tokio::time::timeout(KILL_GRACE, terminal.exited())
+                .await
+                .is_err()
+            {
+                terminal.inner.link.signal(Signal::SIGKILL as i32);
+            }
+        });
     }
 
     /// Resolves when the program has exited (and its output drained).
@@ -259,6 +302,7 @@ impl Terminal {
                 return PtyExit {
                     code: None,
                     signal: None,
+                    lost: Some("the terminal's reader stopped".to_owned()),
                 };
             }
         }
@@ -269,26 +313,57 @@ impl Terminal {
     }
 }
 
-fn pty_size(size: TermSize) -> PtySize {
-    PtySize {
-        rows: size.rows.max(1),
-        cols: size.cols.max(1),
-        pixel_width: 0,
-        pixel_height: 0,
-    }
+/// Record the supervisor's output from the console log's end on (output
+/// sent again after a takeover is skipped), then tell the exit.
+async fn read_output(
+    inner: Arc<Inner>,
+    mut outputs: mpsc::Receiver<Output>,
+    exit: watch::Sender<Option<PtyExit>>,
+) {
+    let ended = loop {
+        match outputs.recv().await {
+            Some(Output::Bytes { offset, bytes }) => {
+                let logged = lock(&inner.screen).offset;
+                let skip = usize::try_from(logged.saturating_sub(offset)).unwrap_or(usize::MAX);
+                if offset > logged {
+                    tracing::error!(log = %inner.console_log.display(), "terminal output from {offset}, the log ends at {logged}");
+                }
+                if skip < bytes.len() {
+                    record(&inner, &bytes[skip..]);
+                }
+            }
+            Some(Output::Stderr(_)) => {}
+            Some(Output::Exited(status)) => {
+                break PtyExit {
+                    code: status.code,
+                    signal: status.signal.map(signal_name),
+                    lost: None,
+                };
+            }
+            Some(Output::Lost(why)) => {
+                inner.link.kill_orphaned_program();
+                break PtyExit {
+                    code: None,
+                    signal: None,
+                    lost: Some(why),
+                };
+            }
+            None => {
+                break PtyExit {
+                    code: None,
+                    signal: None,
+                    lost: Some("the connection to the session's supervisor closed".to_owned()),
+                };
+            }
+        }
+    };
+    let _ = exit.send(Some(ended));
 }
 
-fn read_output(inner: &Inner, mut reader: Box<dyn Read + Send>) {
-    let mut buffer = vec![0u8; 64 * 1024];
-    loop {
-        match reader.read(&mut buffer) {
-            Ok(0) => break,
-            Ok(read) => record(inner, &buffer[..read]),
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            // EIO: every holder of the PTY's other side has closed it.
-            Err(_) => break,
-        }
-    }
+fn signal_name(signal: i32) -> String {
+    nix::sys::signal::Signal::try_from(signal)
+        .map(|s| s.as_str().to_owned())
+        .unwrap_or_else(|_| format!("signal {signal}"))
 }
 
 /// Log, parse and publish one chunk, in that order, under the screen lock.
@@ -315,74 +390,4 @@ pub fn read_log(path: &Path, from: u64, to: u64) -> std::io::Result<Vec<u8>> {
     let mut bytes = Vec::with_capacity(usize::try_from(to.saturating_sub(from)).unwrap_or(0));
     file.take(to.saturating_sub(from)).read_to_end(&mut bytes)?;
     Ok(bytes)
-}
-
-/// portable-pty reports its errors as `anyhow` values: kept as words.
-pub(crate) fn pty_failure(spec: &SpawnSpec, error: &dyn std::fmt::Display) -> AgentError {
-    AgentError::Spawn {
-        program: spec.program.display().to_string(),
-        source: std::io::Error::other(error.to_string()),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn spec(script: &str, dir: &Path) -> SpawnSpec {
-        SpawnSpec {
-            program: "sh".into(),
-            args: vec!["-c".into(), script.into()],
-            cwd: dir.to_owned(),
-            env: Vec::new(),
-            stderr_log: None,
-            stderr_mask: None,
-        }
-    }
-
-    #[tokio::test]
-    async fn output_is_logged_parsed_and_the_exit_is_kept() {
-        let dir = tempfile::tempdir().unwrap();
-        let log = dir.path().join("console.log");
-        let size = TermSize { cols: 40, rows: 5 };
-        let terminal = Terminal::start(
-            &spec("printf 'hello\\r\\nworld'; exit 7", dir.path()),
-            size,
-            &log,
-        )
-        .unwrap();
-        let exit = terminal.exited().await;
-        assert_eq!(exit.code, Some(7));
-        let (snapshot, _) = terminal.attach();
-        assert!(
-            snapshot.text.starts_with("hello\nworld"),
-            "{:?}",
-            snapshot.text
-        );
-        assert_eq!(snapshot.offset, std::fs::metadata(&log).unwrap().len());
-        assert_eq!(read_log(&log, 0, 5).unwrap(), b"hello");
-    }
-
-    #[tokio::test]
-    async fn input_reaches_the_program_and_resize_reaches_its_size() {
-        let dir = tempfile::tempdir().unwrap();
-        let log = dir.path().join("console.log");
-        let terminal = Terminal::start(
-            &spec("read line; echo got:$line; stty size", dir.path()),
-            TermSize::default(),
-            &log,
-        )
-        .unwrap();
-        terminal
-            .resize(TermSize {
-                cols: 100,
-                rows: 30,
-            })
-            .unwrap();
-        terminal.write(b"abc\r").unwrap();
-        terminal.exited().await;
-        let text = std::fs::read_to_string(&log).unwrap();
-        assert!(text.contains("got:abc"), "{text}");
-        assert!(text.contains("30 100"), "{text}");
-    }
 }

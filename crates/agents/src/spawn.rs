@@ -167,41 +167,6 @@ pub fn spawn_tool_process(spec: &SpawnSpec) -> Result<Child, AgentError> {
     start(command, spec)
 }
 
-/// A program in a PTY: the master side, and the child.
-pub type PtyProcess = (
-    Box<dyn portable_pty::MasterPty + Send>,
-    Box<dyn portable_pty::Child + Send + Sync>,
-);
-
-/// Start a program in a new PTY of `size`; the parent keeps only the
-/// master side, so reading it ends when the program's side is closed.
-pub fn spawn_pty(spec: &SpawnSpec, size: portable_pty::PtySize) -> Result<PtyProcess, AgentError> {
-    let pair = portable_pty::native_pty_system()
-        .openpty(size)
-        .map_err(|e| crate::pty::pty_failure(spec, &e))?;
-    let mut command = portable_pty::CommandBuilder::new(&spec.program);
-    command.args(&spec.args);
-    command.cwd(&spec.cwd);
-    command.env_clear();
-    for name in ENV_ALLOWLIST {
-        if let Ok(value) = std::env::var(name) {
-            command.env(name, value);
-        }
-    }
-    // A terminal program needs a terminal type even when the daemon has none.
-    if std::env::var_os("TERM").is_none() {
-        command.env("TERM", "xterm-256color");
-    }
-    for (name, value) in &spec.env {
-        command.env(name, value);
-    }
-    let child = pair
-        .slave
-        .spawn_command(command)
-        .map_err(|e| crate::pty::pty_failure(spec, &e))?;
-    Ok((pair.master, child))
-}
-
 fn command(spec: &SpawnSpec) -> Command {
     let mut command = Command::new(&spec.program);
     command

@@ -209,9 +209,8 @@ pub struct DaemonArgs {
 pub enum DaemonAction {
     /// Stop the running daemon; its sessions end as daemon-lost.
     Stop,
-    /// Restart the daemon (say, after replacing vpd) keeping its agent
-    /// sessions running: the new daemon takes them over where the log
-    /// ends. Terminal sessions end: they do not outlive the daemon yet.
+    /// Restart the daemon (say, after replacing vpd) keeping its sessions
+    /// running: the new daemon takes them over where the log ends.
     Restart,
     /// Whether the daemon runs, and its pid, uptime, memory, addresses,
     /// sessions and data home size (exit code 1 when it does not run).

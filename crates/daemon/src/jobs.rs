@@ -204,7 +204,12 @@ impl Manager {
     /// sessions ended with it); queued ones start.
     pub async fn recover_jobs(self: &Arc<Self>) {
         if let Ok(jobs) = self.jobs().await {
-            for mut job in jobs.into_iter().filter(|j| j.status == JobStatus::Running) {
+            // A job whose terminal was taken over runs on.
+            let lost = jobs.into_iter().filter(|j| {
+                j.status == JobStatus::Running
+                    && !j.session_id.as_ref().is_some_and(|id| self.is_live(id))
+            });
+            for mut job in lost {
                 job.status = JobStatus::Stopped;
                 job.detail = Some("the daemon stopped while it ran".to_owned());
                 job.ended_at = Some(now_ms());

@@ -526,7 +526,8 @@ impl Manager {
             cols: request.cols.unwrap_or(TermSize::default().cols),
             rows: request.rows.unwrap_or(TermSize::default().rows),
         };
-        let terminal = Terminal::start(&spec, size, &session_dir.join("console.log"))
+        let terminal = Terminal::start(&spec, size, &session_dir, &session_dir.join("console.log"))
+            .await
             .map_err(|e| FrameError::new(ErrorCode::AgentUnavailable, e.to_string()))?;
         let genesis = SessionGenesis {
             directory_id,
@@ -846,20 +847,18 @@ impl Manager {
     }
 
     /// The daemon goes and the next one takes over: each live session
-    /// records that it is out of reach (a terminal session ends: its
-    /// program does not outlive the daemon yet). How many stay running.
+    /// records that it is out of reach meanwhile. How many run on.
     pub async fn detach(&self) -> usize {
         let live: Vec<SessionId> = self.lock_live().keys().cloned().collect();
-        let kept = {
-            let terminals = self.lock_terminals();
-            live.iter().filter(|id| !terminals.contains_key(id)).count()
-        };
+        let mut kept = 0;
         for id in &live {
             if let Err(e) = self
                 .command(id, |reply| SessionCommand::Detach { reply })
                 .await
             {
                 tracing::warn!(session = %id, "cannot record that the session is out of reach: {e}");
+            } else {
+                kept += 1;
             }
         }
         kept
@@ -874,7 +873,8 @@ impl Manager {
             let id = orphan.session_id.clone();
             let taken = match orphan.kind {
                 SessionKind::Acp => self.adopt(&orphan).await,
-                _ => Err("its program ran in the daemon".to_owned()),
+                SessionKind::Terminal => self.adopt_terminal(&orphan).await,
+                SessionKind::Observed => Err("observed sessions are followed, not run".to_owned()),
             };
             match taken {
                 Ok(()) => tracing::info!(session = %id, "took over the running agent"),
@@ -885,6 +885,30 @@ impl Manager {
                 }
             }
         }
+    }
+
+    /// Connect to the supervisor of a terminal session an earlier daemon
+    /// ran: its screen is rebuilt from the console log, its output goes on.
+    async fn adopt_terminal(self: &Arc<Self>, summary: &SessionSummary) -> Result<(), String> {
+        let id = &summary.session_id;
+        let session_dir = self.home.session_dir(id);
+        if !viewport_supervisor::link::socket(&session_dir).exists() {
+            return Err("it has no supervisor to take over".to_owned());
+        }
+        let terminal = Terminal::adopt(&session_dir, &session_dir.join("console.log"))
+            .await
+            .map_err(|e| e.to_string())?;
+        let (away, back) = taken_over(summary.state);
+        self.store_updates(id, vec![away, back])
+            .await
+            .map_err(|e| e.message)?;
+        self.run_terminal(id.clone(), terminal, None);
+        Ok(())
+    }
+
+    /// Whether a session has a task in this daemon.
+    pub(crate) fn is_live(&self, id: &SessionId) -> bool {
+        self.lock_live().contains_key(id)
     }
 
     /// Connect to the supervisor of an ACP session an earlier daemon ran
@@ -1149,4 +1173,23 @@ fn context_notices(
         .into_iter()
         .chain(problems)
         .map(|message| SessionUpdate::SystemStatus(SystemStatus::Notice { message }))
+}
+
+/// What a session that was taken over records: that it was out of reach
+/// while no daemon ran, then that it is reachable again, in `state`.
+pub fn taken_over(state: SessionState) -> (SessionUpdate, SessionUpdate) {
+    let mut away = state_change(
+        state,
+        None,
+        Some("the daemon stopped while the session ran".to_owned()),
+    );
+    if let SessionUpdate::StateChange(change) = &mut away {
+        change.disconnected = true;
+    }
+    let back = state_change(
+        state,
+        None,
+        Some("taken over by the restarted daemon".to_owned()),
+    );
+    (away, back)
 }

@@ -199,14 +199,7 @@ impl SessionTask {
     /// again the prompts the agent still waits on (those it no longer can
     /// be answered on are resolved), and say it is reachable again.
     async fn take_over(&mut self, pending: Vec<PendingPrompt>) {
-        let mut away = state_change(
-            self.state,
-            None,
-            Some("the daemon stopped while the session ran".to_owned()),
-        );
-        if let SessionUpdate::StateChange(change) = &mut away {
-            change.disconnected = true;
-        }
+        let (away, back) = crate::manager::taken_over(self.state);
         self.append(away);
         for prompt in pending {
             let request = prompt.request;
@@ -238,11 +231,7 @@ impl SessionTask {
         if let Some(agent) = &self.agent {
             agent.reattached();
         }
-        let mut back = state_change(
-            self.state,
-            None,
-            Some("taken over by the restarted daemon".to_owned()),
-        );
+        let mut back = back;
         self.state = if self.open_prompts.is_empty() && self.state == SessionState::Awaiting {
             SessionState::Active
         } else {

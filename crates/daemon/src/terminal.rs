@@ -63,10 +63,17 @@ impl TerminalTask {
                         self.terminal.kill();
                     }
                     SessionCommand::Detach { reply } => {
-                        let detail = "the daemon restarted, and terminal programs do not outlive it yet";
-                        ending.get_or_insert((EndReason::DaemonLost, Some(detail.to_owned())));
-                        kill_replies.push(reply);
-                        self.terminal.kill();
+                        let mut away = state_change(state, None, Some("the daemon is restarting".to_owned()));
+                        if let SessionUpdate::StateChange(change) = &mut away {
+                            change.disconnected = true;
+                        }
+                        let stored = self.ingest.commit(vec![NewEvent {
+                            session_id: self.id.clone(),
+                            body: EventBody::Update(away),
+                        }]).await;
+                        let _ = reply.send(stored.map(|_| ()).map_err(|e| {
+                            FrameError::new(ErrorCode::Internal, format!("storing the update failed: {e}"))
+                        }));
                     }
                     SessionCommand::Close { reply } => {
                         ending.get_or_insert((EndReason::Completed, Some("closed by a viewport".to_owned())));
@@ -111,6 +118,9 @@ impl TerminalTask {
             .map_err(|e| {
                 FrameError::new(ErrorCode::Internal, format!("storing the end failed: {e}"))
             });
+        if stored.is_ok() {
+            self.terminal.release();
+        }
         for reply in kill_replies {
             let _ = reply.send(stored.clone());
         }
@@ -121,10 +131,11 @@ impl TerminalTask {
     }
 
     fn end_of(&self, exit: PtyExit, ending: Option<(EndReason, Option<String>)>) -> SessionUpdate {
-        let described = match (&exit.code, &exit.signal) {
-            (Some(code), _) => format!("the program exited with status {code}"),
-            (None, Some(signal)) => format!("the program was killed by {signal}"),
-            (None, None) => "the program exited".to_owned(),
+        let described = match (&exit.code, &exit.signal, &exit.lost) {
+            (Some(code), _, _) => format!("the program exited with status {code}"),
+            (None, Some(signal), _) => format!("the program was killed by {signal}"),
+            (None, None, Some(lost)) => format!("{lost}; its program was stopped"),
+            (None, None, None) => "the program exited".to_owned(),
         };
         let (reason, detail) = match ending {
             Some((reason, detail)) => (reason, detail.or(Some(described))),

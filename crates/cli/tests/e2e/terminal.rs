@@ -291,3 +291,47 @@ async fn templates_can_be_added_in_config_and_conflicts_are_named() {
         .unwrap_err();
     assert!(broken.to_string().contains("config.yaml:3:5"), "{broken}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_terminal_outlives_a_daemon_kill_with_its_screen_and_output_whole() {
+    let mut daemon = daemon().await;
+    let (mut client, id) = new_terminal(&daemon, "lasting", Some("bash"), None).await;
+    let attached = client.attach(&id, None, None).await.unwrap();
+    client.resize(&id, 100, 30).await.unwrap();
+    client
+        .terminal_input(&id, "echo before-$((1 + 1))\r")
+        .await
+        .unwrap();
+    output_until(&mut client, attached.offset, |t| t.contains("before-2")).await;
+    // Output the program writes while no daemon runs waits in its supervisor.
+    client
+        .terminal_input(&id, "sleep 1; echo during-$((2 + 2))\r")
+        .await
+        .unwrap();
+    daemon.restart().await.unwrap();
+
+    let mut client = daemon.client().await.unwrap();
+    let attached = client.attach(&id, Some(0), None).await.unwrap();
+    let (all, _) = output_until(&mut client, attached.offset, |t| t.contains("during-4")).await;
+    assert_eq!(all.matches("before-2").count(), 1, "printed once: {all}");
+    assert_eq!(all.matches("during-4").count(), 1, "{all}");
+    let screen = client
+        .attach(&id, None, None)
+        .await
+        .unwrap()
+        .snapshot
+        .unwrap();
+    assert_eq!((screen.cols, screen.rows), (100, 30), "the size is kept");
+    assert!(
+        screen.text.contains("before-2"),
+        "the screen is rebuilt: {}",
+        screen.text
+    );
+    client
+        .terminal_input(&id, "echo after-$((3 + 3))\r")
+        .await
+        .unwrap();
+    screen_until(&mut client, &id, |screen| screen.contains("after-6")).await;
+    let state = client.subscribe(&id, 0).await.unwrap();
+    assert_eq!(state.session.end_reason, None);
+}

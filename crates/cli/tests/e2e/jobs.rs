@@ -85,21 +85,24 @@ async fn at_most_max_parallel_jobs_run_at_once() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn queued_jobs_run_after_a_daemon_restart() {
+async fn jobs_run_on_and_queued_jobs_start_after_a_daemon_restart() {
     let mut daemon = TestDaemon::unstarted(vpd()).unwrap();
     daemon
         .boot_with(&["--jobs-max-parallel", "1"])
         .await
         .unwrap();
-    let long = enqueue(&daemon, "sleep 30").await;
+    let long = enqueue(&daemon, "sleep 2; echo ran-through > long.txt").await;
     let later = enqueue(&daemon, "echo ran-later > later.txt").await;
     assert_eq!(
         (long.status, later.status),
         (JobStatus::Running, JobStatus::Queued)
     );
     daemon.restart().await.unwrap();
+    // The running job's terminal is taken over: it runs to its end.
     let long = wait_for_job(&daemon, &long.job_id, |j| j.status.is_done()).await;
-    assert_eq!(long.status, JobStatus::Stopped);
+    assert_eq!(long.status, JobStatus::Completed);
+    let through = std::fs::read_to_string(daemon.work_dir().join("long.txt")).unwrap();
+    assert_eq!(through, "ran-through\n");
     let later = wait_for_job(&daemon, &later.job_id, |j| j.status.is_done()).await;
     assert_eq!(later.status, JobStatus::Completed);
     let written = std::fs::read_to_string(daemon.work_dir().join("later.txt")).unwrap();

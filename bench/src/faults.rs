@@ -9,7 +9,8 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
+use viewport_protocol::{EndReason, ServerFrame, SessionId, SessionState};
 use viewport_testkit::daemon::TestDaemon;
 use viewport_testkit::faults::kill_during_burst;
 
@@ -52,6 +53,71 @@ pub async fn run(vpd: &Path, sizes: &Sizes) -> Result<()> {
         started.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// Supervisors killed (`kill -9`) while their agents stream: each session
+/// ends `failed` saying its supervisor is gone, no agent is left running,
+/// and the daemon serves on.
+pub async fn supervisor_kills(vpd: &Path, sizes: &Sizes) -> Result<()> {
+    let kills = sizes.fault_cycles.min(20);
+    println!(
+        "
+== {kills} kill -9 of a session's supervisor while its agent streams"
+    );
+    let daemon = TestDaemon::start(vpd).await?;
+    let mut random = XorShift(viewport_protocol::now_ms() as u64 | 1);
+    let started = Instant::now();
+    for kill in 1..=kills {
+        let session = daemon.launch("stream 1000000 2000").await?;
+        daemon
+            .wait_for_state(&session, SessionState::Active)
+            .await?;
+        tokio::time::sleep(Duration::from_millis(random.next() % 500)).await;
+        let supervisor = daemon
+            .supervisor_pid(&session)
+            .with_context(|| format!("kill {kill}: {session} has no supervisor"))?;
+        let agent = crate::load::children_of(supervisor);
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(i32::try_from(supervisor)?),
+            nix::sys::signal::Signal::SIGKILL,
+        )?;
+        daemon.wait_for_state(&session, SessionState::Ended).await?;
+        let (reason, detail) = how_it_ended(&daemon, &session).await?;
+        if reason != EndReason::Failed {
+            bail!("kill {kill}: {session} ended {reason:?}, not failed");
+        }
+        if !detail.contains(&format!("supervisor (pid {supervisor}) is gone")) {
+            bail!("kill {kill}: {session} ended saying {detail:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        if let Some(alive) = agent
+            .iter()
+            .find(|pid| std::path::Path::new(&format!("/proc/{pid}")).exists())
+        {
+            bail!("kill {kill}: the agent (pid {alive}) of {session} still runs");
+        }
+    }
+    daemon.client().await?.list_sessions().await?;
+    println!(
+        "{kills} kills in {:.1}s: every session ended failed with \"the session's supervisor (pid N) is gone; its agent was stopped\", no agent left running, the daemon served throughout",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// How a session ended, from its log.
+async fn how_it_ended(daemon: &TestDaemon, session: &SessionId) -> Result<(EndReason, String)> {
+    let mut client = daemon.client().await?;
+    client.subscribe(session, 0).await?;
+    loop {
+        match client.next_frame().await? {
+            Some(ServerFrame::SessionEnded { reason, detail, .. }) => {
+                return Ok((reason, detail.unwrap_or_default()));
+            }
+            Some(_) => {}
+            None => bail!("the daemon closed the connection before {session} ended"),
+        }
+    }
 }
 
 /// A small, seeded generator: runs are reproducible from their seed.

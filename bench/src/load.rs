@@ -126,17 +126,23 @@ async fn resources(vpd: &Path) -> Result<()> {
     }
     tokio::time::sleep(Duration::from_secs(1)).await;
     let busy = rss_of(pid).unwrap_or(0);
-    let agents: Vec<u64> = children_of(pid).into_iter().filter_map(rss_of).collect();
-    let agent = agents.iter().sum::<u64>() / agents.len().max(1) as u64;
+    // The daemon's children are the supervisors; theirs, the agents.
+    let supervisors = children_of(pid);
+    let agents: Vec<u32> = supervisors.iter().flat_map(|s| children_of(*s)).collect();
+    let average = |pids: &[u32]| {
+        let sizes: Vec<u64> = pids.iter().filter_map(|p| rss_of(*p)).collect();
+        sizes.iter().sum::<u64>() / sizes.len().max(1) as u64
+    };
     println!(
-        "daemon RSS idle with {STORED_SESSIONS} stored sessions: {}; with {LIVE_SESSIONS} live sessions {} (+{} per session); each demo agent process {} ({} processes)",
+        "daemon RSS idle with {STORED_SESSIONS} stored sessions: {}; with {LIVE_SESSIONS} live sessions {} (+{} per session); each supervisor {} ({} processes); each demo agent {} ({} processes)",
         mb(idle),
         mb(busy),
         mb(busy.saturating_sub(idle) / LIVE_SESSIONS as u64),
-        mb(agent),
+        mb(average(&supervisors)),
+        supervisors.len(),
+        mb(average(&agents)),
         agents.len()
     );
-    println!("(no per-session supervisor process exists yet, so there is no supervisor figure)");
     Ok(())
 }
 
@@ -152,7 +158,7 @@ fn rss_of(pid: u32) -> Option<u64> {
 }
 
 /// Processes whose parent is `pid`.
-fn children_of(pid: u32) -> Vec<u32> {
+pub(crate) fn children_of(pid: u32) -> Vec<u32> {
     let Ok(entries) = std::fs::read_dir("/proc") else {
         return Vec::new();
     };

@@ -155,6 +155,7 @@ async fn main() -> Result<()> {
     }
     if wanted("faults") {
         faults::run(&vpd, &sizes).await?;
+        faults::supervisor_kills(&vpd, &sizes).await?;
         faults::disk_full(&vpd).await?;
     }
     if wanted("load") {

@@ -331,6 +331,8 @@ async fn read_output(
                 if skip < bytes.len() {
                     record(&inner, &bytes[skip..]);
                 }
+                // In the console log now: the supervisor may forget it.
+                inner.link.ack(offset + bytes.len() as u64);
             }
             Some(Output::Stderr(_)) => {}
             Some(Output::Exited(status)) => {

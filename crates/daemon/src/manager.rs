@@ -880,7 +880,10 @@ impl Manager {
                 Ok(()) => tracing::info!(session = %id, "took over the running agent"),
                 Err(why) => {
                     tracing::warn!(session = %id, "cannot take the session over: {why}");
-                    let detail = format!("the daemon stopped while the session ran, and {why}");
+                    viewport_supervisor::link::abandon(&self.home.session_dir(&id)).await;
+                    let detail = format!(
+                        "the daemon stopped while the session ran, and it could not be taken over: {why}"
+                    );
                     self.end_with(&id, EndReason::DaemonLost, &detail).await;
                 }
             }
@@ -893,7 +896,7 @@ impl Manager {
         let id = &summary.session_id;
         let session_dir = self.home.session_dir(id);
         if !viewport_supervisor::link::socket(&session_dir).exists() {
-            return Err("it has no supervisor to take over".to_owned());
+            return Err("its supervisor is gone".to_owned());
         }
         let terminal = Terminal::adopt(&session_dir, &session_dir.join("console.log"))
             .await
@@ -917,7 +920,7 @@ impl Manager {
         let id = &summary.session_id;
         let session_dir = self.home.session_dir(id);
         if !viewport_supervisor::link::socket(&session_dir).exists() {
-            return Err("it has no supervisor to take over".to_owned());
+            return Err("its supervisor is gone".to_owned());
         }
         let stored = launch::load(&session_dir)
             .map_err(|e| format!("its launch options are unreadable: {e}"))?
@@ -1042,64 +1045,59 @@ impl Manager {
     /// The text so far of the agent message the session's log leaves
     /// streaming (the chunks after the last `streaming-state` on), if any.
     async fn open_message(&self, id: &SessionId) -> Result<Option<String>, FrameError> {
-        let lookup = id.clone();
-        self.readers
-            .read(move |r| {
-                let mut open: Option<String> = None;
-                let mut after = 0;
-                loop {
-                    let mut last = after;
-                    r.visit_updates_after(&lookup, after, 4096, |seq, kind, json| {
-                        last = seq;
-                        match (kind, serde_json::from_str(json)) {
-                            ("streaming-state", Ok(SessionUpdate::StreamingState(state))) => {
-                                open = state.streaming.then(String::new);
-                            }
-                            (
-                                "agent-message-chunk",
-                                Ok(SessionUpdate::AgentMessageChunk(chunk)),
-                            ) => {
-                                if let Some(text) = open.as_mut() {
-                                    text.push_str(&chunk.text);
-                                }
-                            }
-                            _ => {}
-                        }
-                    })?;
-                    if last == after {
-                        return Ok(open);
-                    }
-                    after = last;
+        self.fold_updates(id, None, |open: &mut Option<String>, kind, json| {
+            match (kind, serde_json::from_str(json)) {
+                ("streaming-state", Ok(SessionUpdate::StreamingState(state))) => {
+                    *open = state.streaming.then(String::new);
                 }
-            })
-            .await
-            .map_err(|e| internal("reading the session", e))
+                ("agent-message-chunk", Ok(SessionUpdate::AgentMessageChunk(chunk))) => {
+                    if let Some(text) = open.as_mut() {
+                        text.push_str(&chunk.text);
+                    }
+                }
+                _ => {}
+            }
+        })
+        .await
     }
 
     /// The agent's own session id, the last one the session recorded, and
     /// whether the agent said it can load it again.
     async fn agent_session(&self, id: &SessionId) -> Result<Option<(String, bool)>, FrameError> {
+        self.fold_updates(id, None, |found, kind, json| {
+            if kind == "system-status"
+                && let Ok(SessionUpdate::SystemStatus(SystemStatus::Agent {
+                    agent_session_id,
+                    can_resume,
+                    ..
+                })) = serde_json::from_str(json)
+            {
+                *found = Some((agent_session_id, can_resume));
+            }
+        })
+        .await
+    }
+
+    /// Fold every stored update of a session (its kind and JSON), in order,
+    /// into `state`, on a reader thread.
+    async fn fold_updates<T: Send + 'static>(
+        &self,
+        id: &SessionId,
+        mut state: T,
+        mut fold: impl FnMut(&mut T, &str, &str) + Send + 'static,
+    ) -> Result<T, FrameError> {
         let lookup = id.clone();
         self.readers
             .read(move |r| {
-                let mut found = None;
                 let mut after = 0;
                 loop {
                     let mut last = after;
                     r.visit_updates_after(&lookup, after, 4096, |seq, kind, json| {
                         last = seq;
-                        if kind == "system-status"
-                            && let Ok(SessionUpdate::SystemStatus(SystemStatus::Agent {
-                                agent_session_id,
-                                can_resume,
-                                ..
-                            })) = serde_json::from_str(json)
-                        {
-                            found = Some((agent_session_id, can_resume));
-                        }
+                        fold(&mut state, kind, json);
                     })?;
                     if last == after {
-                        return Ok(found);
+                        return Ok(state);
                     }
                     after = last;
                 }

@@ -105,7 +105,9 @@ impl Link {
         resume_from: u64,
     ) -> Result<(Self, mpsc::Receiver<Output>), SupervisorError> {
         let stream = UnixStream::connect(socket(dir)).await.map_err(|e| {
-            SupervisorError::Unavailable(format!("nothing answers on {SOCKET} ({e})"))
+            SupervisorError::Unavailable(format!(
+                "its supervisor is gone: nothing answers on {SOCKET} ({e})"
+            ))
         })?;
         let (mut reader, mut writer) = stream.into_split();
         let first = tokio::time::timeout(HELLO_TIMEOUT, wire::read_frame(&mut reader))
@@ -239,6 +241,28 @@ async fn read_outputs(
         }
     };
     let _ = outputs.send(Output::Lost(gone)).await;
+}
+
+/// Stop the program of a supervisor no daemon will take over (it speaks a
+/// newer protocol, or what the session needs to go on is missing), and
+/// the supervisor with it. Best effort: the pids come from its hello.
+pub async fn abandon(dir: &Path) {
+    let Ok(stream) = UnixStream::connect(socket(dir)).await else {
+        return;
+    };
+    let (mut reader, _writer) = stream.into_split();
+    let first = tokio::time::timeout(HELLO_TIMEOUT, wire::read_frame(&mut reader)).await;
+    let Ok(Ok(Some((tag, payload)))) = first else {
+        return;
+    };
+    let Ok(SupervisorFrame::Hello(hello)) = SupervisorFrame::decode(tag, payload) else {
+        return;
+    };
+    use nix::sys::signal::{Signal, kill, killpg};
+    let pid = |pid: u32| nix::unistd::Pid::from_raw(i32::try_from(pid).unwrap_or(i32::MAX));
+    let _ = killpg(pid(hello.child_pid), Signal::SIGKILL);
+    // Told to terminate, it goes once it has the program's exit.
+    let _ = kill(pid(hello.pid), Signal::SIGTERM);
 }
 
 pub fn socket(dir: &Path) -> PathBuf {

@@ -15,7 +15,7 @@ use tokio::time::Instant;
 
 use crate::SupervisorError;
 use crate::child::{ChildIo, Launch};
-use crate::spool::Spool;
+use crate::spool::{SPOOL_LIMIT, Spool};
 use crate::wire::{
     self, ChildExit, DaemonFrame, DaemonHello, OUTPUT_CHUNK, PROTOCOL, SupervisorFrame,
     SupervisorHello,
@@ -116,7 +116,7 @@ impl Supervisor {
         let mut stderr = self.child.stderr.take();
         let mut exit = self.child.exit.take();
         loop {
-            let can_read = !self.output_done && !self.spool.is_full();
+            let can_read = !self.output_done && !self.is_full();
             let deadline = self.drain_deadline.unwrap_or_else(Instant::now);
             let wants_to_send = self.has_something_to_send();
             let outbox = self.daemon.as_ref().map(|d| d.outbox.clone());
@@ -172,6 +172,18 @@ impl Supervisor {
                 return Ok(());
             }
         }
+    }
+
+    /// Whether to stop reading the program. With a daemon attached, what it
+    /// has not been sent yet counts (what it was sent waits for the end of
+    /// a line, which may be longer than the spool); without, all held does.
+    fn is_full(&self) -> bool {
+        let unsent_from = self
+            .daemon
+            .as_ref()
+            .and_then(|d| d.sent)
+            .unwrap_or(self.spool.start());
+        self.spool.end() - unsent_from >= SPOOL_LIMIT
     }
 
     fn keep_stderr(&mut self, bytes: &[u8]) {

@@ -5,7 +5,7 @@
 
 use std::collections::VecDeque;
 
-/// Bytes held unacknowledged before the supervisor stops reading the program.
+/// Bytes held for a daemon before the supervisor stops reading the program.
 pub const SPOOL_LIMIT: u64 = 16 * 1024 * 1024;
 
 #[derive(Debug, Default)]
@@ -24,10 +24,6 @@ impl Spool {
     /// The offset after the last byte held.
     pub fn end(&self) -> u64 {
         self.start + self.held
-    }
-
-    pub fn is_full(&self) -> bool {
-        self.held >= SPOOL_LIMIT
     }
 
     pub fn push(&mut self, bytes: Vec<u8>) {
@@ -87,16 +83,5 @@ mod tests {
         spool.release(11);
         assert_eq!((spool.start(), spool.end()), (11, 11));
         assert_eq!(spool.read_at(8, 100), None);
-    }
-
-    #[test]
-    fn the_spool_is_full_at_its_limit() {
-        let mut spool = Spool::default();
-        spool.push(vec![0; usize::try_from(SPOOL_LIMIT).unwrap() - 1]);
-        assert!(!spool.is_full());
-        spool.push(vec![0]);
-        assert!(spool.is_full());
-        spool.release(SPOOL_LIMIT);
-        assert!(!spool.is_full());
     }
 }

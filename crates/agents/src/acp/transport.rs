@@ -47,12 +47,16 @@ pub async fn pump(
                         "the supervisor sent output at {at}, expected {expected}"
                     ));
                 }
+                // Only the new bytes are searched: a long line arrives in
+                // many chunks.
+                let mut searched = pending.len();
                 pending.extend_from_slice(&bytes);
                 let mut start = 0;
-                while let Some(newline) = pending[start..].iter().position(|b| *b == b'\n') {
-                    let line_end = start + newline;
+                while let Some(newline) = pending[searched..].iter().position(|b| *b == b'\n') {
+                    let line_end = searched + newline;
                     let line = String::from_utf8_lossy(&pending[start..line_end]).into_owned();
                     start = line_end + 1;
+                    searched = start;
                     let _ = lines.send((line, offset + start as u64)).await;
                 }
                 pending.drain(..start);
@@ -124,4 +128,73 @@ pub fn line_sink(
         outgoing.write(line);
         Ok(outgoing)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn lines_of(chunks: Vec<&[u8]>, from: u64) -> (Vec<Line>, Ended) {
+        let (outputs_tx, outputs) = mpsc::channel(chunks.len() + 1);
+        let mut offset = from;
+        for chunk in chunks {
+            let bytes = chunk.to_vec();
+            let at = offset;
+            offset += bytes.len() as u64;
+            outputs_tx
+                .try_send(Output::Bytes { offset: at, bytes })
+                .unwrap();
+        }
+        let exit = ChildExit {
+            code: Some(0),
+            signal: None,
+        };
+        outputs_tx.try_send(Output::Exited(exit)).unwrap();
+        let (lines_tx, mut lines) = mpsc::channel(1000);
+        let (ended_tx, ended) = oneshot::channel();
+        pump(outputs, from, lines_tx, None, ended_tx).await;
+        let mut got = Vec::new();
+        while let Ok(line) = lines.try_recv() {
+            got.push(line);
+        }
+        (got, ended.await.unwrap())
+    }
+
+    #[tokio::test]
+    async fn lines_carry_the_offset_after_them_however_the_bytes_arrive() {
+        let (lines, ended) = lines_of(vec![b"ab\ncd", b"e\n\nf", b"g\n"], 100).await;
+        let expected = [("ab", 103), ("cde", 107), ("", 108), ("fg", 111)];
+        let lines: Vec<(&str, u64)> = lines.iter().map(|(l, o)| (l.as_str(), *o)).collect();
+        assert_eq!(lines, expected);
+        assert!(matches!(ended, Ended::Exited(_)));
+    }
+
+    #[tokio::test]
+    async fn a_long_line_in_many_chunks_comes_out_whole() {
+        let chunk = [b'x'; 1000];
+        let mut chunks: Vec<&[u8]> = vec![&chunk; 500];
+        chunks.push(b"\n");
+        let (lines, _) = lines_of(chunks, 0).await;
+        assert_eq!(lines.len(), 1);
+        assert_eq!(lines[0].0.len(), 500_000);
+        assert_eq!(lines[0].1, 500_001);
+    }
+
+    #[tokio::test]
+    async fn output_out_of_place_ends_the_run_with_the_reason() {
+        let (outputs_tx, outputs) = mpsc::channel(2);
+        outputs_tx
+            .try_send(Output::Bytes {
+                offset: 5,
+                bytes: b"x\n".to_vec(),
+            })
+            .unwrap();
+        let (lines_tx, _lines) = mpsc::channel(10);
+        let (ended_tx, ended) = oneshot::channel();
+        pump(outputs, 0, lines_tx, None, ended_tx).await;
+        let Ended::Lost(why) = ended.await.unwrap() else {
+            panic!("not lost")
+        };
+        assert!(why.contains("at 5, expected 0"), "{why}");
+    }
 }

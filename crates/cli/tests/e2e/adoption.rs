@@ -153,3 +153,62 @@ async fn daemon_restart_after_replacing_vpd_keeps_the_sessions_running() {
     let stopped = daemon.vpd().args(["daemon", "stop"]).output().unwrap();
     assert!(stopped.status.success());
 }
+
+/// Resident memory of a process, from `/proc`.
+fn rss_of(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|kb| kb.split_whitespace().next()?.parse::<u64>().ok())
+        .unwrap_or(0)
+        * 1024
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_writing_while_no_daemon_runs_waits_at_the_spool_limit() {
+    // The spool's limit; the supervisor's memory also has what the daemon
+    // had not stored when it died, and what the allocator keeps.
+    const SPOOL: u64 = 16 * 1024 * 1024;
+    let mut daemon = daemon().await;
+    // About 60 MB of output, far more than the spool holds.
+    let session = daemon.launch("burst 400000").await.unwrap();
+    let mut client = daemon.client().await.unwrap();
+    client.subscribe(&session, 0).await.unwrap();
+    let seen = updates_until(&mut client, |_, u| {
+        matches!(u, SessionUpdate::AgentMessageChunk(_))
+    })
+    .await
+    .unwrap();
+    let supervisor = daemon.supervisor_pid(&session).unwrap();
+    daemon.kill_hard();
+    // The supervisor reads until its spool is full, then the agent waits:
+    // its memory stops growing far below the 60 MB the agent has to write.
+    let mut held = 0;
+    for _ in 0..100 {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let now = rss_of(supervisor);
+        if now == held && now > SPOOL {
+            break;
+        }
+        held = now;
+    }
+    assert!(
+        held > SPOOL && held < 3 * SPOOL,
+        "the supervisor holds {held} bytes: it should stop reading once it holds {SPOOL}"
+    );
+
+    daemon.restart().await.unwrap();
+    let mut client = daemon.client().await.unwrap();
+    let last = seen.last().unwrap().0;
+    client.subscribe(&session, last).await.unwrap();
+    let mut next = last + 1;
+    updates_until(&mut client, |seq, _| {
+        assert_eq!(seq, next, "the session goes on with no gap");
+        next += 1;
+        seq > last + 20_000
+    })
+    .await
+    .unwrap();
+    client.kill(&session).await.unwrap();
+}

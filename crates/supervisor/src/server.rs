@@ -62,9 +62,7 @@ pub fn run(dir: &Path) -> Result<(), SupervisorError> {
         let mut stdout = std::io::stdout();
         writeln!(stdout, "ready {} {}", std::process::id(), child.pid)?;
         stdout.flush()?;
-        let result = Supervisor::new(child).serve(listener, dir).await;
-        let _ = std::fs::remove_file(&socket);
-        result
+        Supervisor::new(child).serve(listener, dir).await
     })
 }
 
@@ -169,6 +167,7 @@ impl Supervisor {
                 }
             }
             if self.released || (self.terminating && self.exit.is_some()) {
+                let _ = std::fs::remove_file(dir.join(SOCKET));
                 return Ok(());
             }
         }
@@ -358,4 +357,111 @@ async fn recv_frame(daemon: &mut Option<Attached>) -> Option<Result<DaemonFrame,
 
 async fn reserve(outbox: Option<mpsc::Sender<Vec<u8>>>) -> Option<mpsc::OwnedPermit<Vec<u8>>> {
     outbox?.reserve_owned().await.ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::link::{Link, Output};
+
+    /// A supervisor for `script` served from this process, in `dir`.
+    fn supervise(dir: &Path, script: &str) -> tokio::task::JoinHandle<Result<(), SupervisorError>> {
+        let launch = Launch {
+            program: "sh".into(),
+            args: vec!["-c".into(), script.into()],
+            cwd: dir.to_owned(),
+            env: vec![("PATH".into(), std::env::var("PATH").unwrap_or_default())],
+            terminal: None,
+        };
+        let listener = UnixListener::bind(dir.join(SOCKET)).unwrap();
+        let child = ChildIo::start(&launch).unwrap();
+        let dir = dir.to_owned();
+        tokio::spawn(async move { Supervisor::new(child).serve(listener, &dir).await })
+    }
+
+    async fn output_until(outputs: &mut mpsc::Receiver<Output>, text: &str) -> (String, u64) {
+        let mut seen = String::new();
+        let mut end = 0;
+        while !seen.contains(text) {
+            match tokio::time::timeout(Duration::from_secs(10), outputs.recv()).await {
+                Ok(Some(Output::Bytes { offset, bytes })) => {
+                    end = offset + bytes.len() as u64;
+                    seen.push_str(&String::from_utf8_lossy(&bytes));
+                }
+                Ok(Some(Output::Stderr(_))) => {}
+                other => panic!("{other:?} before {text:?}; seen {seen:?}"),
+            }
+        }
+        (seen, end)
+    }
+
+    #[tokio::test]
+    async fn a_daemon_that_comes_back_gets_what_it_had_not_stored_and_the_exit() {
+        let dir = tempfile::tempdir().unwrap();
+        let served = supervise(dir.path(), "echo one; read x; echo got-$x; read y; exit 3");
+        let (link, mut outputs) = Link::connect(dir.path(), 0).await.unwrap();
+        assert_eq!(link.hello().attachments, 0);
+        let (_, stored) = output_until(&mut outputs, "one\n").await;
+        link.ack(stored);
+        link.note("kept", Some("for the next".into()));
+        link.input(b"hi\n".to_vec());
+        output_until(&mut outputs, "got-hi\n").await;
+        // The daemon dies having stored only "one\n".
+        drop((link, outputs));
+
+        let (link, mut outputs) = Link::connect(dir.path(), stored).await.unwrap();
+        let hello = link.hello();
+        assert_eq!((hello.attachments, hello.spool_start), (1, stored));
+        assert_eq!(hello.notes.get("kept").map(String::as_str), Some("for the next"));
+        let (again, _) = output_until(&mut outputs, "got-hi\n").await;
+        assert_eq!(again, "got-hi\n", "exactly what was not stored");
+        link.input(b"\n".to_vec());
+        match tokio::time::timeout(Duration::from_secs(10), outputs.recv()).await {
+            Ok(Some(Output::Exited(exit))) => assert_eq!(exit.code, Some(3)),
+            other => panic!("expected the exit, got {other:?}"),
+        }
+        link.release();
+        served.await.unwrap().unwrap();
+        assert!(!dir.path().join(SOCKET).exists(), "the socket goes with it");
+    }
+
+    #[tokio::test]
+    async fn a_resume_outside_what_is_held_is_refused_with_the_range() {
+        let dir = tempfile::tempdir().unwrap();
+        let _served = supervise(dir.path(), "echo hello; sleep 30");
+        let (_link, mut outputs) = Link::connect(dir.path(), 1000).await.unwrap();
+        match tokio::time::timeout(Duration::from_secs(10), outputs.recv()).await {
+            Ok(Some(Output::Lost(why))) => {
+                assert!(why.contains("cannot resume from output offset 1000"), "{why}");
+            }
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_supervisor_of_a_newer_protocol_is_named_not_misread() {
+        let dir = tempfile::tempdir().unwrap();
+        let listener = UnixListener::bind(dir.path().join(SOCKET)).unwrap();
+        tokio::spawn(async move {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            let hello = SupervisorHello {
+                protocol: PROTOCOL + 1,
+                pid: 1,
+                child_pid: 2,
+                version: "9.9.9".into(),
+                attachments: 0,
+                spool_start: 0,
+                spool_end: 0,
+                notes: BTreeMap::new(),
+            };
+            wire::write_frame(&mut stream, &SupervisorFrame::Hello(hello).encode())
+                .await
+                .unwrap();
+            tokio::time::sleep(Duration::from_secs(5)).await;
+        });
+        let error = Link::connect(dir.path(), 0).await.unwrap_err();
+        let said = error.to_string();
+        assert!(said.contains("vpd 9.9.9"), "{said}");
+        assert!(said.contains(&format!("protocol {}", PROTOCOL + 1)), "{said}");
+    }
 }

@@ -234,6 +234,10 @@ async fn read_outputs(
             }
             Ok(SupervisorFrame::Refused(why)) => break format!("the supervisor refused: {why}"),
             Ok(SupervisorFrame::Hello(_)) => continue,
+            // A supervisor killed mid-conversation resets the connection.
+            Err(SupervisorError::Io(e)) => {
+                break format!("the session's supervisor (pid {pid}) is gone ({e})");
+            }
             Err(e) => break format!("the session's supervisor (pid {pid}) failed: {e}"),
         };
         if outputs.send(output).await.is_err() {

@@ -236,6 +236,21 @@ struct Batch {
     marked: Vec<oneshot::Sender<()>>,
 }
 
+impl Batch {
+    /// Keep the furthest mark of each session: one row written per
+    /// session and transaction, however many batches it sent.
+    fn mark(&mut self, mark: OutputMark) {
+        match self
+            .marks
+            .iter_mut()
+            .find(|m| m.session_id == mark.session_id)
+        {
+            Some(kept) => kept.offset = kept.offset.max(mark.offset),
+            None => self.marks.push(mark),
+        }
+    }
+}
+
 fn run(mut writer: Writer, hub: Arc<Hub>, mut rx: mpsc::Receiver<Item>) {
     let mut batch = Batch::default();
     while let Some(first) = rx.blocking_recv() {
@@ -245,7 +260,7 @@ fn run(mut writer: Writer, hub: Arc<Hub>, mut rx: mpsc::Receiver<Item>) {
                 Item::Events { events, ack, mark } => {
                     batch.events.extend(events);
                     if let Some((mark, committed)) = mark {
-                        batch.marks.push(mark);
+                        batch.mark(mark);
                         batch.marked.push(committed);
                     }
                     if let Some(ack) = ack

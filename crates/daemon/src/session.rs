@@ -117,6 +117,8 @@ pub struct SessionTask {
     /// the mark that goes with the next batch, and the last one sent.
     read_through: u64,
     marked_through: u64,
+    /// Marks sent and not yet known to be stored, oldest first.
+    unacknowledged: VecDeque<(oneshot::Receiver<()>, u64)>,
     rules: SessionRules,
     /// Tool kinds by tool call id, from the calls the agent announced.
     tool_kinds: HashMap<String, ToolKind>,
@@ -174,6 +176,7 @@ impl SessionTask {
             unsent: Vec::new(),
             read_through: 0,
             marked_through: 0,
+            unacknowledged: VecDeque::new(),
             rules,
             tool_kinds: HashMap::new(),
             always_allowed: HashSet::new(),
@@ -299,11 +302,30 @@ impl SessionTask {
             Some(mark) => {
                 let offset = mark.offset;
                 let committed = self.ingest.send_marked(events, mark).await;
-                committed.map(|committed| self.forget_when_stored(committed, offset))
+                committed.map(|committed| self.unacknowledged.push_back((committed, offset)))
             }
         };
         if let Err(e) = sent {
             tracing::error!(session = %self.id, "cannot store updates: {e}");
+        }
+        self.acknowledge_stored();
+    }
+
+    /// Tell the supervisor how far the output is stored, as far as the
+    /// ingest has confirmed by now: one acknowledgement for many batches.
+    fn acknowledge_stored(&mut self) {
+        let mut stored = None;
+        while let Some((committed, offset)) = self.unacknowledged.front_mut() {
+            match committed.try_recv() {
+                Ok(()) => stored = Some(*offset),
+                Err(oneshot::error::TryRecvError::Empty) => break,
+                // Not committed: a later mark covers it.
+                Err(oneshot::error::TryRecvError::Closed) => {}
+            }
+            self.unacknowledged.pop_front();
+        }
+        if let (Some(offset), Some(agent)) = (stored, &self.agent) {
+            agent.link().ack(offset);
         }
     }
 
@@ -317,19 +339,6 @@ impl SessionTask {
                 offset: self.read_through,
             }
         })
-    }
-
-    /// Once the batch is stored, the supervisor may forget the output it came from.
-    fn forget_when_stored(&self, committed: oneshot::Receiver<()>, offset: u64) {
-        let Some(agent) = &self.agent else {
-            return;
-        };
-        let link = agent.link();
-        tokio::spawn(async move {
-            if committed.await.is_ok() {
-                link.ack(offset);
-            }
-        });
     }
 
     /// Commit everything appended (with the output mark) and wait for it;

@@ -25,6 +25,9 @@ const START_TIMEOUT: Duration = Duration::from_secs(20);
 /// How long a supervisor may take to say hello.
 const HELLO_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// Bytes read from a supervisor's socket at once.
+const READ_BUFFER: usize = 128 * 1024;
+
 /// Output chunks buffered in the daemon before it stops reading the socket.
 const INBOX: usize = 8;
 
@@ -215,10 +218,12 @@ impl Link {
 }
 
 async fn read_outputs(
-    mut reader: tokio::net::unix::OwnedReadHalf,
+    reader: tokio::net::unix::OwnedReadHalf,
     outputs: mpsc::Sender<Output>,
     pid: u32,
 ) {
+    // A frame is a header and a payload: buffered, that is one read.
+    let mut reader = BufReader::with_capacity(READ_BUFFER, reader);
     let gone = loop {
         let frame = match wire::read_frame(&mut reader).await {
             Ok(Some((tag, payload))) => SupervisorFrame::decode(tag, payload),

@@ -317,11 +317,7 @@ impl Supervisor {
             permit.send(SupervisorFrame::Stderr(bytes).encode());
         } else if let Some(bytes) = self.spool.read_at(sent, OUTPUT_CHUNK) {
             daemon.sent = Some(sent + bytes.len() as u64);
-            let frame = SupervisorFrame::Output {
-                offset: sent,
-                bytes: bytes.to_vec(),
-            };
-            permit.send(frame.encode());
+            permit.send(wire::output_frame(sent, bytes));
         } else if exit_ready && !daemon.exit_sent {
             daemon.exit_sent = true;
             if let Some(exit) = &self.exit {

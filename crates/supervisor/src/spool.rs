@@ -8,6 +8,9 @@ use std::collections::VecDeque;
 /// Bytes held for a daemon before the supervisor stops reading the program.
 pub const SPOOL_LIMIT: u64 = 16 * 1024 * 1024;
 
+/// Reads join the last chunk while it stays below this size.
+const JOIN_BELOW: usize = 64 * 1024;
+
 #[derive(Debug, Default)]
 pub struct Spool {
     /// The offset of the first byte held.
@@ -26,10 +29,14 @@ impl Spool {
         self.start + self.held
     }
 
+    /// Hold `bytes`; small reads join the last chunk, so that a daemon
+    /// that falls behind gets fewer, larger frames.
     pub fn push(&mut self, bytes: Vec<u8>) {
-        if !bytes.is_empty() {
-            self.held += bytes.len() as u64;
-            self.chunks.push_back(bytes);
+        self.held += bytes.len() as u64;
+        match self.chunks.back_mut() {
+            Some(last) if last.len() + bytes.len() <= JOIN_BELOW => last.extend_from_slice(&bytes),
+            _ if !bytes.is_empty() => self.chunks.push_back(bytes),
+            _ => {}
         }
     }
 
@@ -69,19 +76,22 @@ mod tests {
     #[test]
     fn bytes_are_read_back_by_offset_until_released() {
         let mut spool = Spool::default();
+        let big = vec![b'x'; JOIN_BELOW];
+        spool.push(big.clone());
         spool.push(b"hello ".to_vec());
         spool.push(b"world".to_vec());
-        assert_eq!(spool.end(), 11);
-        assert_eq!(spool.read_at(0, 100), Some(&b"hello "[..]));
-        assert_eq!(spool.read_at(3, 2), Some(&b"lo"[..]));
-        assert_eq!(spool.read_at(6, 100), Some(&b"world"[..]));
-        assert_eq!(spool.read_at(11, 100), None);
+        let at = JOIN_BELOW as u64;
+        assert_eq!(spool.end(), at + 11);
+        assert_eq!(spool.read_at(at, 100), Some(&b"hello world"[..]), "small reads join");
+        assert_eq!(spool.read_at(at + 3, 2), Some(&b"lo"[..]));
+        assert_eq!(spool.read_at(at - 1, 100), Some(&b"x"[..]), "a read stops at a chunk's end");
+        assert_eq!(spool.read_at(at + 11, 100), None);
         // A release inside a chunk keeps the chunk.
-        spool.release(8);
-        assert_eq!(spool.start(), 6);
-        assert_eq!(spool.read_at(8, 100), Some(&b"rld"[..]));
-        spool.release(11);
-        assert_eq!((spool.start(), spool.end()), (11, 11));
-        assert_eq!(spool.read_at(8, 100), None);
+        spool.release(at + 8);
+        assert_eq!(spool.start(), at);
+        assert_eq!(spool.read_at(at + 8, 100), Some(&b"rld"[..]));
+        spool.release(at + 11);
+        assert_eq!((spool.start(), spool.end()), (at + 11, at + 11));
+        assert_eq!(spool.read_at(at + 8, 100), None);
     }
 }

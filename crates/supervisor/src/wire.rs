@@ -119,16 +119,22 @@ struct Note {
     value: Option<String>,
 }
 
+/// An output frame of `bytes` at `offset`, encoded from the slice.
+pub fn output_frame(offset: u64, bytes: &[u8]) -> Vec<u8> {
+    let length = u32::try_from(bytes.len() + 9).unwrap_or(u32::MAX);
+    let mut frame = Vec::with_capacity(13 + bytes.len());
+    frame.extend_from_slice(&length.to_be_bytes());
+    frame.push(tag::OUTPUT);
+    frame.extend_from_slice(&offset.to_be_bytes());
+    frame.extend_from_slice(bytes);
+    frame
+}
+
 impl SupervisorFrame {
     pub fn encode(&self) -> Vec<u8> {
         match self {
             Self::Hello(hello) => framed(tag::HELLO, &json(hello)),
-            Self::Output { offset, bytes } => {
-                let mut payload = Vec::with_capacity(8 + bytes.len());
-                payload.extend_from_slice(&offset.to_be_bytes());
-                payload.extend_from_slice(bytes);
-                framed(tag::OUTPUT, &payload)
-            }
+            Self::Output { offset, bytes } => output_frame(*offset, bytes),
             Self::Stderr(bytes) => framed(tag::STDERR, bytes),
             Self::Exited(exit) => framed(tag::EXITED, &json(exit)),
             Self::Refused(why) => framed(tag::REFUSED, why.as_bytes()),
@@ -223,10 +229,10 @@ pub async fn read_frame(
             "a frame of {length} bytes (at most {MAX_FRAME})"
         )));
     }
-    let mut frame = vec![0u8; length];
-    reader.read_exact(&mut frame).await?;
-    let payload = frame.split_off(1);
-    Ok(Some((frame[0], payload)))
+    let tag = reader.read_u8().await?;
+    let mut payload = vec![0u8; length - 1];
+    reader.read_exact(&mut payload).await?;
+    Ok(Some((tag, payload)))
 }
 
 pub async fn write_frame(
@@ -261,13 +267,12 @@ fn parse<T: serde::de::DeserializeOwned>(payload: &[u8], what: &str) -> Result<T
 }
 
 fn split_u64(mut payload: Vec<u8>, what: &str) -> Result<(u64, Vec<u8>), SupervisorError> {
-    if payload.len() < 8 {
-        return Err(malformed(what));
-    }
-    let rest = payload.split_off(8);
-    let mut offset = [0u8; 8];
-    offset.copy_from_slice(&payload);
-    Ok((u64::from_be_bytes(offset), rest))
+    let offset: [u8; 8] = payload
+        .get(..8)
+        .and_then(|head| head.try_into().ok())
+        .ok_or_else(|| malformed(what))?;
+    payload.drain(..8);
+    Ok((u64::from_be_bytes(offset), payload))
 }
 
 fn malformed(what: &str) -> SupervisorError {

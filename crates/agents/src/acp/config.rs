@@ -32,7 +32,7 @@ pub enum ConfigAction {
     },
 }
 
-#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct ConfigState {
     modes: Option<acp::SessionModeState>,
     options: Vec<acp::SessionConfigOption>,

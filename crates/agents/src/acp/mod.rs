@@ -53,7 +53,7 @@ use self::collector::MessageCollector;
 use self::config::{ConfigAction, ConfigRequest, ConfigState};
 use self::map::{Mapped, map_update, permission_option, stop_reason, tool_call_update};
 use self::raw::{Intercepted, RawId};
-use self::transport::{Ended, Line, Outgoing, REQUEST_NOTE};
+use self::transport::{Ended, OutputLines, Outgoing, REQUEST_NOTE};
 use crate::AgentError;
 use crate::event::{AgentExit, DriverEvent, PermissionAsk, Sourced, TurnFailure};
 use crate::spawn::SpawnSpec;
@@ -94,9 +94,6 @@ const DRAIN_AFTER_EXIT: Duration = Duration::from_secs(5);
 /// Events from one agent, in order, with backpressure: when the daemon is
 /// slow to store them, the driver stops reading the agent's output.
 pub type EventSender = mpsc::Sender<Sourced>;
-
-/// Agent output lines queued between the supervisor and the driver.
-const LINE_QUEUE: usize = 1024;
 
 /// The note that keeps what a daemon needs to adopt the agent.
 const STATE_NOTE: &str = "acp";
@@ -216,14 +213,13 @@ impl AcpSession {
         shared: Arc<Shared>,
         opening: Opening,
     ) -> Self {
-        let (lines_tx, lines) = mpsc::channel(LINE_QUEUE);
         let (ended_tx, ended) = oneshot::channel();
         let (stderr, stderr_copied) = match crate::spawn::log_stderr(spec) {
             Some((pipe, copier)) => (Some(pipe), Some(copier)),
             None => (None, None),
         };
         let from = shared.consumed.load(Ordering::SeqCst);
-        tokio::spawn(transport::pump(outputs, from, lines_tx, stderr, ended_tx));
+        let lines = OutputLines::new(outputs, from, stderr, ended_tx);
         let (commands, command_rx) = mpsc::unbounded_channel();
         let kill = CancellationToken::new();
         let connection = tokio::spawn(run_connection(
@@ -480,22 +476,18 @@ impl Shared {
         let Some(session_id) = self.lock_session_id().clone() else {
             return;
         };
-        let auth_methods = self
-            .auth_methods
-            .lock()
-            .map(|m| m.clone())
-            .unwrap_or_default();
-        let state = {
-            let config = self.config();
-            serde_json::json!({
-                "sessionId": session_id.0.to_string(),
-                "authMethods": auth_methods,
-                "config": &*config,
-            })
+        let state = AdoptionState {
+            session_id: session_id.0.to_string(),
+            auth_methods: self
+                .auth_methods
+                .lock()
+                .map(|m| m.clone())
+                .unwrap_or_default(),
+            config: self.config().clone(),
         };
-        self.outgoing
-            .link()
-            .note(STATE_NOTE, Some(state.to_string()));
+        if let Ok(state) = serde_json::to_string(&state) {
+            self.outgoing.link().note(STATE_NOTE, Some(state));
+        }
     }
 
     /// An agent request read again after a restart is handled afresh: it
@@ -588,7 +580,7 @@ impl Shared {
 }
 
 async fn run_connection(
-    lines: mpsc::Receiver<Line>,
+    lines: OutputLines,
     cwd: PathBuf,
     opening: Opening,
     shared: Arc<Shared>,
@@ -920,12 +912,12 @@ async fn run_config_actions(
 /// happens before the next line is read, each event carries the offset of
 /// the line it came from, and updates stay ahead of what follows them.
 fn line_stream(
-    lines: mpsc::Receiver<Line>,
+    lines: OutputLines,
     shared: Arc<Shared>,
 ) -> impl futures_util::Stream<Item = std::io::Result<String>> + Send + 'static {
     futures_util::stream::unfold((lines, shared), async |(mut lines, shared)| {
         loop {
-            let (line, end) = lines.recv().await?;
+            let (line, end) = lines.next_line().await?;
             shared.consumed.store(end, Ordering::SeqCst);
             let for_sdk = handle_line(&shared, line).await;
             shared.settle_leftovers_if_caught_up(end);

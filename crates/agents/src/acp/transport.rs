@@ -24,64 +24,158 @@ pub enum Ended {
 /// Longest line taken from an agent (a bigger one ends the session).
 const MAX_LINE: usize = 64 * 1024 * 1024;
 
-/// Split the supervisor's output into lines from `offset` on, copy stderr,
-/// and say how the run ended. Lines nobody takes any more are read and
-/// dropped, so the end is always heard.
-pub async fn pump(
-    mut outputs: mpsc::Receiver<Output>,
-    mut offset: u64,
-    lines: mpsc::Sender<Line>,
-    mut stderr: Option<DuplexStream>,
-    ended: oneshot::Sender<Ended>,
-) {
-    let mut pending: Vec<u8> = Vec::new();
-    let end = loop {
-        let Some(output) = outputs.recv().await else {
-            break Ended::Lost("the connection to the session's supervisor closed".to_owned());
-        };
-        match output {
-            Output::Bytes { offset: at, bytes } => {
-                let expected = offset + pending.len() as u64;
-                if at != expected {
-                    break Ended::Lost(format!(
-                        "the supervisor sent output at {at}, expected {expected}"
-                    ));
-                }
-                // Only the new bytes are searched: a long line arrives in
-                // many chunks.
-                let mut searched = pending.len();
-                pending.extend_from_slice(&bytes);
-                let mut start = 0;
-                while let Some(newline) = pending[searched..].iter().position(|b| *b == b'\n') {
-                    let line_end = searched + newline;
-                    let line = String::from_utf8_lossy(&pending[start..line_end]).into_owned();
-                    start = line_end + 1;
-                    searched = start;
-                    let _ = lines.send((line, offset + start as u64)).await;
-                }
-                pending.drain(..start);
-                offset += start as u64;
-                if pending.len() > MAX_LINE {
-                    break Ended::Lost(format!(
-                        "the agent wrote a line longer than {} MiB",
-                        MAX_LINE >> 20
-                    ));
-                }
-            }
-            Output::Stderr(bytes) => {
-                if let Some(pipe) = stderr.as_mut()
-                    && pipe.write_all(&bytes).await.is_err()
-                {
-                    stderr = None;
-                }
-            }
-            Output::Exited(exit) => break Ended::Exited(exit),
-            Output::Lost(why) => break Ended::Lost(why),
+/// The supervisor's output as lines from an offset on, with stderr copied
+/// to its log on the way and the end told through a channel. Dropped before
+/// the end (the SDK gone), it reads on in a task of its own so the end is
+/// always heard.
+pub struct OutputLines {
+    outputs: mpsc::Receiver<Output>,
+    /// Bytes from `offset` on; lines before `start` were handed out.
+    pending: Vec<u8>,
+    offset: u64,
+    start: usize,
+    /// Where to look for the next newline.
+    searched: usize,
+    stderr: Option<DuplexStream>,
+    ended: Option<oneshot::Sender<Ended>>,
+}
+
+impl OutputLines {
+    pub fn new(
+        outputs: mpsc::Receiver<Output>,
+        offset: u64,
+        stderr: Option<DuplexStream>,
+        ended: oneshot::Sender<Ended>,
+    ) -> Self {
+        Self {
+            outputs,
+            pending: Vec::new(),
+            offset,
+            start: 0,
+            searched: 0,
+            stderr,
+            ended: Some(ended),
         }
-    };
-    drop(lines);
-    drop(stderr);
-    let _ = ended.send(end);
+    }
+
+    /// The next line and the offset just after it; `None` once the run
+    /// ended (the end went to the channel).
+    pub async fn next_line(&mut self) -> Option<Line> {
+        loop {
+            if let Some(newline) = self.pending[self.searched..].iter().position(|b| *b == b'\n') {
+                let end = self.searched + newline;
+                let line = String::from_utf8_lossy(&self.pending[self.start..end]).into_owned();
+                self.start = end + 1;
+                self.searched = self.start;
+                return Some((line, self.offset + self.start as u64));
+            }
+            self.searched = self.pending.len();
+            if let Err(end) = self.take_more().await {
+                if let Some(ended) = self.ended.take() {
+                    let _ = ended.send(end);
+                }
+                return None;
+            }
+        }
+    }
+
+    /// Wait for more output (copying stderr as it comes), or the end.
+    async fn take_more(&mut self) -> Result<(), Ended> {
+        // Lines handed out are forgotten, once per chunk: a long line
+        // arriving in many chunks costs no more than its length.
+        self.pending.drain(..self.start);
+        self.offset += self.start as u64;
+        self.searched -= self.start;
+        self.start = 0;
+        loop {
+            let Some(output) = self.outputs.recv().await else {
+                return Err(Ended::Lost(
+                    "the connection to the session's supervisor closed".to_owned(),
+                ));
+            };
+            match output {
+                Output::Bytes { offset, bytes } => {
+                    let expected = self.offset + self.pending.len() as u64;
+                    if offset != expected {
+                        return Err(Ended::Lost(format!(
+                            "the supervisor sent output at {offset}, expected {expected}"
+                        )));
+                    }
+                    if self.pending.len() + bytes.len() > MAX_LINE {
+                        return Err(Ended::Lost(format!(
+                            "the agent wrote a line longer than {} MiB",
+                            MAX_LINE >> 20
+                        )));
+                    }
+                    self.pending.extend_from_slice(&bytes);
+                    return Ok(());
+                }
+                Output::Stderr(bytes) => {
+                    if let Some(pipe) = self.stderr.as_mut()
+                        && pipe.write_all(&bytes).await.is_err()
+                    {
+                        self.stderr = None;
+                    }
+                }
+                Output::Exited(exit) => return Err(Ended::Exited(exit)),
+                Output::Lost(why) => return Err(Ended::Lost(why)),
+            }
+        }
+    }
+}
+
+impl Drop for OutputLines {
+    fn drop(&mut self) {
+        let Some(ended) = self.ended.take() else {
+            return;
+        };
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let (_, idle) = mpsc::channel(1);
+        let rest = OutputLines {
+            outputs: std::mem::replace(&mut self.outputs, idle),
+            pending: Vec::new(),
+            offset: 0,
+            start: 0,
+            searched: 0,
+            stderr: self.stderr.take(),
+            ended: Some(ended),
+        };
+        // Lines nobody takes are dropped; the end is what matters.
+        runtime.spawn(async move {
+            let mut rest = rest;
+            rest.drain_to_end().await;
+        });
+    }
+}
+
+impl OutputLines {
+    /// Read (and drop) output until the end, and tell it.
+    async fn drain_to_end(&mut self) {
+        let end = loop {
+            match self.outputs.recv().await {
+                Some(Output::Bytes { .. }) => {}
+                Some(Output::Stderr(bytes)) => {
+                    if let Some(pipe) = self.stderr.as_mut()
+                        && pipe.write_all(&bytes).await.is_err()
+                    {
+                        self.stderr = None;
+                    }
+                }
+                Some(Output::Exited(exit)) => break Ended::Exited(exit),
+                Some(Output::Lost(why)) => break Ended::Lost(why),
+                None => {
+                    break Ended::Lost(
+                        "the connection to the session's supervisor closed".to_owned(),
+                    );
+                }
+            }
+        };
+        if let Some(ended) = self.ended.take() {
+            let _ = ended.send(end);
+        }
+    }
 }
 
 /// Lines to the agent, one per message; answers forget their request notes.
@@ -134,27 +228,28 @@ pub fn line_sink(
 mod tests {
     use super::*;
 
-    async fn lines_of(chunks: Vec<&[u8]>, from: u64) -> (Vec<Line>, Ended) {
+    fn output_of(chunks: Vec<&[u8]>, from: u64) -> mpsc::Receiver<Output> {
         let (outputs_tx, outputs) = mpsc::channel(chunks.len() + 1);
         let mut offset = from;
         for chunk in chunks {
             let bytes = chunk.to_vec();
             let at = offset;
             offset += bytes.len() as u64;
-            outputs_tx
-                .try_send(Output::Bytes { offset: at, bytes })
-                .unwrap();
+            outputs_tx.try_send(Output::Bytes { offset: at, bytes }).unwrap();
         }
         let exit = ChildExit {
             code: Some(0),
             signal: None,
         };
         outputs_tx.try_send(Output::Exited(exit)).unwrap();
-        let (lines_tx, mut lines) = mpsc::channel(1000);
+        outputs
+    }
+
+    async fn lines_of(chunks: Vec<&[u8]>, from: u64) -> (Vec<Line>, Ended) {
         let (ended_tx, ended) = oneshot::channel();
-        pump(outputs, from, lines_tx, None, ended_tx).await;
+        let mut lines = OutputLines::new(output_of(chunks, from), from, None, ended_tx);
         let mut got = Vec::new();
-        while let Ok(line) = lines.try_recv() {
+        while let Some(line) = lines.next_line().await {
             got.push(line);
         }
         (got, ended.await.unwrap())
@@ -189,12 +284,21 @@ mod tests {
                 bytes: b"x\n".to_vec(),
             })
             .unwrap();
-        let (lines_tx, _lines) = mpsc::channel(10);
         let (ended_tx, ended) = oneshot::channel();
-        pump(outputs, 0, lines_tx, None, ended_tx).await;
+        let mut lines = OutputLines::new(outputs, 0, None, ended_tx);
+        assert!(lines.next_line().await.is_none());
         let Ended::Lost(why) = ended.await.unwrap() else {
             panic!("not lost")
         };
         assert!(why.contains("at 5, expected 0"), "{why}");
+    }
+
+    #[tokio::test]
+    async fn dropped_early_it_still_tells_the_end() {
+        let (ended_tx, ended) = oneshot::channel();
+        let mut lines = OutputLines::new(output_of(vec![b"a\nb\nc\n"], 0), 0, None, ended_tx);
+        assert_eq!(lines.next_line().await.unwrap().0, "a");
+        drop(lines);
+        assert!(matches!(ended.await.unwrap(), Ended::Exited(_)));
     }
 }

@@ -89,11 +89,11 @@ pub async fn supervisor_kills(vpd: &Path, sizes: &Sizes) -> Result<()> {
         if !detail.contains(&format!("supervisor (pid {supervisor}) is gone")) {
             bail!("kill {kill}: {session} ended saying {detail:?}");
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        if let Some(alive) = agent
-            .iter()
-            .find(|pid| std::path::Path::new(&format!("/proc/{pid}")).exists())
-        {
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while agent.iter().any(|pid| runs(*pid)) && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        if let Some(alive) = agent.iter().find(|pid| runs(**pid)) {
             bail!("kill {kill}: the agent (pid {alive}) of {session} still runs");
         }
     }
@@ -103,6 +103,15 @@ pub async fn supervisor_kills(vpd: &Path, sizes: &Sizes) -> Result<()> {
         started.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// Whether `pid` runs (a zombie waiting to be reaped does not).
+fn runs(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        stat.rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().next())
+            .is_some_and(|state| state != "Z")
+    })
 }
 
 /// How a session ended, from its log.
@@ -163,6 +172,9 @@ pub async fn disk_full(vpd: &Path) -> Result<()> {
     }
     let outcome = fill_and_free(&mut daemon, BURST, ROOMY).await;
     daemon.kill_hard();
+    daemon.kill_supervisors();
+    // Killed processes let go of their files a moment later.
+    tokio::time::sleep(Duration::from_millis(200)).await;
     let _ = std::process::Command::new("umount").arg(&home).status();
     outcome
 }

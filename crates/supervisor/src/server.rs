@@ -408,7 +408,10 @@ mod tests {
         let (link, mut outputs) = Link::connect(dir.path(), stored).await.unwrap();
         let hello = link.hello();
         assert_eq!((hello.attachments, hello.spool_start), (1, stored));
-        assert_eq!(hello.notes.get("kept").map(String::as_str), Some("for the next"));
+        assert_eq!(
+            hello.notes.get("kept").map(String::as_str),
+            Some("for the next")
+        );
         let (again, _) = output_until(&mut outputs, "got-hi\n").await;
         assert_eq!(again, "got-hi\n", "exactly what was not stored");
         link.input(b"\n".to_vec());
@@ -428,7 +431,10 @@ mod tests {
         let (_link, mut outputs) = Link::connect(dir.path(), 1000).await.unwrap();
         match tokio::time::timeout(Duration::from_secs(10), outputs.recv()).await {
             Ok(Some(Output::Lost(why))) => {
-                assert!(why.contains("cannot resume from output offset 1000"), "{why}");
+                assert!(
+                    why.contains("cannot resume from output offset 1000"),
+                    "{why}"
+                );
             }
             other => panic!("expected a refusal, got {other:?}"),
         }
@@ -458,6 +464,9 @@ mod tests {
         let error = Link::connect(dir.path(), 0).await.unwrap_err();
         let said = error.to_string();
         assert!(said.contains("vpd 9.9.9"), "{said}");
-        assert!(said.contains(&format!("protocol {}", PROTOCOL + 1)), "{said}");
+        assert!(
+            said.contains(&format!("protocol {}", PROTOCOL + 1)),
+            "{said}"
+        );
     }
 }

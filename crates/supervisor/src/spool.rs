@@ -82,9 +82,17 @@ mod tests {
         spool.push(b"world".to_vec());
         let at = JOIN_BELOW as u64;
         assert_eq!(spool.end(), at + 11);
-        assert_eq!(spool.read_at(at, 100), Some(&b"hello world"[..]), "small reads join");
+        assert_eq!(
+            spool.read_at(at, 100),
+            Some(&b"hello world"[..]),
+            "small reads join"
+        );
         assert_eq!(spool.read_at(at + 3, 2), Some(&b"lo"[..]));
-        assert_eq!(spool.read_at(at - 1, 100), Some(&b"x"[..]), "a read stops at a chunk's end");
+        assert_eq!(
+            spool.read_at(at - 1, 100),
+            Some(&b"x"[..]),
+            "a read stops at a chunk's end"
+        );
         assert_eq!(spool.read_at(at + 11, 100), None);
         // A release inside a chunk keeps the chunk.
         spool.release(at + 8);

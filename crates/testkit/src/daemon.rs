@@ -183,6 +183,15 @@ impl TestDaemon {
             })
     }
 
+    /// Kill what sessions a daemon left running (a restart, a kill) with
+    /// no daemon to end them: their programs, then their supervisors.
+    pub fn kill_supervisors(&self) {
+        for supervisor in supervisors_under(&self.home()) {
+            kill_all(&descendants(supervisor));
+            kill_all(&[supervisor]);
+        }
+    }
+
     /// Start the daemon again on the same home.
     pub async fn restart(&mut self) -> Result<()> {
         self.kill_hard();
@@ -274,12 +283,7 @@ impl Drop for TestDaemon {
             kill_all(&left);
         }
         kill_all(&self.orphans);
-        // Sessions a daemon left running (a restart, a kill) with no daemon
-        // to end them: their agents, then their supervisors.
-        for supervisor in supervisors_under(&self.home()) {
-            kill_all(&descendants(supervisor));
-            kill_all(&[supervisor]);
-        }
+        self.kill_supervisors();
     }
 }
 

@@ -53,7 +53,7 @@ use self::collector::MessageCollector;
 use self::config::{ConfigAction, ConfigRequest, ConfigState};
 use self::map::{Mapped, map_update, permission_option, stop_reason, tool_call_update};
 use self::raw::{Intercepted, RawId};
-use self::transport::{Ended, OutputLines, Outgoing, REQUEST_NOTE};
+use self::transport::{Ended, Outgoing, OutputLines, REQUEST_NOTE};
 use crate::AgentError;
 use crate::event::{AgentExit, DriverEvent, PermissionAsk, Sourced, TurnFailure};
 use crate::spawn::SpawnSpec;

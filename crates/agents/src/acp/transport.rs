@@ -62,7 +62,10 @@ impl OutputLines {
     /// ended (the end went to the channel).
     pub async fn next_line(&mut self) -> Option<Line> {
         loop {
-            if let Some(newline) = self.pending[self.searched..].iter().position(|b| *b == b'\n') {
+            if let Some(newline) = self.pending[self.searched..]
+                .iter()
+                .position(|b| *b == b'\n')
+            {
                 let end = self.searched + newline;
                 let line = String::from_utf8_lossy(&self.pending[self.start..end]).into_owned();
                 self.start = end + 1;
@@ -235,7 +238,9 @@ mod tests {
             let bytes = chunk.to_vec();
             let at = offset;
             offset += bytes.len() as u64;
-            outputs_tx.try_send(Output::Bytes { offset: at, bytes }).unwrap();
+            outputs_tx
+                .try_send(Output::Bytes { offset: at, bytes })
+                .unwrap();
         }
         let exit = ChildExit {
             code: Some(0),

@@ -335,3 +335,50 @@ async fn a_terminal_outlives_a_daemon_kill_with_its_screen_and_output_whole() {
     let state = client.subscribe(&id, 0).await.unwrap();
     assert_eq!(state.session.end_reason, None);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_program_that_exits_while_no_daemon_runs_ends_with_its_status_on_restart() {
+    let mut daemon = daemon().await;
+    let (mut client, id) = new_terminal(
+        &daemon,
+        "brief",
+        None,
+        Some("echo started; sleep 1; exit 7"),
+    )
+    .await;
+    let attached = client.attach(&id, None, None).await.unwrap();
+    output_until(&mut client, attached.offset, |t| t.contains("started")).await;
+    daemon.kill_hard();
+    // The program exits meanwhile; its supervisor keeps the status.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    daemon.restart().await.unwrap();
+    let mut client = daemon.client().await.unwrap();
+    client.subscribe(&id, 0).await.unwrap();
+    let ended = loop {
+        if let ServerFrame::SessionEnded { reason, detail, .. } = next(&mut client).await.unwrap() {
+            break (reason, detail);
+        }
+    };
+    assert_eq!(ended.0, EndReason::Failed);
+    assert!(
+        ended
+            .1
+            .as_deref()
+            .unwrap_or("")
+            .contains("exited with status 7"),
+        "{ended:?}"
+    );
+    let socket = daemon
+        .home()
+        .join("sessions")
+        .join(id.as_str())
+        .join("supervisor.sock");
+    let deadline = std::time::Instant::now() + WAIT;
+    while socket.exists() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(
+        !socket.exists(),
+        "the supervisor goes once its exit is stored"
+    );
+}

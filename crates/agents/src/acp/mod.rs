@@ -953,7 +953,7 @@ async fn handle_line(shared: &Arc<Shared>, line: String) -> Option<String> {
         }
         Intercepted::Permission(id, request) => {
             shared.reread(&id);
-            ask_permission(shared, id, request).await;
+            ask_permission(shared, id, *request).await;
             None
         }
         Intercepted::Request(id, method) => {

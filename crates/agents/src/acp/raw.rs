@@ -25,7 +25,7 @@ pub enum Intercepted {
     /// The answer to one of our prompts.
     PromptAnswer(Result<PromptResponse, agent_client_protocol::Error>),
     /// The agent asks permission.
-    Permission(RawId, RequestPermissionRequest),
+    Permission(RawId, Box<RequestPermissionRequest>),
     /// Another request of the agent (its id and method), for the SDK to answer.
     Request(RawId, String),
     /// Anything else: a notification, or the answer to an SDK request.
@@ -58,7 +58,7 @@ pub fn intercept(line: &str) -> Intercepted {
         Some("session/request_permission") => {
             let params = envelope.params.unwrap_or(Value::Null);
             match serde_json::from_value(params) {
-                Ok(request) => Intercepted::Permission(id.to_string(), request),
+                Ok(request) => Intercepted::Permission(id.to_string(), Box::new(request)),
                 // Malformed: the SDK answers it with the right error.
                 Err(_) => Intercepted::Request(id.to_string(), "session/request_permission".into()),
             }

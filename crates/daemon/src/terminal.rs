@@ -178,7 +178,8 @@ pub struct TerminalFollower {
 
 impl TerminalFollower {
     pub async fn run(self, offset: Option<u64>) {
-        let (result, mut last, mut live) = match offset {
+        // `now`: where the live bytes start; `last`: what was sent.
+        let (result, now, mut live) = match offset {
             None => {
                 let (snapshot, live) = self.terminal.attach();
                 let result = AttachResult {
@@ -199,14 +200,20 @@ impl TerminalFollower {
                     snapshot: None,
                     offset: from,
                 };
-                (result, from, live)
+                (result, now, live)
             }
         };
         let response = ServerFrame::Response {
             request_id: self.request_id.clone(),
-            result: serde_json::to_value(result).unwrap_or_default(),
+            result: serde_json::to_value(&result).unwrap_or_default(),
         };
         if self.out.send(frame(&response)).await.is_err() {
+            return;
+        }
+        // Reattached with an offset: what was written since comes at once,
+        // not only when the program next writes.
+        let mut last = result.offset;
+        if !self.catch_up(&mut last, now).await {
             return;
         }
         loop {

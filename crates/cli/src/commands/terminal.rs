@@ -5,6 +5,7 @@
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use base64::Engine;
@@ -173,13 +174,16 @@ pub async fn logs(args: LogsArgs) -> Result<ExitCode> {
         }
         client.attach(&id, Some(bytes.len() as u64), None).await?;
         loop {
-            match client.next_frame().await? {
-                Some(ServerFrame::TerminalOutput { data, .. }) => {
+            // A program that exits quietly sends nothing more: look again each second.
+            let next = tokio::time::timeout(Duration::from_secs(1), client.next_frame()).await;
+            match next {
+                Ok(Ok(Some(ServerFrame::TerminalOutput { data, .. }))) => {
                     let bytes = base64::engine::general_purpose::STANDARD.decode(data)?;
                     write_output(&mut stdout, &bytes, args.raw)?;
                 }
-                Some(_) => {}
-                None => break,
+                Ok(Ok(Some(_))) | Err(_) => {}
+                Ok(Ok(None)) => break,
+                Ok(Err(e)) => return Err(e.into()),
             }
             if client
                 .session_state(&id)

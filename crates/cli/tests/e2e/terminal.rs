@@ -346,7 +346,7 @@ async fn a_program_that_exits_while_no_daemon_runs_ends_with_its_status_on_resta
         Some("echo started; sleep 1; exit 7"),
     )
     .await;
-    let attached = client.attach(&id, None, None).await.unwrap();
+    let attached = client.attach(&id, Some(0), None).await.unwrap();
     output_until(&mut client, attached.offset, |t| t.contains("started")).await;
     daemon.kill_hard();
     // The program exits meanwhile; its supervisor keeps the status.

@@ -134,14 +134,8 @@ impl Terminal {
         session_dir: &Path,
         console_log: &Path,
     ) -> Result<Self, AgentError> {
-        let exe = crate::spawn::self_exe()?;
-        let launch = crate::spawn::launch_of(spec, Some((size.cols.max(1), size.rows.max(1))));
-        let (link, outputs) = Link::launch(&exe, session_dir, &launch)
-            .await
-            .map_err(|e| AgentError::Spawn {
-                program: spec.program.display().to_string(),
-                source: std::io::Error::other(e.to_string()),
-            })?;
+        let cells = (size.cols.max(1), size.rows.max(1));
+        let (link, outputs) = crate::spawn::supervised(spec, session_dir, Some(cells)).await?;
         let terminal = Self::follow_link(link, outputs, size, console_log, false)?;
         terminal.keep_size(size);
         Ok(terminal)

@@ -98,6 +98,29 @@ pub fn launch_of(spec: &SpawnSpec, terminal: Option<(u16, u16)>) -> viewport_sup
     }
 }
 
+/// Start `spec` under a supervisor of its own in `session_dir` (in a PTY
+/// of `terminal` size, columns and rows, if given) and connect to it.
+pub async fn supervised(
+    spec: &SpawnSpec,
+    session_dir: &std::path::Path,
+    terminal: Option<(u16, u16)>,
+) -> Result<
+    (
+        viewport_supervisor::Link,
+        tokio::sync::mpsc::Receiver<viewport_supervisor::Output>,
+    ),
+    AgentError,
+> {
+    let exe = self_exe()?;
+    let launch = launch_of(spec, terminal);
+    viewport_supervisor::Link::launch(&exe, session_dir, &launch)
+        .await
+        .map_err(|e| AgentError::Spawn {
+            program: spec.program.display().to_string(),
+            source: std::io::Error::other(e.to_string()),
+        })
+}
+
 /// Copy an agent's stderr to its log, line by line through the spec's mask;
 /// the task ends once the stderr closes.
 pub fn log_stderr(spec: &SpawnSpec) -> Option<(tokio::io::DuplexStream, JoinHandle<()>)> {

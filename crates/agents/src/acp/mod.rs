@@ -144,14 +144,7 @@ impl AcpSession {
         setup: SessionSetup,
         events: EventSender,
     ) -> Result<Self, AgentError> {
-        let exe = crate::spawn::self_exe()?;
-        let launch = crate::spawn::launch_of(spec, None);
-        let (link, outputs) = Link::launch(&exe, session_dir, &launch)
-            .await
-            .map_err(|e| AgentError::Spawn {
-                program: spec.program.display().to_string(),
-                source: std::io::Error::other(e.to_string()),
-            })?;
+        let (link, outputs) = crate::spawn::supervised(spec, session_dir, None).await?;
         let loading = setup.resume.is_some();
         let shared = Shared::new(spec, &link, events, 0, BTreeMap::new());
         shared.loading.store(loading, Ordering::SeqCst);

@@ -6,13 +6,6 @@ use viewport_protocol::{EndReason, SessionState, SessionUpdate};
 
 use super::*;
 
-fn chosen(update: &SessionUpdate) -> Option<String> {
-    match update {
-        SessionUpdate::AgentMessage(m) => m.text.strip_prefix("you chose: ").map(str::to_owned),
-        _ => None,
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_prompt_pending_across_a_daemon_kill_can_still_be_answered() {
     let mut daemon = daemon().await;

@@ -93,6 +93,14 @@ pub async fn updates_until(
     }
 }
 
+/// What the demo agent says it was answered, after an `ask`.
+pub fn chosen(update: &SessionUpdate) -> Option<String> {
+    match update {
+        SessionUpdate::AgentMessage(m) => m.text.strip_prefix("you chose: ").map(str::to_owned),
+        _ => None,
+    }
+}
+
 /// How the subscribed session ends.
 pub async fn end_of(client: &mut Client) -> (viewport_protocol::EndReason, Option<String>) {
     loop {

@@ -17,13 +17,6 @@ async fn open_prompt(daemon: &TestDaemon, session: &SessionId) -> viewport_proto
     state.pending_prompts[0].request.prompt_id.clone()
 }
 
-fn chosen(update: &SessionUpdate) -> Option<String> {
-    match update {
-        SessionUpdate::AgentMessage(m) => m.text.strip_prefix("you chose: ").map(str::to_owned),
-        _ => None,
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_prompt_waits_with_no_viewport_and_is_answered_after_reconnect() {
     let daemon = daemon().await;

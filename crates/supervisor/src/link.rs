@@ -70,7 +70,8 @@ impl Link {
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(log)
-            .process_group(0)
+            // No process group here: the supervisor calls setsid itself,
+            // which a group leader cannot.
             .spawn()
             .map_err(|source| SupervisorError::Spawn {
                 program: format!("the supervisor ({})", exe.display()),

@@ -202,29 +202,24 @@ async fn claude_crashing_mid_turn_ends_the_session_failed() {
     assert_eq!(summary.end_reason, Some(EndReason::Failed));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn claude_resumes_its_conversation_after_a_daemon_restart() {
-    let mut daemon = agent_daemon(&[]).await;
-    let model = ModelServer::start(Script::text("First answer."))
-        .await
-        .unwrap();
-    let (client, session) = idle_session(&daemon, &model, ConfigOverrides::default()).await;
-    drop(client);
-    daemon.restart().await.unwrap();
-    let mut client = daemon.client().await.unwrap();
-    let summary = client.session_state(&session).await.unwrap().session;
-    assert_eq!(summary.end_reason, Some(EndReason::DaemonLost));
-    client.resume(&session).await.unwrap();
+/// A second turn of an idle session whose first answer was "First
+/// answer.": the model sees the first turn, and nothing is stored twice.
+async fn second_turn(
+    daemon: &TestDaemon,
+    model: &ModelServer,
+    client: &mut Client,
+    session: &SessionId,
+) {
     let head = client
-        .session_state(&session)
+        .session_state(session)
         .await
         .unwrap()
         .session
         .last_seq;
-    client.subscribe(&session, head).await.unwrap();
+    client.subscribe(session, head).await.unwrap();
     model.set_script(Script::text("Second answer."));
-    client.prompt(&session, "and again").await.unwrap();
-    let seen = until(&mut client, &daemon, is_step).await.unwrap();
+    client.prompt(session, "and again").await.unwrap();
+    let seen = until(client, daemon, is_step).await.unwrap();
     assert!(
         seen.iter()
             .any(|u| matches!(u, SessionUpdate::AgentMessage(m) if m.text == "Second answer."))
@@ -240,12 +235,48 @@ async fn claude_resumes_its_conversation_after_a_daemon_restart() {
         conversation.contains("First answer.") && conversation.contains("hello"),
         "the model saw the earlier turn: {conversation}"
     );
-    let replayed = stored(&daemon, &session).await;
+    let replayed = stored(daemon, session).await;
     let firsts = replayed
         .iter()
         .filter(|u| matches!(u, SessionUpdate::AgentMessage(m) if m.text == "First answer."))
         .count();
-    assert_eq!(firsts, 1, "loading the conversation stored nothing twice");
+    assert_eq!(firsts, 1, "nothing was stored twice");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn claude_is_taken_over_by_a_restarted_daemon_and_takes_the_next_turn() {
+    let mut daemon = agent_daemon(&[]).await;
+    let model = ModelServer::start(Script::text("First answer."))
+        .await
+        .unwrap();
+    let (client, session) = idle_session(&daemon, &model, ConfigOverrides::default()).await;
+    drop(client);
+    daemon.restart().await.unwrap();
+    let mut client = daemon.client().await.unwrap();
+    let summary = client.session_state(&session).await.unwrap().session;
+    assert_eq!(
+        summary.end_reason, None,
+        "the adapter ran on and was taken over"
+    );
+    second_turn(&daemon, &model, &mut client, &session).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn claude_resumes_its_conversation_after_the_session_was_closed() {
+    let daemon = agent_daemon(&[]).await;
+    let model = ModelServer::start(Script::text("First answer."))
+        .await
+        .unwrap();
+    let (mut client, session) = idle_session(&daemon, &model, ConfigOverrides::default()).await;
+    client.close(&session).await.unwrap();
+    daemon
+        .wait_for_state(&session, SessionState::Ended)
+        .await
+        .unwrap();
+    // A fresh connection: the old one still holds the end it was sent.
+    let mut client = daemon.client().await.unwrap();
+    client.resume(&session).await.unwrap();
+    second_turn(&daemon, &model, &mut client, &session).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1044,21 +1044,41 @@ impl Manager {
 
     /// The text so far of the agent message the session's log leaves
     /// streaming (the chunks after the last `streaming-state` on), if any.
+    /// Read backwards from the end: it costs the open message, not the log.
     async fn open_message(&self, id: &SessionId) -> Result<Option<String>, FrameError> {
-        self.fold_updates(id, None, |open: &mut Option<String>, kind, json| {
-            match (kind, serde_json::from_str(json)) {
-                ("streaming-state", Ok(SessionUpdate::StreamingState(state))) => {
-                    *open = state.streaming.then(String::new);
-                }
-                ("agent-message-chunk", Ok(SessionUpdate::AgentMessageChunk(chunk))) => {
-                    if let Some(text) = open.as_mut() {
-                        text.push_str(&chunk.text);
+        let lookup = id.clone();
+        self.readers
+            .read(move |r| {
+                let mut chunks = Vec::new();
+                let mut before = u64::MAX;
+                loop {
+                    let page = r.updates_before(&lookup, before, 4096)?;
+                    let Some(first) = page.first() else {
+                        return Ok(None);
+                    };
+                    before = first.seq;
+                    for update in page.iter().rev() {
+                        let parsed = match update.kind.as_str() {
+                            "streaming-state" | "agent-message-chunk" => {
+                                serde_json::from_str(&update.json).ok()
+                            }
+                            _ => None,
+                        };
+                        match parsed {
+                            Some(SessionUpdate::StreamingState(state)) => {
+                                let text = chunks.iter().rev().map(String::as_str).collect();
+                                return Ok(state.streaming.then_some(text));
+                            }
+                            Some(SessionUpdate::AgentMessageChunk(chunk)) => {
+                                chunks.push(chunk.text)
+                            }
+                            _ => {}
+                        }
                     }
                 }
-                _ => {}
-            }
-        })
-        .await
+            })
+            .await
+            .map_err(|e| internal("reading the session", e))
     }
 
     /// The agent's own session id, the last one the session recorded, and

@@ -332,12 +332,13 @@ impl SessionTask {
     /// The output mark to store with the next batch, if the agent's output
     /// was read further since the last one.
     fn next_mark(&mut self) -> Option<OutputMark> {
-        (self.read_through > self.marked_through).then(|| {
-            self.marked_through = self.read_through;
-            OutputMark {
-                session_id: self.id.clone(),
-                offset: self.read_through,
-            }
+        if self.read_through <= self.marked_through {
+            return None;
+        }
+        self.marked_through = self.read_through;
+        Some(OutputMark {
+            session_id: self.id.clone(),
+            offset: self.read_through,
         })
     }
 

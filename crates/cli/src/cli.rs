@@ -154,6 +154,15 @@ pub enum Command {
     /// The hook command Claude Code and Codex run (reads the event on stdin).
     #[command(hide = true)]
     Hook { agent: String },
+    /// Shell completions for vpd: `vpd completions bash > ~/.local/share/bash-completion/completions/vpd`
+    /// (zsh: a file named `_vpd` on your fpath; fish: ~/.config/fish/completions/vpd.fish).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// The manual page, as roff: `vpd man | man -l -`, or save it as `vpd.1`
+    /// in a `man1` directory on your MANPATH.
+    Man,
     /// Run the scripted demo agent on stdio (used by the `demo` profile).
     #[command(name = "__demo-agent", hide = true)]
     DemoAgent,

@@ -37,6 +37,18 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode> {
             tokio::task::spawn_blocking(move || viewport_supervisor::server::run(&dir)).await??;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Completions { shell } => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut command, "vpd", &mut script);
+            print_generated(&script)
+        }
+        Command::Man => {
+            let command = <Cli as clap::CommandFactory>::command();
+            let mut page = Vec::new();
+            clap_mangen::Man::new(command).render(&mut page)?;
+            print_generated(&page)
+        }
         Command::DemoAgent => {
             viewport_testkit::demo_agent::run_stdio().await?;
             Ok(ExitCode::SUCCESS)
@@ -129,4 +141,13 @@ pub async fn resolve_session(client: &mut Client, given: &str) -> Result<Session
 pub fn print_json(value: &impl serde::Serialize) -> Result<()> {
     println!("{}", serde_json::to_string_pretty(value)?);
     Ok(())
+}
+
+/// Print generated text; a reader that stops early (`| head`) is no error.
+fn print_generated(text: &[u8]) -> Result<ExitCode> {
+    use std::io::Write;
+    match std::io::stdout().write_all(text) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(ExitCode::SUCCESS),
+    }
 }

@@ -296,3 +296,56 @@ async fn daemon_install_writes_a_user_unit_for_this_binary_and_home() {
     );
     assert!(!unit.exists());
 }
+
+#[test]
+fn completions_load_in_bash_and_the_man_page_renders() {
+    let bash = std::process::Command::new(vpd())
+        .args(["completions", "bash"])
+        .output()
+        .unwrap();
+    assert!(bash.status.success());
+    // Bash accepts the script and it registers completion for vpd, with
+    // the subcommands in it.
+    let script = std::env::temp_dir().join(format!("vpd-completion-{}.bash", std::process::id()));
+    std::fs::write(&script, &bash.stdout).unwrap();
+    let loaded = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(format!("source '{}' && complete -p vpd", script.display()))
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_file(&script);
+    assert!(
+        String::from_utf8_lossy(&loaded.stdout).contains("-F _vpd vpd"),
+        "{}",
+        String::from_utf8_lossy(&loaded.stderr)
+    );
+    assert!(
+        stdout(&bash).contains("restart"),
+        "daemon restart is completed"
+    );
+    for shell in ["zsh", "fish"] {
+        let out = std::process::Command::new(vpd())
+            .args(["completions", shell])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success() && stdout(&out).contains("attach"),
+            "{shell}"
+        );
+    }
+    let refused = std::process::Command::new(vpd())
+        .args(["completions", "tcsh"])
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("possible values"));
+
+    let man = std::process::Command::new(vpd())
+        .arg("man")
+        .output()
+        .unwrap();
+    assert!(man.status.success());
+    let page = stdout(&man);
+    assert!(page.contains(".TH vpd 1"), "{page}");
+    assert!(page.contains("watch"), "the subcommands are listed");
+}

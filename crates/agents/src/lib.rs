@@ -55,8 +55,6 @@ pub enum AgentError {
     },
     #[error("the agent did not complete the ACP handshake ({step}): {message}")]
     Handshake { step: &'static str, message: String },
-    #[error("the agent exited before it was ready: {0}")]
-    ExitedEarly(String),
     #[error("cannot take over the running agent: {0}")]
     Adoption(String),
 }

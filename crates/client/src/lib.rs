@@ -542,7 +542,26 @@ impl Client {
         let frame = ClientFrame::ReadUpdates {
             request_id: RequestId::generate(),
             session_id: session_id.clone(),
-            before_seq,
+            before_seq: Some(before_seq),
+            after_seq: None,
+            limit,
+        };
+        Ok(self.request::<ReadUpdatesResult>(frame).await?.updates)
+    }
+
+    /// Up to `limit` (default 500, at most 5000) stored updates just after
+    /// `after_seq`, in order: persisted history paged forwards.
+    pub async fn get_events(
+        &mut self,
+        session_id: &SessionId,
+        after_seq: u64,
+        limit: Option<u32>,
+    ) -> Result<Vec<UpdateAt>> {
+        let frame = ClientFrame::ReadUpdates {
+            request_id: RequestId::generate(),
+            session_id: session_id.clone(),
+            before_seq: None,
+            after_seq: Some(after_seq),
             limit,
         };
         Ok(self.request::<ReadUpdatesResult>(frame).await?.updates)

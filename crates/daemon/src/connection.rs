@@ -31,7 +31,7 @@ use viewport_protocol::{
 use crate::follow::{Outbox, SessionFollower, follow_list};
 use crate::frames::{Frame, frame};
 use crate::hub::Hub;
-use crate::manager::{Manager, NewTerminal};
+use crate::manager::{Manager, NewTerminal, UpdatePage};
 use crate::terminal::TerminalFollower;
 use crate::web::{Credential, Gate};
 
@@ -449,12 +449,14 @@ impl Connection {
                 request_id,
                 session_id,
                 before_seq,
+                after_seq,
                 limit,
             } => {
-                let result = manager
-                    .read_updates(&session_id, before_seq, limit)
-                    .await
-                    .map(|updates| ReadUpdatesResult { updates });
+                let result = match UpdatePage::of(before_seq, after_seq) {
+                    Ok(page) => manager.read_updates(&session_id, page, limit).await,
+                    Err(e) => Err(e),
+                }
+                .map(|updates| ReadUpdatesResult { updates });
                 self.reply(Some(request_id), result).await;
             }
             ClientFrame::CreateLoginCode { request_id } => {

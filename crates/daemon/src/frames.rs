@@ -26,6 +26,15 @@ pub fn update_frame(session_id: &SessionId, seq: u64, update_json: &str) -> Fram
     Frame::from(text)
 }
 
+/// The seq and the update JSON of a frame [`update_frame`] built; `None`
+/// for any other frame.
+pub fn split_update_frame(frame: &str) -> Option<(u64, &str)> {
+    let rest = frame.strip_prefix(r#"{"type":"session-update","sessionId":""#)?;
+    let (_, rest) = rest.split_once(r#"","seq":"#)?;
+    let (seq, rest) = rest.split_once(r#","update":"#)?;
+    Some((seq.parse().ok()?, rest.strip_suffix('}')?))
+}
+
 /// Any other server frame.
 pub fn frame(frame: &ServerFrame) -> Frame {
     Frame::from(serde_json::to_string(frame).unwrap_or_default())
@@ -64,6 +73,20 @@ mod tests {
     use viewport_protocol::SessionUpdate;
 
     use super::*;
+
+    #[test]
+    fn an_update_frame_splits_into_its_seq_and_update() {
+        let id: SessionId = "ses_abc".parse().unwrap();
+        let update = r#"{"updateType":"agent-message-chunk","text":"}\"seq\":9"}"#;
+        let text = update_frame(&id, 42, update);
+        assert_eq!(split_update_frame(text.as_str()), Some((42, update)));
+        let ended = frame(&ServerFrame::SessionEnded {
+            session_id: id,
+            reason: viewport_protocol::EndReason::Completed,
+            detail: None,
+        });
+        assert_eq!(split_update_frame(ended.as_str()), None);
+    }
 
     #[test]
     fn an_update_frame_is_the_protocol_frame() {

@@ -31,6 +31,8 @@
 //!   follower that streams its output (by byte offset) to an attached viewport.
 //! - [`server`]: axum: `/ws` on TCP (a credential required) and on the unix
 //!   socket (file permissions are the auth).
+//! - [`api`]: the read-only HTTP API (`/api/sessions…`, JSON, JSON lines and
+//!   Server-Sent Events) and its OpenAPI document.
 //! - [`relay`]: viewports served through a NATS relay, end to end
 //!   encrypted (the transport is `viewport-relay`'s).
 //! - [`tls`]: TLS for the TCP listener (a configured or self-signed
@@ -42,6 +44,7 @@
 //! - [`workflows`]: config workflows run as sessions, each run recorded.
 //! - [`run`]: start-up, recovery of sessions the last daemon left, shutdown.
 
+pub mod api;
 pub mod checkpoints;
 pub mod configured;
 pub mod connection;

@@ -14,6 +14,7 @@ use viewport_agents::pty::{TermSize, Terminal, template_command};
 use viewport_agents::spawn::{LineMask, SpawnSpec};
 use viewport_agents::{AcpSession, AgentProfile, Sourced};
 use viewport_protocol::frames::{ListSessionsResult, ReindexResult, SearchHit, UpdateAt};
+use viewport_protocol::limits::{DEFAULT_UPDATE_PAGE, MAX_SESSION_PAGE, MAX_UPDATE_PAGE};
 use viewport_protocol::options::{AgentInfo, ConfigOverrides, ContextItem};
 use viewport_protocol::state::{DirectoryInfo, SessionKind, SessionSummary, check_session_name};
 use viewport_protocol::update::{MessageText, PermissionOutcome, PermissionResolved, SystemStatus};
@@ -57,9 +58,30 @@ pub struct Manager {
 /// Hits a search returns unless it asks for another number, and at most.
 const DEFAULT_SEARCH_HITS: u32 = 20;
 const MAX_SEARCH_HITS: u32 = 500;
-/// Updates in one page of `readUpdates`, unless asked otherwise, and at most.
-const DEFAULT_UPDATE_PAGE: u32 = 500;
-const MAX_UPDATE_PAGE: u32 = 5000;
+
+/// Which page of a session's stored updates to read.
+#[derive(Debug, Clone, Copy)]
+pub enum UpdatePage {
+    /// The last ones with a seq below this.
+    Before(u64),
+    /// The first ones with a seq above this.
+    After(u64),
+}
+
+impl UpdatePage {
+    /// The page a `readUpdates` frame asks for: `beforeSeq` or `afterSeq`,
+    /// not both; neither is the tail.
+    pub fn of(before_seq: Option<u64>, after_seq: Option<u64>) -> Result<Self, FrameError> {
+        match (before_seq, after_seq) {
+            (Some(_), Some(_)) => Err(FrameError::new(
+                ErrorCode::InvalidFrame,
+                "readUpdates takes beforeSeq or afterSeq, not both",
+            )),
+            (None, Some(after)) => Ok(Self::After(after)),
+            (before, None) => Ok(Self::Before(before.unwrap_or(u64::MAX))),
+        }
+    }
+}
 
 /// Seconds without output after which a terminal session counts as idle.
 const DEFAULT_IDLE_AFTER_SECS: u64 = 10;
@@ -148,7 +170,7 @@ impl Manager {
     pub async fn read_updates(
         &self,
         id: &SessionId,
-        before_seq: u64,
+        page: UpdatePage,
         limit: Option<u32>,
     ) -> Result<Vec<UpdateAt>, FrameError> {
         self.summary(id).await?;
@@ -158,7 +180,10 @@ impl Manager {
         let session_id = id.clone();
         let stored = self
             .readers
-            .read(move |r| r.updates_before(&session_id, before_seq, limit))
+            .read(move |r| match page {
+                UpdatePage::Before(seq) => r.updates_before(&session_id, seq, limit),
+                UpdatePage::After(seq) => r.updates_after(&session_id, seq, limit),
+            })
             .await
             .map_err(|e| internal("reading updates", e))?;
         stored
@@ -763,7 +788,7 @@ impl Manager {
         limit: u32,
         after: Option<SessionId>,
     ) -> Result<ListSessionsResult, FrameError> {
-        let limit = limit.clamp(1, 1000);
+        let limit = limit.clamp(1, MAX_SESSION_PAGE);
         let (sessions, more) = self
             .readers
             .read(move |r| r.sessions_page(limit, after.as_ref()))

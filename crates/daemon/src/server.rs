@@ -1,7 +1,8 @@
 //! The HTTP side. On the unix socket, `/ws` is the viewport protocol and
 //! file permissions (0600, in a 0700 home) are the auth. On TCP, the same
 //! `/ws` needs a credential before anything is read (see [`crate::web`]),
-//! and the rest is the browser UI and its login.
+//! and the rest is the browser UI and its login. The read-only HTTP API
+//! ([`crate::api`]) is on both.
 
 use std::sync::Arc;
 
@@ -12,6 +13,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use viewport_protocol::limits::MAX_TRANSPORT_MESSAGE_BYTES;
 
+use crate::api;
 use crate::connection::{self, AppContext};
 use crate::web::{self, BrowserState, Credential, Gate};
 
@@ -35,9 +37,10 @@ pub fn router(ctx: Arc<AppContext>, listener: Listener) -> Router {
     let ws = Router::new()
         .route("/ws", get(upgrade))
         .with_state(ServerState {
-            ctx,
+            ctx: ctx.clone(),
             listener: listener.clone(),
-        });
+        })
+        .merge(api::routes(ctx, listener.clone()));
     match listener {
         Listener::LocalSocket => ws,
         Listener::Tcp(gate) => ws

@@ -253,14 +253,18 @@ pub enum ClientFrame {
         session_id: SessionId,
         name: String,
     },
-    /// The last stored updates before `beforeSeq` (history paged backwards:
-    /// a viewport shows a long session's tail first, asking with a
-    /// `beforeSeq` past the head, then older pages).
+    /// A page of stored updates: the last ones before `beforeSeq` (history
+    /// paged backwards: a viewport shows a long session's tail first,
+    /// asking with a `beforeSeq` past the head, then older pages), or the
+    /// first ones after `afterSeq` (paged forwards). One of the two.
     #[serde(rename_all = "camelCase")]
     ReadUpdates {
         request_id: RequestId,
         session_id: SessionId,
-        before_seq: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        before_seq: Option<u64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        after_seq: Option<u64>,
         /// At most this many (default 500, at most 5000).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         limit: Option<u32>,
@@ -544,6 +548,9 @@ pub enum ErrorCode {
     LimitReached,
     /// This connection's credential does not allow the request.
     Forbidden,
+    /// No credential, or one the daemon does not accept (HTTP API only: a
+    /// WebSocket without one is refused before any frame).
+    Unauthorized,
     /// The daemon failed; the message says where.
     Internal,
 }
@@ -563,6 +570,7 @@ impl ErrorCode {
             Self::AgentUnavailable => "agent-unavailable",
             Self::LimitReached => "limit-reached",
             Self::Forbidden => "forbidden",
+            Self::Unauthorized => "unauthorized",
             Self::Internal => "internal",
         }
     }
@@ -754,7 +762,8 @@ pub struct UpdateAt {
     pub update: SessionUpdate,
 }
 
-/// Result of `readUpdates`: in seq order, ending just before `beforeSeq`.
+/// Result of `readUpdates`: in seq order, ending just before `beforeSeq`
+/// or starting just after `afterSeq`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ReadUpdatesResult {

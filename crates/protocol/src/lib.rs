@@ -13,10 +13,12 @@
 //!   instructions, permission policy, cost cap) and agent profile listings.
 //! - [`jobs`]: one-off jobs: their statuses and listings.
 //! - [`limits`]: size and count limits shared by both ends.
+//! - [`http_api`]: the read-only HTTP API's queries, errors and OpenAPI document.
 //! - [`schema`]: the JSON Schema of the whole protocol (checked in under `schema/`).
 
 pub mod checkpoints;
 pub mod frames;
+pub mod http_api;
 pub mod ids;
 pub mod jobs;
 pub mod limits;

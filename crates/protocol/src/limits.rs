@@ -18,3 +18,13 @@ pub const MAX_REQUEST_ID_LEN: usize = 128;
 
 /// Most sessions one connection may subscribe to at once.
 pub const MAX_SUBSCRIPTIONS_PER_CONNECTION: usize = 1024;
+
+/// Sessions in one page of `GET /api/sessions` unless `limit` says otherwise.
+pub const DEFAULT_SESSION_PAGE: u32 = 100;
+/// Most sessions in one page of a listing.
+pub const MAX_SESSION_PAGE: u32 = 1000;
+/// Updates in one page of stored history (`readUpdates`, `GET
+/// /api/sessions/{id}/events`) unless `limit` says otherwise.
+pub const DEFAULT_UPDATE_PAGE: u32 = 500;
+/// Most updates in one page of stored history.
+pub const MAX_UPDATE_PAGE: u32 = 5000;

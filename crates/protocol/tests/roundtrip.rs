@@ -131,17 +131,19 @@ fn client_frame() -> impl Strategy<Value = ClientFrame> {
         (
             request_id(),
             session_id(),
-            any::<u32>(),
+            proptest::option::of(any::<u32>()),
+            proptest::option::of(any::<u32>()),
             proptest::option::of(1u32..5000)
         )
-            .prop_map(
-                |(request_id, session_id, before, limit)| ClientFrame::ReadUpdates {
+            .prop_map(|(request_id, session_id, before, after, limit)| {
+                ClientFrame::ReadUpdates {
                     request_id,
                     session_id,
-                    before_seq: u64::from(before),
+                    before_seq: before.map(u64::from),
+                    after_seq: after.map(u64::from),
                     limit,
                 }
-            ),
+            }),
     ]
 }
 

@@ -3,6 +3,7 @@
 //! demo agent over ACP. One test binary, one module per behaviour.
 
 mod adoption;
+mod api;
 mod cli;
 mod client_side;
 mod config;

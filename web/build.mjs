@@ -38,6 +38,8 @@ const result = await esbuild.build({
   jsxImportSource: "preact",
   loader: { ".css": "css" },
   plugins: [cssAsText(/@xterm\/xterm\/css\/xterm\.css$/)],
+  // The SDK from source: the UI is built with it, not with a published copy.
+  alias: { "viewport-client": resolve(import.meta.dirname, "../sdk/ts/src/index.ts") },
   entryNames: "[name]-[hash]",
   chunkNames: "chunk-[hash]",
   outdir: join(outDir, "assets"),

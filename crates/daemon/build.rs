@@ -1,5 +1,6 @@
-//! Builds the browser UI (`web/`) with its own npm tooling and embeds the
-//! result: `web_assets.rs` in OUT_DIR lists every file with its bytes.
+//! Builds the browser UI (`web/`, with the TypeScript SDK from `sdk/ts/src`)
+//! with its own npm tooling and embeds the result: `web_assets.rs` in
+//! OUT_DIR lists every file with its bytes.
 //!
 //! `VIEWPORT_WEB_DIST=DIR` embeds an already built UI instead (for machines
 //! without node); the files must be what `node web/build.mjs DIR` writes.
@@ -29,6 +30,7 @@ fn build() -> Result<(), String> {
                 "package.json",
                 "package-lock.json",
                 "tsconfig.json",
+                "../sdk/ts/src",
             ] {
                 println!("cargo:rerun-if-changed={}", web.join(watched).display());
             }

@@ -5,7 +5,7 @@ import { daemons } from "./daemons";
 import { Observable } from "./observable";
 import { sessionTitle, shortPath } from "./format";
 import { sessionHref } from "./router";
-import type { SessionSummary } from "./protocol.gen";
+import type { SessionSummary } from "viewport-client";
 
 class Attention extends Observable {
   count = 0;

@@ -2,10 +2,10 @@
 // with its login cookie) and the ones paired with it (reached with a token
 // kept in this browser, or through their relay with a key kept in this
 // browser). Each keeps its live session list.
-import { Connection, webSocket, type SocketLike } from "./conn";
+import { Connection, ViewportClient, webSocket, type SocketLike } from "viewport-client";
 import { Observable } from "./observable";
 import type { RelayPairing } from "./relay/link";
-import type { ListSessionsResult, ListSubscribeResult, ServerFrame, SessionSummary } from "./protocol.gen";
+import type { ListSessionsResult, ListSubscribeResult, ServerFrame, SessionSummary } from "viewport-client";
 
 const PAIRED_KEY = "viewport.paired";
 const SUBPROTOCOL = "viewport.v1";
@@ -26,6 +26,8 @@ type Paired = About & ({ base: string; token: string } | { relay: RelayPairing }
 
 export class Daemon extends Observable {
   readonly conn: Connection;
+  /** The SDK's client over `conn`: what pages do with sessions. */
+  readonly client: ViewportClient;
   readonly sessions = new Map<string, SessionSummary>();
   /** Whether the list came in since the last (re)connect. */
   listed = false;
@@ -48,6 +50,7 @@ export class Daemon extends Observable {
       const protocols = token ? [SUBPROTOCOL, `viewport.token.${token}`] : [SUBPROTOCOL];
       this.conn = new Connection(webSocket(`${wsBase}/ws`, protocols));
     }
+    this.client = new ViewportClient(this.conn);
     this.conn.watch(() => {
       if (this.conn.state === "offline" && !base) void this.checkLogin();
       if (this.conn.state !== "online" && this.listed) {

@@ -1,5 +1,5 @@
 // Small formatting helpers shared by the pages.
-import type { SessionSummary } from "./protocol.gen";
+import type { SessionSummary } from "viewport-client";
 
 export function age(ms: number, now = Date.now()): string {
   const seconds = Math.max(0, Math.round((now - ms) / 1000));

@@ -22,7 +22,12 @@ export class Observable {
   }
 }
 
-export function useObservable(...observables: (Observable | undefined)[]): void {
+/** Anything that says when it changed: an `Observable`, or the SDK's `Connection`. */
+export interface Watchable {
+  watch(watcher: () => void): () => void;
+}
+
+export function useObservable(...observables: (Watchable | undefined)[]): void {
   const [, bump] = useReducer((n: number, _: void) => n + 1, 0);
   useEffect(() => {
     const rerender = () => bump();

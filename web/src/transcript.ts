@@ -16,7 +16,7 @@ import type {
   TokenUsage,
   ToolCall,
   UpdateAt,
-} from "./protocol.gen";
+} from "viewport-client";
 
 export interface ToolState extends ToolCall {
   rawOutput?: unknown;

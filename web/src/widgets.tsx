@@ -1,6 +1,6 @@
 // Small pieces several pages use.
 import { useEffect, useState } from "preact/hooks";
-import type { EndReason, SessionState } from "./protocol.gen";
+import type { EndReason, SessionState } from "viewport-client";
 
 export function StateBadge(props: { state: SessionState; disconnected?: boolean | null; reason?: EndReason | null }) {
   const label = props.state === "ended" && props.reason ? `ended · ${props.reason}` : props.state;

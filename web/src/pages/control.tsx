@@ -4,7 +4,7 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import { daemons, type Daemon } from "../daemons";
 import { age, sessionTitle } from "../format";
 import { useObservable } from "../observable";
-import type { DirectoryInfo, JobInfo, ListDirectoriesResult, ListJobsResult, SessionManifestResult } from "../protocol.gen";
+import type { DirectoryInfo, JobInfo, ListDirectoriesResult, ListJobsResult, SessionManifestResult } from "viewport-client";
 import { sessionHref } from "../router";
 
 const TABS = ["jobs", "logs", "artifacts", "config"] as const;

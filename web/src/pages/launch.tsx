@@ -4,7 +4,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { daemons } from "../daemons";
 import { useObservable } from "../observable";
-import type { DirectoryInfo, LaunchResult, ListAgentsResult, ListDirectoriesResult, SessionManifestResult } from "../protocol.gen";
+import type { DirectoryInfo, ListAgentsResult, ListDirectoriesResult, SessionManifestResult } from "viewport-client";
 import { sessionHref } from "../router";
 
 interface Profile {
@@ -71,14 +71,13 @@ export function LaunchPage() {
       const [kind, name] = splitKey(profile);
       const cap = costCap.trim() ? Number(costCap) : undefined;
       if (cap !== undefined && !(cap > 0)) throw new Error("the cost cap is a number of dollars above 0");
-      const result = await daemon.conn.request<LaunchResult>({
-        type: "launch",
+      const sessionId = await daemon.client.launch({
         directoryId,
         prompt,
-        model: model.trim() || null,
+        model: model.trim() || undefined,
         configOverrides: { ...(kind === "profile" ? { profile: name } : { agent: name }), ...(cap ? { costCapUsd: cap } : {}) },
       });
-      location.hash = sessionHref(daemon.id, result.sessionId);
+      location.hash = sessionHref(daemon.id, sessionId);
     } catch (e) {
       setError((e as Error).message);
     } finally {
@@ -107,7 +106,7 @@ export function LaunchPage() {
         <input name="new-directory" placeholder="/path/to/project" value={newPath} onInput={(e) => setNewPath(e.currentTarget.value)} />
         <button type="button" disabled={!newPath.trim()} onClick={async () => {
           try {
-            const added = await daemon.conn.request<DirectoryInfo>({ type: "addDirectory", path: newPath.trim() });
+            const added = await daemon.client.addDirectory(newPath.trim());
             setNewPath("");
             await loadDirectories();
             setDirectoryId(added.directoryId);

@@ -3,7 +3,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { daemons, type Daemon } from "../daemons";
 import { age } from "../format";
-import type { SearchHit, SearchResult } from "../protocol.gen";
+import type { SearchHit, SearchResult } from "viewport-client";
 import { sessionHref } from "../router";
 
 type Found = { daemon: Daemon; hit: SearchHit };

@@ -6,7 +6,7 @@ import { daemons, type Daemon } from "../daemons";
 import { money, sessionTitle } from "../format";
 import { markdownHtml } from "../markdown";
 import { useObservable } from "../observable";
-import type { ConfigOption, PermissionRequest, ReadUpdatesResult, ServerFrame, SessionSubscribeResult } from "../protocol.gen";
+import type { ConfigOption, PermissionRequest, ReadUpdatesResult, ServerFrame, SessionSubscribeResult } from "viewport-client";
 import type { Route } from "../router";
 import { Transcript, type Entry } from "../transcript";
 import { ToolView } from "./tools";
@@ -83,7 +83,7 @@ function AgentSession({ daemon, sessionId, jumpTo }: { daemon: Daemon; sessionId
       {ended && (
         <div class="ended-bar">
           This session ended{transcript.endReason ? ` (${transcript.endReason})` : ""}.{" "}
-          <ActionButton label="Resume" run={() => daemon.conn.request({ type: "resume", sessionId })} />
+          <ActionButton label="Resume" run={() => daemon.client.resume(sessionId)} />
         </div>
       )}
     </section>
@@ -109,16 +109,16 @@ function Controls({ daemon, sessionId, transcript }: { daemon: Daemon; sessionId
     <div class="controls">
       {live && transcript.config.map((option) => <ConfigSelect option={option} onPick={(value) => request(setConfigFrame(sessionId, option, value))} />)}
       {live && (transcript.state === "active" || transcript.state === "awaiting") && (
-        <ActionButton label="Cancel turn" run={() => request({ type: "cancel", sessionId })} />
+        <ActionButton label="Cancel turn" run={() => daemon.client.cancel(sessionId)} />
       )}
-      {live && <ActionButton label="Close" confirm="Close this session? Its agent is asked to stop." run={() => request({ type: "close", sessionId })} />}
+      {live && <ActionButton label="Close" confirm="Close this session? Its agent is asked to stop." run={() => daemon.client.close(sessionId)} />}
       {live && <ActionButton label="Kill" danger confirm="Kill this session's agent now?" run={() => request({ type: "kill", sessionId })} />}
       <ActionButton
         label="Destroy"
         danger
         confirm="Destroy this session and everything stored of it? This cannot be undone."
         run={async () => {
-          await request({ type: "destroy", sessionId, force: true });
+          await daemon.client.destroy(sessionId, { force: true });
           location.hash = "#/";
         }}
       />
@@ -267,7 +267,7 @@ function Prompts({ daemon, sessionId, pending }: { daemon: Daemon; sessionId: st
               <ActionButton
                 label={option.name}
                 danger={option.kind.startsWith("reject")}
-                run={() => daemon.conn.request({ type: "respondToPrompt", sessionId, promptId: request.promptId, optionId: option.optionId })}
+                run={() => daemon.client.respondToPrompt(sessionId, request.promptId, { optionId: option.optionId })}
               />
             ))}
           </div>
@@ -284,7 +284,7 @@ function PromptBox({ daemon, sessionId, busy }: { daemon: Daemon; sessionId: str
     const message = text.trim();
     if (!message) return;
     try {
-      await daemon.conn.request({ type: "prompt", sessionId, text: message });
+      await daemon.client.prompt(sessionId, message);
       setText("");
       setError("");
     } catch (e) {

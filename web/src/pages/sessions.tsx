@@ -3,7 +3,7 @@ import { useState } from "preact/hooks";
 import { daemons, type Daemon } from "../daemons";
 import { age, money, sessionTitle, shortPath } from "../format";
 import { useObservable } from "../observable";
-import type { SessionSummary } from "../protocol.gen";
+import type { SessionSummary } from "viewport-client";
 import { sessionHref } from "../router";
 import { StateBadge, useNow } from "../widgets";
 

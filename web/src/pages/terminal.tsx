@@ -4,7 +4,7 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import type { Daemon } from "../daemons";
 import { useObservable } from "../observable";
-import type { ServerFrame } from "../protocol.gen";
+import type { ServerFrame } from "viewport-client";
 import { ActionButton, StateBadge } from "../widgets";
 import { sessionTitle } from "../format";
 

@@ -1,6 +1,6 @@
 // A tool call as the transcript shows it: status, kind and title, then
 // (when opened) where it works, its input and what it produced.
-import type { ToolContent } from "../protocol.gen";
+import type { ToolContent } from "viewport-client";
 import type { ToolState } from "../transcript";
 
 export function ToolView({ seq, tool }: { seq: number; tool: ToolState }) {

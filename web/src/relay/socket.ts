@@ -5,7 +5,7 @@
 // Loaded only when a relay daemon is shown (NATS and the ciphers are most
 // of its weight).
 import { wsconnect, type NatsConnection, type Subscription } from "@nats-io/nats-core";
-import type { SocketLike } from "../conn";
+import type { SocketLike } from "viewport-client";
 import { parseLink, type RelayPairing } from "./link";
 import { concat, Initiator, keyPairOf, type Transport } from "./noise";
 

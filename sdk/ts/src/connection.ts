@@ -1,18 +1,24 @@
-// One connection to one daemon (a WebSocket, or a channel through its
-// relay): requests with replies, frames to listeners, and reconnection with
-// backoff. What must be asked again after a reconnect (subscriptions)
-// registers an `onOpen` hook.
-import type { ClientFrame, ServerFrame } from "./protocol.gen";
-import { Observable } from "./observable";
+// One connection to one daemon (a WebSocket, or any other carrier of text
+// frames such as a relay channel): requests with replies, frames to
+// listeners, and reconnection with backoff. What must be asked again after
+// a reconnect (subscriptions) registers an `onOpen` hook.
+import type { ClientFrame, ServerFrame } from "./protocol.gen.js";
 
 export type LinkState = "connecting" | "online" | "offline";
 
-type Request = DistributiveOmit<ClientFrame, "requestId">;
+/** A client frame without its `requestId`: the connection picks one. */
+export type Request = DistributiveOmit<ClientFrame, "requestId">;
 type DistributiveOmit<T, K extends keyof any> = T extends unknown ? Omit<T, K> : never;
 
+/** A request the daemon refused (`code` is the protocol's error code), or
+ * one that could not be sent (`offline`). */
 export class RequestError extends Error {
-  constructor(readonly code: string, message: string) {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
     super(message);
+    this.name = "RequestError";
   }
 }
 
@@ -25,14 +31,40 @@ export interface SocketLike {
   close(): void;
 }
 
-/** A browser WebSocket as a `SocketLike`. */
-export function webSocket(url: string, protocols: string[]): () => SocketLike {
+/** The standard `WebSocket` constructor, or one shaped like it (the `ws`
+ * package's, for runtimes without a global `WebSocket`). */
+export type WebSocketConstructor = new (url: string, protocols?: string[]) => {
+  onopen: ((event: any) => void) | null;
+  onmessage: ((event: { data: unknown }) => void) | null;
+  onclose: ((event: any) => void) | null;
+  onerror: ((event: any) => void) | null;
+  send(data: string): void;
+  close(): void;
+};
+
+/** A WebSocket as a `SocketLike`, dialled anew on every call. */
+export function webSocket(url: string, protocols: string[], Impl?: WebSocketConstructor): () => SocketLike {
+  const Constructor = Impl ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
+  if (!Constructor) {
+    throw new Error(
+      "this runtime has no WebSocket: use Node.js 22 or later (or node --experimental-websocket on 20), or pass { WebSocket } from the `ws` package",
+    );
+  }
   return () => {
-    const ws = new WebSocket(url, protocols);
+    const ws = new Constructor(url, protocols);
     const socket: SocketLike = { send: (text) => ws.send(text), close: () => ws.close() };
     ws.onopen = () => socket.onopen?.();
     ws.onmessage = (event) => socket.onmessage?.(String(event.data));
-    ws.onclose = () => socket.onclose?.();
+    // Browsers follow an error with a close; some runtimes (Node.js 20's
+    // WebSocket, on a refused handshake) do not. A second call is ignored.
+    let closed = false;
+    const close = () => {
+      if (closed) return;
+      closed = true;
+      socket.onclose?.();
+    };
+    ws.onclose = close;
+    ws.onerror = close;
     return socket;
   };
 }
@@ -40,23 +72,24 @@ export function webSocket(url: string, protocols: string[]): () => SocketLike {
 const RETRY_MIN_MS = 250;
 const RETRY_MAX_MS = 5000;
 
-export class Connection extends Observable {
+export class Connection {
   state: LinkState = "connecting";
   private socket?: SocketLike;
   private nextId = 1;
   private pending = new Map<string, { resolve: (v: any) => void; reject: (e: Error) => void }>();
   private listeners = new Set<(frame: ServerFrame) => void>();
   private openHooks = new Set<() => void>();
+  private watchers = new Set<() => void>();
   private retryMs = RETRY_MIN_MS;
   private retryTimer?: ReturnType<typeof setTimeout>;
   private closed = false;
 
   constructor(private readonly dial: () => SocketLike) {
-    super();
     this.open();
   }
 
-  /** A request that wants a reply: resolves with `result`, rejects on `error`. */
+  /** A request that wants a reply: resolves with `result`, rejects with a
+   * `RequestError` on `error`, or at once when the daemon is not connected. */
   request<T>(frame: Request): Promise<T> {
     const requestId = `req_${this.nextId++}`;
     return new Promise<T>((resolve, reject) => {
@@ -76,11 +109,24 @@ export class Connection extends Observable {
     return () => this.openHooks.delete(hook);
   }
 
+  /** Every frame that is not the reply to a request. */
   onFrame(listener: (frame: ServerFrame) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
 
+  /** Called whenever `state` changes. */
+  watch(watcher: () => void): () => void {
+    this.watchers.add(watcher);
+    return () => this.watchers.delete(watcher);
+  }
+
+  /** Whether `close` was called: no reconnect will come. */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Close for good: no reconnect. */
   close(): void {
     this.closed = true;
     clearTimeout(this.retryTimer);
@@ -134,6 +180,6 @@ export class Connection extends Observable {
 
   private setState(state: LinkState): void {
     this.state = state;
-    this.changed();
+    for (const watcher of [...this.watchers]) watcher();
   }
 }

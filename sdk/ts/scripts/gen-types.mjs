@@ -1,10 +1,10 @@
 // TypeScript types for the wire protocol, generated from schema/protocol.json
-// (which crates/protocol generates). `--check` fails when the checked-in file
+// (which crates/protocol generates): the SDK's and so the web UI's. `--check` fails when the checked-in file
 // is stale instead of rewriting it.
 import { readFile, writeFile } from "node:fs/promises";
 import { compile } from "json-schema-to-typescript";
 
-const schemaPath = new URL("../../schema/protocol.json", import.meta.url);
+const schemaPath = new URL("../../../schema/protocol.json", import.meta.url);
 const outPath = new URL("../src/protocol.gen.ts", import.meta.url);
 
 // schemars puts a tag beside a `$ref` (`{"$ref": "#/$defs/ToolCall",
@@ -39,7 +39,7 @@ if (process.argv.includes("--check")) {
   const current = await readFile(outPath, "utf8").catch(() => "");
   if (current !== generated) {
     console.error(
-      "web/src/protocol.gen.ts is stale: run `npm --prefix web run types`",
+      "sdk/ts/src/protocol.gen.ts is stale: run `npm --prefix sdk/ts run types`",
     );
     process.exit(1);
   }

@@ -225,7 +225,8 @@ export type ClientFrame =
       type: "readOutput";
     }
   | {
-      beforeSeq: number;
+      afterSeq?: number | null;
+      beforeSeq?: number | null;
       /**
        * At most this many (default 500, at most 5000).
        */
@@ -433,6 +434,7 @@ export type ErrorCode =
   | "agent-unavailable"
   | "limit-reached"
   | "forbidden"
+  | "unauthorized"
   | "internal";
 /**
  * A job id (`job_…`).
@@ -1404,7 +1406,8 @@ export interface ReadOutputResult {
   text: string;
 }
 /**
- * Result of `readUpdates`: in seq order, ending just before `beforeSeq`.
+ * Result of `readUpdates`: in seq order, ending just before `beforeSeq`
+ * or starting just after `afterSeq`.
  *
  * This interface was referenced by `ViewportProtocol`'s JSON-Schema
  * via the `definition` "ReadUpdatesResult".

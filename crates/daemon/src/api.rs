@@ -20,8 +20,7 @@ use futures_util::{Stream, StreamExt};
 use serde::Serialize;
 use tokio::task::AbortHandle;
 use viewport_protocol::frames::SessionSubscribeResult;
-use viewport_protocol::http_api::{ApiError, EventsQuery, SessionsQuery, StreamQuery};
-use viewport_protocol::limits::DEFAULT_SESSION_PAGE;
+use viewport_protocol::http_api::{ApiError, EventsQuery, SessionsQuery, StreamEnded, StreamQuery};
 use viewport_protocol::{ErrorCode, FrameError, ServerFrame, SessionId, SessionState};
 
 use crate::connection::{AppContext, OUTBOX_CAPACITY};
@@ -164,7 +163,7 @@ async fn list_sessions(
     let manager = state.ctx.manager.clone();
     authorized(&state, &headers, async move {
         let Query(query) = query?;
-        let limit = query.limit.unwrap_or(DEFAULT_SESSION_PAGE);
+        let limit = query.page_size().map_err(Refused::bad_request)?;
         Ok(json(&manager.sessions_page(limit, query.after).await?))
     })
     .await
@@ -204,8 +203,9 @@ async fn events(
     authorized(&state, &headers, async move {
         let id = session_id(&session)?;
         let Query(query) = query?;
-        let page = UpdatePage::After(query.after.unwrap_or(0));
-        let updates = manager.read_updates(&id, page, query.limit).await?;
+        let limit = query.page_size().map_err(Refused::bad_request)?;
+        let page = UpdatePage::After(query.start().map_err(Refused::bad_request)?);
+        let updates = manager.read_updates(&id, page, Some(limit)).await?;
         let mut lines = String::new();
         for update in &updates {
             let line = serde_json::to_string(update)
@@ -231,7 +231,8 @@ async fn stream(
     authorized(&state, &headers, async move {
         let id = session_id(&session)?;
         let Query(query) = query?;
-        let after = resume?.or(query.after).unwrap_or(0);
+        let start = query.start().map_err(Refused::bad_request)?;
+        let after = resume?.unwrap_or(start);
         let summary = ctx.manager.summary(&id).await?;
         let events = if summary.state == SessionState::Ended && after >= summary.last_seq {
             // Nothing more will come: say so, rather than leave a reconnecting
@@ -253,7 +254,8 @@ fn last_event_id(headers: &HeaderMap) -> Result<Option<u64>, Refused> {
     let Some(value) = headers.get("last-event-id") else {
         return Ok(None);
     };
-    let text = value.to_str().unwrap_or_default().trim();
+    let text = String::from_utf8_lossy(value.as_bytes());
+    let text = text.trim();
     if text.is_empty() {
         return Ok(None);
     }
@@ -339,13 +341,14 @@ fn sse_event(frame: &str) -> Event {
         Ok(ServerFrame::SessionEnded { reason, detail, .. }) => ended_event(Some(reason), detail),
         Ok(ServerFrame::Error { code, message, .. }) => Event::default()
             .event("error")
-            .data(serde_json::json!({ "code": code, "message": message }).to_string()),
+            .data(serde_json::to_string(&ApiError { code, message }).unwrap_or_default()),
         _ => Event::default().comment("unexpected frame"),
     }
 }
 
 fn ended_event(reason: Option<viewport_protocol::EndReason>, detail: Option<String>) -> Event {
+    let ended = StreamEnded { reason, detail };
     Event::default()
         .event("ended")
-        .data(serde_json::json!({ "reason": reason, "detail": detail }).to_string())
+        .data(serde_json::to_string(&ended).unwrap_or_default())
 }

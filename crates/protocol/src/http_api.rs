@@ -11,14 +11,19 @@ use serde_json::{Map, Value, json};
 
 use crate::frames::{ErrorCode, ListSessionsResult, SessionSubscribeResult, UpdateAt};
 use crate::ids::SessionId;
+use crate::limits::{DEFAULT_SESSION_PAGE, DEFAULT_UPDATE_PAGE, MAX_SESSION_PAGE, MAX_UPDATE_PAGE};
 use crate::schema::sorted;
+use crate::state::EndReason;
+
+/// The largest seq a query may name (SQLite's largest integer).
+pub const MAX_SEQ: u64 = i64::MAX as u64;
 
 /// `GET /api/sessions`: one page of sessions, newest first.
 #[derive(Debug, Default, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SessionsQuery {
     /// How many sessions (default 100, at most 1000).
-    #[schemars(range(min = 1, max = 1000))]
+    #[schemars(range(min = 1, max = MAX_SESSION_PAGE))]
     pub limit: Option<u32>,
     /// The `next` of the previous page: the sessions older than this one.
     pub after: Option<SessionId>,
@@ -29,9 +34,10 @@ pub struct SessionsQuery {
 #[serde(deny_unknown_fields)]
 pub struct EventsQuery {
     /// Only updates with a seq above this (default 0: from the start).
+    #[schemars(range(max = MAX_SEQ))]
     pub after: Option<u64>,
     /// How many updates (default 500, at most 5000).
-    #[schemars(range(min = 1, max = 5000))]
+    #[schemars(range(min = 1, max = MAX_UPDATE_PAGE))]
     pub limit: Option<u32>,
 }
 
@@ -41,7 +47,56 @@ pub struct EventsQuery {
 pub struct StreamQuery {
     /// Only updates with a seq above this (default 0). A `Last-Event-ID`
     /// header, sent by a reconnecting `EventSource`, takes precedence.
+    #[schemars(range(max = MAX_SEQ))]
     pub after: Option<u64>,
+}
+
+impl SessionsQuery {
+    /// The page size asked for, or why it is out of range.
+    pub fn page_size(&self) -> Result<u32, String> {
+        within("limit", self.limit, DEFAULT_SESSION_PAGE, MAX_SESSION_PAGE)
+    }
+}
+
+impl EventsQuery {
+    /// The page size asked for, or why it is out of range.
+    pub fn page_size(&self) -> Result<u32, String> {
+        within("limit", self.limit, DEFAULT_UPDATE_PAGE, MAX_UPDATE_PAGE)
+    }
+
+    /// Where the page starts, or why that is out of range.
+    pub fn start(&self) -> Result<u64, String> {
+        seq_within("after", self.after)
+    }
+}
+
+impl StreamQuery {
+    /// Where the stream starts, or why that is out of range.
+    pub fn start(&self) -> Result<u64, String> {
+        seq_within("after", self.after)
+    }
+}
+
+fn within(name: &str, value: Option<u32>, default: u32, max: u32) -> Result<u32, String> {
+    match value {
+        None => Ok(default),
+        Some(n) if (1..=max).contains(&n) => Ok(n),
+        Some(n) => Err(format!("{name} is {n}; it must be from 1 to {max}")),
+    }
+}
+
+fn seq_within(name: &str, value: Option<u64>) -> Result<u64, String> {
+    match value {
+        Some(n) if n > MAX_SEQ => Err(format!("{name} is {n}; a seq is at most {MAX_SEQ}")),
+        n => Ok(n.unwrap_or(0)),
+    }
+}
+
+/// The data of the `ended` event that closes an event stream.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct StreamEnded {
+    pub reason: Option<EndReason>,
+    pub detail: Option<String>,
 }
 
 /// The body of every error the API answers.
@@ -73,6 +128,7 @@ pub fn openapi() -> Value {
         .to_value();
     let update = generator.subschema_for::<UpdateAt>().to_value();
     let error = generator.subschema_for::<ApiError>().to_value();
+    let ended = generator.subschema_for::<StreamEnded>().to_value();
     let session_id = generator.subschema_for::<SessionId>().to_value();
     let sessions_query = query_parameters::<SessionsQuery>(&mut generator);
     let events_query = query_parameters::<EventsQuery>(&mut generator);
@@ -81,8 +137,8 @@ pub fn openapi() -> Value {
         "name": "Last-Event-ID",
         "in": "header",
         "required": false,
-        "description": "The `id` of the last event received: the stream resumes after that seq.",
-        "schema": {"type": "string", "pattern": "^[0-9]{1,19}$"},
+        "description": "The `id` of the last event received: the stream resumes after that seq. Empty is the same as absent.",
+        "schema": {"type": "string", "pattern": "^[0-9]{0,19}$"},
     }));
     let path_id = json!({
         "name": "sessionId",
@@ -166,7 +222,16 @@ pub fn openapi() -> Value {
                 "parameters": with_id(&path_id, stream_query),
                 "responses": with_ok(read_errors(&no_session), json!({
                     "description": "The event stream.",
-                    "content": {"text/event-stream": {"schema": {"type": "string"}}},
+                    "content": {"text/event-stream": {"schema": {
+                        "description": "One event: `update` (its `id` the seq), `ended` or `error`.",
+                        "type": "object",
+                        "required": ["data"],
+                        "properties": {
+                            "event": {"enum": ["update", "ended", "error"]},
+                            "id": {"type": "string", "pattern": "^[0-9]+$"},
+                            "data": {"type": "string", "contentMediaType": "application/json", "contentSchema": {"anyOf": [update, ended, error]}},
+                        },
+                    }}},
                 })),
             }},
             "/api/openapi.json": {"get": {

@@ -272,6 +272,15 @@ pub struct Resolved {
     pub args: Vec<String>,
 }
 
+/// Every built-in profile, with whether its program is installed.
+pub fn builtin_infos(search: &ProgramSearch) -> Vec<AgentInfo> {
+    BUILTIN_NAMES
+        .iter()
+        .filter_map(|name| AgentProfile::builtin(name).ok())
+        .map(|profile| profile.info(search))
+        .collect()
+}
+
 /// Where agent programs are looked for: the daemon's `PATH`, then extra
 /// directories (the data home's `agents/node_modules/.bin`).
 #[derive(Debug, Clone, Default)]

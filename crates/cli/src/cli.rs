@@ -160,6 +160,10 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+    /// Check this machine for vpd: the data home's permissions, the event
+    /// log, the daemon's health and version, agents, Node.js and hooks; each
+    /// problem with the command that fixes it. Exit code 1 when vpd cannot work.
+    Doctor(ListArgs),
     /// The manual page, as roff: `vpd man | man -l -`, or save it as `vpd.1`
     /// in a `man1` directory on your MANPATH.
     Man,

@@ -71,6 +71,12 @@ impl DataHome {
         self.root.join("relay.key")
     }
 
+    /// Where agent adapters installed for this data home put their programs
+    /// (searched after `PATH`).
+    pub fn agent_programs(&self) -> PathBuf {
+        self.root.join("agents/node_modules/.bin")
+    }
+
     pub fn info_file(&self) -> PathBuf {
         self.root.join("daemon.json")
     }
@@ -103,22 +109,33 @@ impl DataHome {
     }
 
     fn check_permissions(&self) -> Result<()> {
+        match self.loose_permissions().first() {
+            Some(loose) => bail!("{loose}"),
+            None => Ok(()),
+        }
+    }
+
+    /// The files whose modes let others in where the daemon will not start:
+    /// the home, the log and the config writable by others, secrets open to
+    /// them.
+    pub fn loose_permissions(&self) -> Vec<LoosePermission> {
         let writable = [
             self.root.clone(),
             self.database(),
             self.root.join("config.yaml"),
         ];
-        for path in writable {
-            refuse_loose(&path, 0o022, "writable by others", "go-w")?;
-        }
-        for path in [
+        let secret = [
             self.token_file(),
             self.root.join("viewers.json"),
             self.relay_key_file(),
-        ] {
-            refuse_loose(&path, 0o077, "open to others", "go-rwx")?;
-        }
-        Ok(())
+        ];
+        let writable = writable
+            .into_iter()
+            .filter_map(|path| loose(path, 0o022, "writable by others", "go-w"));
+        let secret = secret
+            .into_iter()
+            .filter_map(|path| loose(path, 0o077, "open to others", "go-rwx"));
+        writable.chain(secret).collect()
     }
 
     /// The auth token, created (0600, 256 random bits) on first use.
@@ -171,20 +188,51 @@ impl DataHome {
     }
 }
 
-/// Fail when `path` exists with any of the `loose` mode bits set.
-fn refuse_loose(path: &Path, loose: u32, what: &str, fix: &str) -> Result<()> {
-    let Ok(meta) = fs::symlink_metadata(path) else {
-        return Ok(());
-    };
-    let mode = meta.permissions().mode() & 0o777;
-    if mode & loose != 0 {
-        bail!(
-            "{} is {what} (mode {mode:o}); vpd will not use it. Fix it with `chmod {fix} {}`",
-            path.display(),
-            path.display()
-        );
+/// A file of the data home others may change or read, as they must not.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoosePermission {
+    pub path: PathBuf,
+    pub mode: u32,
+    /// `writable by others` or `open to others`.
+    pub what: &'static str,
+    /// The `chmod` mode that fixes it.
+    pub chmod: &'static str,
+}
+
+impl LoosePermission {
+    /// The command that fixes it.
+    pub fn fix(&self) -> String {
+        format!("chmod {} {}", self.chmod, self.path.display())
     }
-    Ok(())
+}
+
+impl std::fmt::Display for LoosePermission {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} is {} (mode {:o}); vpd will not use it. Fix it with `{}`",
+            self.path.display(),
+            self.what,
+            self.mode,
+            self.fix()
+        )
+    }
+}
+
+/// `path`, when it exists with any of the `bits` set.
+fn loose(
+    path: PathBuf,
+    bits: u32,
+    what: &'static str,
+    chmod: &'static str,
+) -> Option<LoosePermission> {
+    let mode = fs::symlink_metadata(&path).ok()?.permissions().mode() & 0o777;
+    (mode & bits != 0).then_some(LoosePermission {
+        path,
+        mode,
+        what,
+        chmod,
+    })
 }
 
 /// The hex text of `path`, or, when it is missing or empty, `bytes` fresh

@@ -9,10 +9,10 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
 use viewport_agents::acp::config::ConfigRequest;
-use viewport_agents::profile::{BUILTIN_NAMES, ProgramSearch};
+use viewport_agents::profile::ProgramSearch;
 use viewport_agents::pty::{TermSize, Terminal, template_command};
 use viewport_agents::spawn::{LineMask, SpawnSpec};
-use viewport_agents::{AcpSession, AgentProfile, Sourced};
+use viewport_agents::{AcpSession, Sourced};
 use viewport_protocol::frames::{ListSessionsResult, ReindexResult, SearchHit, UpdateAt};
 use viewport_protocol::limits::{DEFAULT_UPDATE_PAGE, MAX_SESSION_PAGE, MAX_UPDATE_PAGE};
 use viewport_protocol::options::{AgentInfo, ConfigOverrides, ContextItem};
@@ -214,17 +214,12 @@ impl Manager {
     /// Where agent programs are looked for: `PATH`, then the data home's
     /// `agents/node_modules/.bin` (`npm install --prefix ~/.viewport/agents …`).
     fn program_search(&self) -> ProgramSearch {
-        ProgramSearch::from_env([self.home.root().join("agents/node_modules/.bin")])
+        ProgramSearch::from_env([self.home.agent_programs()])
     }
 
     /// Every agent profile, with whether its program is installed.
     pub fn agents(&self) -> Vec<AgentInfo> {
-        let search = self.program_search();
-        BUILTIN_NAMES
-            .iter()
-            .filter_map(|name| AgentProfile::builtin(name).ok())
-            .map(|profile| profile.info(&search))
-            .collect()
+        viewport_agents::profile::builtin_infos(&self.program_search())
     }
 
     /// Start a session in a registered directory and run `prompt` as its first turn.

@@ -30,6 +30,19 @@ const MIGRATIONS: &[&str] = &[
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
 
+/// The schema version of the database at `path`, read without changing
+/// anything (no migration, no WAL switch): for checks like `vpd doctor`.
+pub fn schema_version_of(path: &Path) -> Result<u32, StoreError> {
+    let flags =
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags).map_err(|source| StoreError::Open {
+        path: path.to_owned(),
+        source,
+    })?;
+    conn.pragma_query_value(None, "user_version", |row| row.get(0))
+        .during("reading the schema version")
+}
+
 /// How hard a commit presses data to disk.
 ///
 /// * `Full` (`synchronous=FULL`): a committed batch survives power loss; one

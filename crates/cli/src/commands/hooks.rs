@@ -220,6 +220,55 @@ fn hook_files(args: &HooksArgs, project: Option<&Path>) -> Result<Vec<HookFile>>
     Ok(files)
 }
 
+/// One agent's user-level hooks, as `vpd doctor` reports them.
+pub struct HookStatus {
+    pub agent: HookAgent,
+    pub path: PathBuf,
+    /// The events that run a hook of ours.
+    pub events: Vec<String>,
+    /// The `vpd` programs our hooks run (more than one, or another one than
+    /// this, means an install went stale).
+    pub programs: Vec<String>,
+}
+
+/// Claude Code's and Codex's user hooks, or why their files cannot be read.
+pub fn user_hooks() -> Vec<Result<HookStatus>> {
+    [HookAgent::Claude, HookAgent::Codex]
+        .into_iter()
+        .map(|agent| {
+            let file = hook_file(agent, None)?;
+            let settings = read_settings(&file.path)?;
+            let mut programs: Vec<String> = our_commands(&settings)
+                .filter_map(|command| shlex::split(&command)?.into_iter().next())
+                .collect();
+            programs.sort();
+            programs.dedup();
+            Ok(HookStatus {
+                agent,
+                events: installed_events(&settings),
+                path: file.path,
+                programs,
+            })
+        })
+        .collect()
+}
+
+/// The command of every hook of ours in `settings`.
+fn our_commands(settings: &Value) -> impl Iterator<Item = String> + '_ {
+    settings
+        .get("hooks")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flat_map(|hooks| hooks.values())
+        .filter_map(Value::as_array)
+        .flatten()
+        .filter_map(|entry| entry.get("hooks").and_then(Value::as_array))
+        .flatten()
+        .filter(|hook| is_ours(hook))
+        .filter_map(|hook| hook.get("command").and_then(Value::as_str))
+        .map(|command| command.trim_end().trim_end_matches(MARK).to_owned())
+}
+
 fn read_settings(path: &Path) -> Result<Value> {
     match std::fs::read_to_string(path) {
         Ok(text) if text.trim().is_empty() => Ok(json!({})),

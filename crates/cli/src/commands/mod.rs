@@ -5,6 +5,7 @@ mod agents;
 mod config;
 mod daemon;
 mod dir;
+mod doctor;
 mod export;
 mod follow;
 mod hooks;
@@ -43,6 +44,7 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode> {
             clap_complete::generate(shell, &mut command, "vpd", &mut script);
             print_generated(&script)
         }
+        Command::Doctor(args) => doctor::run(args.json).await,
         Command::Man => {
             let command = <Cli as clap::CommandFactory>::command();
             let mut page = Vec::new();

@@ -349,3 +349,75 @@ fn completions_load_in_bash_and_the_man_page_renders() {
     assert!(page.contains(".TH vpd 1"), "{page}");
     assert!(page.contains("watch"), "the subcommands are listed");
 }
+
+/// `vpd doctor --json` against `daemon`'s home, with `user_home` as HOME;
+/// its exit code and its findings.
+fn doctor(daemon: &TestDaemon, user_home: &Path) -> (i32, Vec<serde_json::Value>) {
+    let output = daemon
+        .vpd()
+        .args(["doctor", "--json"])
+        .env("HOME", user_home)
+        .env_remove("CODEX_HOME")
+        .output()
+        .unwrap();
+    let findings = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&output.stdout)));
+    (output.status.code().unwrap(), findings)
+}
+
+fn finding<'a>(
+    findings: &'a [serde_json::Value],
+    check: &str,
+    text: &str,
+) -> &'a serde_json::Value {
+    findings
+        .iter()
+        .find(|f| f["check"] == check && f["detail"].as_str().unwrap().contains(text))
+        .unwrap_or_else(|| panic!("no {check} finding with {text:?} in {findings:#?}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn doctor_reports_health_and_names_the_fix_for_each_problem() {
+    let daemon = daemon().await;
+    let user_home = tempfile::tempdir().unwrap();
+    let (code, findings) = doctor(&daemon, user_home.path());
+    assert_eq!(code, 0, "{findings:#?}");
+    assert_eq!(finding(&findings, "daemon", "answered in")["level"], "ok");
+    assert_eq!(
+        finding(&findings, "data home", "closed to others")["level"],
+        "ok"
+    );
+    assert_eq!(finding(&findings, "agent", "demo")["level"], "ok");
+    let hooks = finding(&findings, "hooks", "claude: none");
+    assert_eq!(hooks["fix"], "`vpd hooks install --claude`");
+
+    // Hooks left by a vpd that is no longer where they say.
+    let settings = user_home.path().join(".claude/settings.json");
+    std::fs::create_dir_all(settings.parent().unwrap()).unwrap();
+    let stale = serde_json::json!({"hooks": {"Stop": [{"hooks": [
+        {"type": "command", "command": "'/gone/vpd' hook claude # viewport-hook"}
+    ]}]}});
+    std::fs::write(&settings, stale.to_string()).unwrap();
+    let (code, findings) = doctor(&daemon, user_home.path());
+    assert_eq!(code, 0);
+    let hooks = finding(&findings, "hooks", "runs /gone/vpd, not this vpd");
+    assert_eq!(hooks["level"], "warn");
+
+    // A token others can read: the daemon would refuse to start, so it fails.
+    let token = daemon.home().join("token");
+    std::fs::set_permissions(&token, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+    let (code, findings) = doctor(&daemon, user_home.path());
+    assert_eq!(code, 1);
+    let loose = finding(&findings, "data home", "token is open to others");
+    assert_eq!(loose["level"], "fail");
+    assert_eq!(loose["fix"], format!("`chmod go-rwx {}`", token.display()));
+    std::fs::set_permissions(&token, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+
+    // No daemon: a note with how to start one, not a failure.
+    let stopped = daemon.vpd().args(["daemon", "stop"]).output().unwrap();
+    assert!(stopped.status.success());
+    let (code, findings) = doctor(&daemon, user_home.path());
+    assert_eq!(code, 0);
+    let down = finding(&findings, "daemon", "not running");
+    assert!(down["fix"].as_str().unwrap().contains("vpd daemon"));
+}

@@ -7,7 +7,8 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use viewport_client::Client;
+use viewport_client::subscription::Dial;
+use viewport_client::{Client, ClientError};
 use viewport_daemon::DataHome;
 
 /// How long a freshly started daemon may take to open its socket.
@@ -34,6 +35,29 @@ pub async fn connect() -> Result<Client> {
     }
     let daemon = start_daemon(&home, &["daemon".to_owned()])?;
     reach_started(&home, daemon).await
+}
+
+/// How a long-lived command reaches the daemon again after losing it: the
+/// same daemon (or remote), never a newly started one; a daemon that was
+/// stopped on purpose stays stopped, one that restarts is found.
+pub fn redial() -> Dial {
+    Box::new(|| {
+        Box::pin(async {
+            let reached = match REMOTE.get() {
+                Some(name) => crate::commands::remote::connect(name).await,
+                None => match DataHome::from_env() {
+                    Ok(home) => Client::connect_unix(&home.socket())
+                        .await
+                        .map_err(Into::into),
+                    Err(e) => Err(e),
+                },
+            };
+            reached.map_err(|e| ClientError::Connect {
+                place: "the daemon".into(),
+                reason: format!("{e:#}"),
+            })
+        })
+    })
 }
 
 /// Wait until the daemon just started answers on its socket.

@@ -10,6 +10,7 @@
 
 mod pinned;
 mod relayed;
+pub mod subscription;
 
 pub use viewport_relay::Paired as RelayPairing;
 

@@ -7,12 +7,15 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use viewport_client::Client;
+use viewport_client::subscription::{Event, Subscription};
+use viewport_protocol::frames::{PendingPrompt, UpdateAt};
 use viewport_protocol::update::PermissionRequest;
 use viewport_protocol::{
     EndReason, ErrorCode, PromptId, ServerFrame, SessionId, SessionState, SessionUpdate,
 };
 
 use super::EXIT_SESSION_FAILED;
+use crate::connect::redial;
 use crate::render::Printer;
 
 pub struct Follow {
@@ -40,44 +43,70 @@ pub fn exit_for(reason: EndReason) -> ExitCode {
 }
 
 impl Follow {
+    /// Follow the session after `after_seq` over `client`, reconnecting
+    /// (to the same daemon, never a newly started one) when it is lost.
     pub async fn run(
         &self,
-        client: &mut Client,
+        client: Client,
         session_id: &SessionId,
         after_seq: u64,
     ) -> Result<ExitCode> {
-        let subscribed = client.subscribe(session_id, after_seq).await?;
-        let head = subscribed.session.last_seq;
-        let mut open: BTreeMap<PromptId, PermissionRequest> = subscribed
-            .pending_prompts
-            .into_iter()
-            .map(|p| (p.request.prompt_id.clone(), p.request))
-            .collect();
+        let (mut subscription, subscribed) =
+            Subscription::open(client, redial(), session_id.clone(), after_seq).await?;
+        let mut head = subscribed.session.last_seq;
+        let mut open = open_prompts(subscribed.pending_prompts);
         let mut printer = Printer::stdout();
         if !open.is_empty()
             && let Flow::Detach = self
-                .answer_open(client, session_id, &mut open, &mut printer)
+                .answer_open(subscription.client(), session_id, &mut open, &mut printer)
                 .await?
         {
             return Ok(detach(session_id));
         }
         loop {
-            let text = tokio::select! {
-                text = client.next_text() => text?,
+            let event = tokio::select! {
+                event = subscription.next() => event?,
                 _ = tokio::signal::ctrl_c() => {
                     printer.finish();
                     return Ok(detach(session_id));
                 }
             };
-            let Some(text) = text else {
-                printer.finish();
-                anyhow::bail!("the daemon closed the connection");
+            let frame = match event {
+                Event::Update(UpdateAt { seq, update }) => ServerFrame::SessionUpdate {
+                    session_id: session_id.clone(),
+                    seq,
+                    update,
+                },
+                Event::Ended { reason, detail } => ServerFrame::SessionEnded {
+                    session_id: session_id.clone(),
+                    reason,
+                    detail,
+                },
+                Event::Lost(why) => {
+                    printer.finish();
+                    eprintln!("vpd: lost the daemon ({why}); reconnecting…");
+                    continue;
+                }
+                Event::Resumed(now) => {
+                    eprintln!(
+                        "vpd: reconnected; following {session_id} after update {}",
+                        subscription.last_seq()
+                    );
+                    head = now.session.last_seq;
+                    open = open_prompts(now.pending_prompts);
+                    if !open.is_empty()
+                        && let Flow::Detach = self
+                            .answer_open(subscription.client(), session_id, &mut open, &mut printer)
+                            .await?
+                    {
+                        return Ok(detach(session_id));
+                    }
+                    continue;
+                }
             };
             if self.json {
-                println!("{text}");
-            }
-            let frame: ServerFrame = serde_json::from_str(&text)?;
-            if !self.json {
+                println!("{}", serde_json::to_string(&frame)?);
+            } else {
                 printer.frame(&frame);
             }
             match frame {
@@ -88,7 +117,12 @@ impl Follow {
                         open.insert(request.prompt_id.clone(), request);
                         if live
                             && let Flow::Detach = self
-                                .answer_open(client, session_id, &mut open, &mut printer)
+                                .answer_open(
+                                    subscription.client(),
+                                    session_id,
+                                    &mut open,
+                                    &mut printer,
+                                )
                                 .await?
                         {
                             return Ok(detach(session_id));
@@ -163,6 +197,13 @@ impl Follow {
         }
         Ok(Flow::Continue)
     }
+}
+
+fn open_prompts(pending: Vec<PendingPrompt>) -> BTreeMap<PromptId, PermissionRequest> {
+    pending
+        .into_iter()
+        .map(|p| (p.request.prompt_id.clone(), p.request))
+        .collect()
 }
 
 /// Whether to keep following after answering prompts.

@@ -45,7 +45,7 @@ pub async fn run(args: RunArgs) -> Result<ExitCode> {
         approve_all: args.yes,
         ask: true,
     };
-    follow.run(&mut client, &session_id, 0).await
+    follow.run(client, &session_id, 0).await
 }
 
 pub async fn watch(args: WatchArgs) -> Result<ExitCode> {
@@ -57,7 +57,7 @@ pub async fn watch(args: WatchArgs) -> Result<ExitCode> {
         approve_all: false,
         ask: false,
     };
-    follow.run(&mut client, &session_id, args.after).await
+    follow.run(client, &session_id, args.after).await
 }
 
 pub async fn list(args: LsArgs) -> Result<ExitCode> {
@@ -298,7 +298,7 @@ pub async fn resume(args: ResumeArgs) -> Result<ExitCode> {
         approve_all: false,
         ask: true,
     };
-    follow.run(&mut client, &session_id, head).await
+    follow.run(client, &session_id, head).await
 }
 
 pub async fn config(args: ConfigSessionArgs) -> Result<ExitCode> {

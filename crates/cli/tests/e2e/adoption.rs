@@ -205,3 +205,38 @@ async fn an_agent_writing_while_no_daemon_runs_waits_at_the_spool_limit() {
     .unwrap();
     client.kill(&session).await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_following_cli_reconnects_to_the_restarted_daemon_and_misses_nothing() {
+    let mut daemon = daemon().await;
+    // 400 chunks at 200 a second: the daemon is killed in the middle.
+    let run = daemon
+        .vpd()
+        .args(["run", "--json", "stream 400 200"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    daemon.restart().await.unwrap();
+    let output = tokio::task::spawn_blocking(move || run.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{said}");
+    assert!(said.contains("reconnecting"), "{said}");
+    assert!(said.contains("reconnected"), "{said}");
+
+    let seqs: Vec<u64> = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter_map(|frame| frame["seq"].as_u64())
+        .collect();
+    let expected: Vec<u64> = (1..=seqs.len() as u64).collect();
+    assert_eq!(seqs, expected, "every update once, in order");
+    let chunks = String::from_utf8_lossy(&output.stdout)
+        .matches("agent-message-chunk")
+        .count();
+    assert_eq!(chunks, 400, "the whole stream arrived");
+}

@@ -45,7 +45,96 @@ pub async fn run(vpd: &Path, sizes: &Sizes) -> Result<()> {
         rate(frames, seconds),
         rate(frames, scan)
     );
+    http_replays(&daemon, &session, frames, seconds).await
+}
+
+/// The same replay over the read-only HTTP API: Server-Sent Events from
+/// seq 0, and JSON lines a page (5000) at a time; each against the
+/// WebSocket replay measured above.
+async fn http_replays(daemon: &TestDaemon, session: &SessionId, n: u64, ws: f64) -> Result<()> {
+    // `n` counts every update, the ended state-change included.
+    let mut sse = f64::MAX;
+    let mut pages = f64::MAX;
+    for _ in 0..3 {
+        let (events, took) = sse_once(daemon, session).await?;
+        if events != n {
+            bail!("the event stream delivered {events} updates, expected {n}");
+        }
+        sse = sse.min(took);
+        let (lines, took) = pages_once(daemon, session).await?;
+        if lines != n {
+            bail!("the JSON lines held {lines} updates, expected {n}");
+        }
+        pages = pages.min(took);
+    }
+    println!(
+        "HTTP event stream {} (best of 3) | ratio to WebSocket {:.2}x",
+        rate(n, sse),
+        ws / sse
+    );
+    println!(
+        "HTTP JSON lines, 5000 a page {} (best of 3) | ratio to WebSocket {:.2}x",
+        rate(n, pages),
+        ws / pages
+    );
     Ok(())
+}
+
+/// One GET over HTTP/1.0 (the body ends with the connection), its body
+/// read a line at a time by `line`.
+async fn get_lines(daemon: &TestDaemon, path: &str, mut line: impl FnMut(&str)) -> Result<()> {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let mut stream = tokio::net::TcpStream::connect(&daemon.address).await?;
+    let request = format!(
+        "GET {path} HTTP/1.0\r\nHost: {}\r\nAuthorization: Bearer {}\r\n\r\n",
+        daemon.address, daemon.token
+    );
+    stream.write_all(request.as_bytes()).await?;
+    let mut reader = BufReader::with_capacity(256 * 1024, stream);
+    let mut text = String::new();
+    reader.read_line(&mut text).await?;
+    if !text.contains(" 200 ") {
+        bail!("GET {path}: {}", text.trim());
+    }
+    loop {
+        text.clear();
+        if reader.read_line(&mut text).await? == 0 {
+            return Ok(());
+        }
+        line(&text);
+    }
+}
+
+async fn sse_once(daemon: &TestDaemon, session: &SessionId) -> Result<(u64, f64)> {
+    let started = Instant::now();
+    let mut events = 0;
+    let path = format!("/api/sessions/{session}/events/stream");
+    get_lines(daemon, &path, |line| {
+        if line.starts_with("event: update") {
+            events += 1;
+        }
+    })
+    .await?;
+    Ok((events, started.elapsed().as_secs_f64()))
+}
+
+async fn pages_once(daemon: &TestDaemon, session: &SessionId) -> Result<(u64, f64)> {
+    let started = Instant::now();
+    let mut after = 0u64;
+    loop {
+        let mut lines = 0u64;
+        let path = format!("/api/sessions/{session}/events?after={after}&limit=5000");
+        get_lines(daemon, &path, |line| {
+            if line.starts_with("{\"seq\"") {
+                lines += 1;
+            }
+        })
+        .await?;
+        after += lines;
+        if lines < 5000 {
+            return Ok((after, started.elapsed().as_secs_f64()));
+        }
+    }
 }
 
 /// Frames delivered and seconds taken by one subscribe from seq 0.

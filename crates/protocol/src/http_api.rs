@@ -256,8 +256,12 @@ fn query_parameters<T: JsonSchema>(generator: &mut SchemaGenerator) -> Vec<Value
     let Some(properties) = schema.get("properties").and_then(Value::as_object) else {
         return Vec::new();
     };
+    // By name: the properties' order depends on whether another crate in
+    // the build turns on serde_json's `preserve_order`.
+    let mut properties: Vec<_> = properties.iter().collect();
+    properties.sort_by_key(|(name, _)| name.as_str());
     properties
-        .iter()
+        .into_iter()
         .map(|(name, property)| {
             let mut property = property.clone();
             let description = property

@@ -75,6 +75,15 @@ impl Refused {
     fn bad_request(message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, ErrorCode::InvalidFrame, message)
     }
+
+    fn internal(error: impl std::fmt::Display) -> Self {
+        let message = error.to_string();
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorCode::Internal,
+            message,
+        )
+    }
 }
 
 impl From<FrameError> for Refused {
@@ -183,7 +192,7 @@ async fn session(
             .readers()
             .read(move |r| r.pending_prompts(&id))
             .await
-            .map_err(|e| Refused::from(FrameError::new(ErrorCode::Internal, e.to_string())))?;
+            .map_err(Refused::internal)?;
         Ok(json(&SessionSubscribeResult {
             session,
             pending_prompts,
@@ -208,8 +217,7 @@ async fn events(
         let updates = manager.read_updates(&id, page, Some(limit)).await?;
         let mut lines = String::new();
         for update in &updates {
-            let line = serde_json::to_string(update)
-                .map_err(|e| Refused::from(FrameError::new(ErrorCode::Internal, e.to_string())))?;
+            let line = serde_json::to_string(update).map_err(Refused::internal)?;
             lines.push_str(&line);
             lines.push('\n');
         }

@@ -214,11 +214,11 @@ async fn events(
         let Query(query) = query?;
         let limit = query.page_size().map_err(Refused::bad_request)?;
         let page = UpdatePage::After(query.start().map_err(Refused::bad_request)?);
-        let updates = manager.read_updates(&id, page, Some(limit)).await?;
-        let mut lines = String::new();
+        let updates = manager.read_stored_updates(&id, page, Some(limit)).await?;
+        let mut lines = String::with_capacity(updates.iter().map(|u| u.json.len() + 32).sum());
         for update in &updates {
-            let line = serde_json::to_string(update).map_err(Refused::internal)?;
-            lines.push_str(&line);
+            // The stored JSON as it is: what `UpdateAt` would serialize to.
+            lines.push_str(&update_line(update.seq, &update.json));
             lines.push('\n');
         }
         Ok(([(header::CONTENT_TYPE, "application/x-ndjson")], lines).into_response())
@@ -343,7 +343,7 @@ fn sse_event(frame: &str) -> Event {
         return Event::default()
             .event("update")
             .id(seq.to_string())
-            .data(format!(r#"{{"seq":{seq},"update":{update}}}"#));
+            .data(update_line(seq, update));
     }
     match serde_json::from_str::<ServerFrame>(frame) {
         Ok(ServerFrame::SessionEnded { reason, detail, .. }) => ended_event(Some(reason), detail),
@@ -352,6 +352,12 @@ fn sse_event(frame: &str) -> Event {
             .data(serde_json::to_string(&ApiError { code, message }).unwrap_or_default()),
         _ => Event::default().comment("unexpected frame"),
     }
+}
+
+/// `{"seq":N,"update":…}` around an update's JSON: a line of the JSON
+/// lines and the data of an event.
+fn update_line(seq: u64, update_json: &str) -> String {
+    format!(r#"{{"seq":{seq},"update":{update_json}}}"#)
 }
 
 fn ended_event(reason: Option<viewport_protocol::EndReason>, detail: Option<String>) -> Event {

@@ -21,7 +21,7 @@ use viewport_protocol::update::{MessageText, PermissionOutcome, PermissionResolv
 use viewport_protocol::{
     DirectoryId, EndReason, ErrorCode, FrameError, PromptId, SessionId, SessionState, SessionUpdate,
 };
-use viewport_store::{EventBody, NewEvent, SessionGenesis};
+use viewport_store::{EventBody, NewEvent, SessionGenesis, StoredUpdate};
 
 use crate::checkpoints::Checkpointer;
 use crate::configured::{self, Configured};
@@ -166,27 +166,15 @@ impl Manager {
         crate::outputs::read(&self.home.session_dir(id), name)
     }
 
-    /// Up to `limit` stored updates just before `before_seq`, in order.
+    /// A page of a session's stored updates (at most `limit`), in order.
     pub async fn read_updates(
         &self,
         id: &SessionId,
         page: UpdatePage,
         limit: Option<u32>,
     ) -> Result<Vec<UpdateAt>, FrameError> {
-        self.summary(id).await?;
-        let limit = limit
-            .unwrap_or(DEFAULT_UPDATE_PAGE)
-            .clamp(1, MAX_UPDATE_PAGE) as usize;
-        let session_id = id.clone();
-        let stored = self
-            .readers
-            .read(move |r| match page {
-                UpdatePage::Before(seq) => r.updates_before(&session_id, seq, limit),
-                UpdatePage::After(seq) => r.updates_after(&session_id, seq, limit),
-            })
-            .await
-            .map_err(|e| internal("reading updates", e))?;
-        stored
+        self.read_stored_updates(id, page, limit)
+            .await?
             .into_iter()
             .map(|stored| {
                 serde_json::from_str(&stored.json)
@@ -197,6 +185,28 @@ impl Manager {
                     .map_err(|e| internal("reading a stored update", e))
             })
             .collect()
+    }
+
+    /// The same page with each update as its stored JSON, for whoever
+    /// passes it on as it is.
+    pub async fn read_stored_updates(
+        &self,
+        id: &SessionId,
+        page: UpdatePage,
+        limit: Option<u32>,
+    ) -> Result<Vec<StoredUpdate>, FrameError> {
+        self.summary(id).await?;
+        let limit = limit
+            .unwrap_or(DEFAULT_UPDATE_PAGE)
+            .clamp(1, MAX_UPDATE_PAGE) as usize;
+        let session_id = id.clone();
+        self.readers
+            .read(move |r| match page {
+                UpdatePage::Before(seq) => r.updates_before(&session_id, seq, limit),
+                UpdatePage::After(seq) => r.updates_after(&session_id, seq, limit),
+            })
+            .await
+            .map_err(|e| internal("reading updates", e))
     }
 
     pub fn home_dir(&self) -> &DataHome {

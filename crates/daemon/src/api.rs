@@ -151,7 +151,9 @@ fn json<T: Serialize>(value: &T) -> Response {
 /// `GET /api/openapi.json`: open to anyone who reaches the daemon; it
 /// describes the API, not what is in it.
 async fn openapi() -> Response {
-    let mut response = viewport_protocol::http_api::openapi_json().into_response();
+    static DOCUMENT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let document = DOCUMENT.get_or_init(viewport_protocol::http_api::openapi_json);
+    let mut response = document.as_str().into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),

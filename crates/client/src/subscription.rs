@@ -22,7 +22,8 @@ const RETRY_MAX: Duration = Duration::from_secs(5);
 /// What a subscription gives out next.
 #[derive(Debug)]
 pub enum Event {
-    /// The next update: its seq is one past the last one given out.
+    /// The next update: its seq is above the last one given out (the
+    /// daemon sends them dense, so one above).
     Update(UpdateAt),
     /// The session ended after its last update; nothing more comes.
     Ended {

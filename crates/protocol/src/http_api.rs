@@ -300,23 +300,11 @@ fn without_null(mut schema: Value) -> Value {
 
 #[cfg(test)]
 mod tests {
-    use std::path::PathBuf;
-
     use super::*;
 
     #[test]
     fn checked_in_openapi_matches_the_code() {
-        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../schema/openapi.json");
-        let generated = openapi_json();
-        if std::env::var_os("VIEWPORT_UPDATE_SCHEMA").is_some() {
-            std::fs::write(&path, &generated).unwrap();
-        }
-        let checked_in = std::fs::read_to_string(&path).unwrap_or_default();
-        assert!(
-            checked_in == generated,
-            "schema/openapi.json is out of date with crates/protocol; \
-             run `VIEWPORT_UPDATE_SCHEMA=1 cargo test -p viewport-protocol` and commit the result"
-        );
+        crate::schema::assert_checked_in("openapi.json", &openapi_json());
     }
 
     #[test]

@@ -66,25 +66,32 @@ pub fn sorted(value: Value) -> Value {
     }
 }
 
+/// Fails when `schema/NAME`, the checked-in copy, differs from what the
+/// code generates; with `VIEWPORT_UPDATE_SCHEMA` set it rewrites it first.
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+pub(crate) fn assert_checked_in(name: &str, generated: &str) {
+    let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../schema")
+        .join(name);
+    if std::env::var_os("VIEWPORT_UPDATE_SCHEMA").is_some() {
+        std::fs::write(&path, generated).unwrap();
+    }
+    let checked_in = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        checked_in == generated,
+        "schema/{name} is out of date with crates/protocol; \
+         run `VIEWPORT_UPDATE_SCHEMA=1 cargo test -p viewport-protocol` and commit the result"
+    );
+}
+
 #[cfg(test)]
 mod tests {
-    use std::path::PathBuf;
-
     use super::*;
 
     #[test]
     fn checked_in_schema_matches_the_code() {
-        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../schema/protocol.json");
-        let generated = protocol_schema_json();
-        if std::env::var_os("VIEWPORT_UPDATE_SCHEMA").is_some() {
-            std::fs::write(&path, &generated).unwrap();
-        }
-        let checked_in = std::fs::read_to_string(&path).unwrap_or_default();
-        assert!(
-            checked_in == generated,
-            "schema/protocol.json is out of date with crates/protocol; \
-             run `VIEWPORT_UPDATE_SCHEMA=1 cargo test -p viewport-protocol` and commit the result"
-        );
+        assert_checked_in("protocol.json", &protocol_schema_json());
     }
 
     #[test]

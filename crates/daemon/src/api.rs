@@ -247,12 +247,11 @@ async fn stream(
         let events = if summary.state == SessionState::Ended && after >= summary.last_seq {
             // Nothing more will come: say so, rather than leave a reconnecting
             // `EventSource` waiting on a session that is over.
-            let ended = ended_event(summary.end_reason, None);
-            EventStream::Finished(Some(ended))
+            event_stream(None, Some(ended_event(summary.end_reason, None)))
         } else {
-            EventStream::Following(follow(&ctx, id, after))
+            event_stream(Some(follow(&ctx, id, after)), None)
         };
-        Ok(Sse::new(events.into_stream())
+        Ok(Sse::new(events)
             .keep_alive(KeepAlive::default())
             .into_response())
     })
@@ -302,40 +301,30 @@ fn follow(ctx: &AppContext, session_id: SessionId, after: u64) -> Following {
     Following { frames, follower }
 }
 
-enum EventStream {
-    Following(Following),
-    Finished(Option<Event>),
-}
-
-impl EventStream {
-    fn into_stream(self) -> impl Stream<Item = Result<Event, Infallible>> {
-        // The first event goes out at once, so the client sees the response
-        // (and `EventSource` its `open`) before anything happens in the session.
-        let opening = Event::default()
-            .comment("viewport events")
-            .retry(RECONNECT_AFTER);
-        let events = futures_util::stream::unfold(self, |mut state| async move {
-            let events: Vec<Event> = match &mut state {
-                EventStream::Finished(last) => last.take().into_iter().collect(),
-                EventStream::Following(following) => following
-                    .frames
-                    .recv()
-                    .await?
-                    .iter()
-                    .map(|frame| sse_event(frame.as_str()))
-                    .collect(),
-            };
-            if events.is_empty() {
-                return None;
-            }
-            Some((
-                futures_util::stream::iter(events.into_iter().map(Ok)),
-                state,
-            ))
-        })
-        .flatten();
-        futures_util::stream::once(async { Ok(opening) }).chain(events)
-    }
+/// The opening comment, then what the follower sends (if one follows), then
+/// `closing` (if any).
+fn event_stream(
+    following: Option<Following>,
+    closing: Option<Event>,
+) -> impl Stream<Item = Result<Event, Infallible>> {
+    // The first event goes out at once, so the client sees the response
+    // (and `EventSource` its `open`) before anything happens in the session.
+    let opening = Event::default()
+        .comment("viewport events")
+        .retry(RECONNECT_AFTER);
+    let followed = futures_util::stream::unfold(following, |following| async move {
+        let mut following = following?;
+        let run = following.frames.recv().await?;
+        let events: Vec<_> = run
+            .iter()
+            .map(|frame| Ok(sse_event(frame.as_str())))
+            .collect();
+        Some((futures_util::stream::iter(events), Some(following)))
+    })
+    .flatten();
+    futures_util::stream::once(async { Ok(opening) })
+        .chain(followed)
+        .chain(futures_util::stream::iter(closing.map(Ok)))
 }
 
 /// One frame of the follower as an event: `update` with its seq as `id`,
